@@ -1,0 +1,617 @@
+/* vbcore: block accounting, cycle rules and the flash/ART model. See vbcore.h. */
+#include "vbcore.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef void uc_engine;
+typedef int (*uc_reg_read_fn)(uc_engine *, int, void *);
+typedef int (*uc_emu_stop_fn)(uc_engine *);
+/* Called for a block whose instructions are not in any table yet (code copied at run time). */
+typedef void (*translate_fn)(uint32_t addr, uint32_t size);
+
+typedef struct {
+    uint32_t base, size;
+    vb_insn *table; /* one slot per halfword */
+} code_region;
+
+typedef struct {
+    uint32_t base, size;
+    const uint8_t *host; /* flash contents, for the MMIO read path */
+} flash_region;
+
+typedef struct {
+    uint64_t key;
+    uint32_t addr, size;
+    uint32_t ninsn, cycles;
+    uint64_t charge_fc;
+    uint32_t loads, stores;
+    uint32_t func_id;
+    uint16_t first_flags, last_flags;
+    uint32_t first_regs_read, first_regs_addr, last_regs_written;
+    uint32_t fallthrough;
+    uint32_t chunk_cycles; /* static cycles per flash fetch chunk, for the prefetch model */
+    uint8_t in_flash;
+    uint8_t n_literals;
+    uint32_t literal[4];
+    const vb_insn *insn; /* first instruction's slot */
+} block;
+
+typedef struct {
+    uint32_t *tag; /* line number + 1; 0 = empty */
+    uint32_t *age;
+    uint32_t lines, clock, last;
+} cache;
+
+typedef struct {
+    uint64_t cycles, instructions, charge_fc;
+    uint64_t stall[VB_STALL_N];
+} bucket;
+
+typedef struct vb_core {
+    vb_params p;
+    vb_counters c;
+    uc_engine *uc;
+    uc_reg_read_fn reg_read;
+    uc_emu_stop_fn emu_stop;
+    translate_fn translate;
+
+    code_region code[VB_MAX_CODE_REGIONS];
+    int n_code;
+    flash_region flash[VB_MAX_FLASH_REGIONS];
+    int n_flash;
+
+    block *blocks; /* open-addressing hash table */
+    uint32_t cap, used;
+
+    block *pending;          /* executing block, committed when the next one starts */
+    uint64_t pending_dyn;    /* dynamic cycles accrued inside the pending block */
+    uint64_t pending_dyn_charge;
+    uint32_t pending_flash_reads;
+
+    cache icache, dcache;
+    uint32_t last_chunk; /* chunk number + 1 of the last flash fetch */
+
+    bucket *funcs;
+    uint32_t n_funcs;
+    bucket *layers;
+    uint32_t n_layers, layer; /* layer 0 = outside any layer */
+    uint32_t layer_calls;
+
+    uint64_t next_event; /* cycle count at which Python wants control back (0 = none) */
+    int stop_reason;     /* VB_STOP_* */
+    uint32_t fault_addr;
+} vb_core;
+
+/* ---------------------------------------------------------------- caches */
+
+static int cache_init(cache *k, uint32_t lines) {
+    free(k->tag);
+    free(k->age);
+    k->lines = lines ? lines : 1;
+    k->tag = calloc(k->lines, sizeof(uint32_t));
+    k->age = calloc(k->lines, sizeof(uint32_t));
+    k->clock = 0;
+    k->last = 0;
+    return k->tag && k->age ? 0 : -1;
+}
+
+/* Fully associative, least recently used. Returns 1 on a hit; a miss fills the line. */
+static int cache_access(cache *k, uint32_t line) {
+    uint32_t tag = line + 1, victim = 0, i;
+    if (k->last == tag) return 1;
+    k->clock++;
+    for (i = 0; i < k->lines; i++) {
+        if (k->tag[i] == tag) {
+            k->age[i] = k->clock;
+            k->last = tag;
+            return 1;
+        }
+        if (k->age[i] < k->age[victim]) victim = i;
+    }
+    k->tag[victim] = tag;
+    k->age[victim] = k->clock;
+    k->last = tag;
+    return 0;
+}
+
+static void cache_flush(cache *k) {
+    memset(k->tag, 0, k->lines * sizeof(uint32_t));
+    memset(k->age, 0, k->lines * sizeof(uint32_t));
+    k->last = 0;
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+VB_API vb_core *vb_create(void) {
+    vb_core *v = calloc(1, sizeof(vb_core));
+    if (!v) return NULL;
+    v->cap = 4096;
+    v->blocks = calloc(v->cap, sizeof(block));
+    v->n_layers = 1;
+    v->layers = calloc(1, sizeof(bucket));
+    if (!v->blocks || !v->layers || cache_init(&v->icache, 1) || cache_init(&v->dcache, 1)) return NULL;
+    return v;
+}
+
+VB_API void vb_destroy(vb_core *v) {
+    int i;
+    if (!v) return;
+    for (i = 0; i < v->n_code; i++) free(v->code[i].table);
+    free(v->blocks);
+    free(v->funcs);
+    free(v->layers);
+    free(v->icache.tag);
+    free(v->icache.age);
+    free(v->dcache.tag);
+    free(v->dcache.age);
+    free(v);
+}
+
+VB_API void vb_set_unicorn(vb_core *v, uc_engine *uc, void *reg_read, void *emu_stop) {
+    v->uc = uc;
+    v->reg_read = (uc_reg_read_fn)reg_read;
+    v->emu_stop = (uc_emu_stop_fn)emu_stop;
+}
+
+VB_API void vb_set_translate(vb_core *v, void *fn) { v->translate = (translate_fn)fn; }
+
+static void forget_blocks(vb_core *v) {
+    memset(v->blocks, 0, v->cap * sizeof(block));
+    v->used = 0;
+    v->pending = NULL;
+}
+
+/* New parameters take effect for blocks built from now on: cached static costs are dropped. */
+VB_API int vb_set_params(vb_core *v, const vb_params *p) {
+    int resize_i = p->icache_lines != v->p.icache_lines, resize_d = p->dcache_lines != v->p.dcache_lines;
+    v->p = *p;
+    if (resize_i && cache_init(&v->icache, p->icache_lines)) return -1;
+    if (resize_d && cache_init(&v->dcache, p->dcache_lines)) return -1;
+    if (v->pending) { /* keep the executing block's identity; its cost was fixed when it began */
+        block keep = *v->pending;
+        forget_blocks(v);
+        v->blocks[0] = keep; /* slot 0 is only reached again by a key hash of 0 */
+        v->pending = &v->blocks[0];
+        v->used = 1;
+    } else {
+        forget_blocks(v);
+    }
+    return 0;
+}
+
+VB_API void vb_get_params(vb_core *v, vb_params *p) { *p = v->p; }
+
+/* FLASH_ACR changed: the timing model follows what the firmware wrote. */
+VB_API void vb_set_flash_config(vb_core *v, uint32_t latency, uint32_t prefetch, uint32_t icache,
+                                uint32_t dcache, uint32_t icache_reset, uint32_t dcache_reset) {
+    v->p.flash_latency = latency;
+    v->p.flash_prefetch = prefetch;
+    v->p.flash_icache = icache;
+    v->p.flash_dcache = dcache;
+    if (icache_reset) cache_flush(&v->icache);
+    if (dcache_reset) cache_flush(&v->dcache);
+}
+
+VB_API int vb_add_code_region(vb_core *v, uint32_t base, uint32_t size) {
+    code_region *r;
+    if (v->n_code >= VB_MAX_CODE_REGIONS) return -1;
+    r = &v->code[v->n_code];
+    r->table = calloc(size / 2 + 1, sizeof(vb_insn));
+    if (!r->table) return -1;
+    r->base = base;
+    r->size = size;
+    return v->n_code++;
+}
+
+VB_API vb_insn *vb_code_table(vb_core *v, int region) { return v->code[region].table; }
+
+VB_API int vb_add_flash_region(vb_core *v, uint32_t base, uint32_t size, const uint8_t *host) {
+    if (v->n_flash >= VB_MAX_FLASH_REGIONS) return -1;
+    v->flash[v->n_flash].base = base;
+    v->flash[v->n_flash].size = size;
+    v->flash[v->n_flash].host = host;
+    return v->n_flash++;
+}
+
+VB_API int vb_set_functions(vb_core *v, uint32_t n) {
+    free(v->funcs);
+    v->n_funcs = n + 1; /* last slot: code outside any known function */
+    v->funcs = calloc(v->n_funcs, sizeof(bucket));
+    return v->funcs ? 0 : -1;
+}
+
+VB_API int vb_set_layers(vb_core *v, uint32_t n) {
+    free(v->layers);
+    v->n_layers = n + 1;
+    v->layers = calloc(v->n_layers, sizeof(bucket));
+    v->layer = 0;
+    return v->layers ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- static block cost */
+
+static const vb_insn *insn_at(vb_core *v, uint32_t addr) {
+    int i;
+    for (i = 0; i < v->n_code; i++) {
+        code_region *r = &v->code[i];
+        if (addr - r->base < r->size) {
+            const vb_insn *s = &r->table[(addr - r->base) >> 1];
+            return (s->flags & VB_F_VALID) ? s : NULL;
+        }
+    }
+    return NULL;
+}
+
+static int in_flash(vb_core *v, uint32_t addr) {
+    int i;
+    for (i = 0; i < v->n_flash; i++)
+        if (addr - v->flash[i].base < v->flash[i].size) return 1;
+    return 0;
+}
+
+/* Extra cycles (positive) or saved cycles (negative) when `b` follows `a` directly. */
+static int32_t pair_cost(const vb_params *p, uint16_t a_flags, uint32_t a_written, uint16_t b_flags,
+                         uint32_t b_read, uint32_t b_addr, uint32_t *cause) {
+    int32_t extra = 0;
+    *cause = VB_STALL_LOAD_USE;
+    if ((a_flags & VB_F_LOAD) && (a_written & (b_read | b_addr))) extra += (int32_t)p->load_use_stall;
+    if ((a_flags & VB_F_DATA_PROC) && (a_written & b_addr) && (b_flags & VB_F_AGU_DEP))
+        extra += (int32_t)p->agu_stall;
+    if (extra) return extra;
+    /* Cortex-M4 TRM: an LDR followed by an LDR/STR whose address does not use its result
+       overlaps one cycle; LDRD/STRD/LDM/STM and register-offset stores never do. */
+    if ((a_flags & VB_F_LOAD) && (a_flags & VB_F_LDR_PIPE) && (b_flags & VB_F_LDR_PIPE) &&
+        !(a_written & b_addr))
+        return -(int32_t)p->ldr_pipeline_saving;
+    return 0;
+}
+
+static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
+    uint32_t off = 0, stall_cause;
+    const vb_insn *prev = NULL, *ins;
+    int64_t cycles = 0;
+    uint64_t charge = 0;
+    memset(b, 0, sizeof(*b));
+    b->addr = addr;
+    b->size = size;
+    b->key = ((uint64_t)size << 32) | addr;
+    b->in_flash = (uint8_t)in_flash(v, addr);
+    b->func_id = v->n_funcs ? v->n_funcs - 1 : 0;
+    while (off < size) {
+        ins = insn_at(v, addr + off);
+        if (!ins && v->translate) {
+            v->translate(addr + off, size - off);
+            ins = insn_at(v, addr + off);
+        }
+        if (!ins) return -1;
+        if (!prev) {
+            b->insn = ins;
+            b->first_flags = ins->flags;
+            b->first_regs_read = ins->regs_read;
+            b->first_regs_addr = ins->regs_addr;
+            if (ins->func_id < b->func_id) b->func_id = ins->func_id;
+        } else {
+            cycles += pair_cost(&v->p, prev->flags, prev->regs_written, ins->flags, ins->regs_read, ins->regs_addr,
+                                &stall_cause);
+        }
+        cycles += ins->cycles;
+        charge += (uint64_t)ins->cycles * v->p.charge_fc[ins->energy_class % VB_MAX_ENERGY_CLASSES];
+        b->loads += ins->n_loads;
+        b->stores += ins->n_stores;
+        if ((ins->flags & VB_F_LITERAL) && b->n_literals < 4 && in_flash(v, ins->aux)) b->literal[b->n_literals++] = ins->aux;
+        b->ninsn++;
+        b->last_flags = ins->flags;
+        b->last_regs_written = ins->regs_written;
+        prev = ins;
+        off += ins->length ? ins->length : 2;
+    }
+    if (cycles < (int64_t)b->ninsn) cycles = b->ninsn; /* never below one cycle per instruction */
+    b->cycles = (uint32_t)cycles;
+    b->charge_fc = charge;
+    b->fallthrough = addr + size;
+    b->chunk_cycles = v->p.flash_fetch_bytes ? (uint32_t)(cycles * v->p.flash_fetch_bytes / (size ? size : 1)) : 0;
+    return 0;
+}
+
+static block *lookup(vb_core *v, uint32_t addr, uint32_t size) {
+    uint64_t key = ((uint64_t)size << 32) | addr;
+    uint32_t mask = v->cap - 1, h = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & mask;
+    while (v->blocks[h].key) {
+        if (v->blocks[h].key == key) return &v->blocks[h];
+        h = (h + 1) & mask;
+    }
+    if ((v->used + 1) * 4 > v->cap * 3) { /* grow, keeping the pending block's identity */
+        block *old = v->blocks, *pend = v->pending;
+        uint32_t old_cap = v->cap, i;
+        uint64_t pend_key = pend ? pend->key : 0;
+        v->cap *= 2;
+        v->blocks = calloc(v->cap, sizeof(block));
+        if (!v->blocks) abort();
+        v->used = 0;
+        v->pending = NULL;
+        for (i = 0; i < old_cap; i++) {
+            if (!old[i].key) continue;
+            uint32_t m = v->cap - 1, j = (uint32_t)((old[i].key * 0x9E3779B97F4A7C15ull) >> 40) & m;
+            while (v->blocks[j].key) j = (j + 1) & m;
+            v->blocks[j] = old[i];
+            v->used++;
+            if (old[i].key == pend_key) v->pending = &v->blocks[j];
+        }
+        free(old);
+        return lookup(v, addr, size);
+    }
+    if (build_block(v, &v->blocks[h], addr, size)) return NULL;
+    v->used++;
+    return &v->blocks[h];
+}
+
+/* ---------------------------------------------------------------- dynamic terms */
+
+static void stall(vb_core *v, int cause, uint64_t n) {
+    v->pending_dyn += n;
+    v->pending_dyn_charge += n * v->p.charge_stall_fc;
+    v->c.stall[cause] += n;
+    if (v->n_funcs && v->pending) v->funcs[v->pending->func_id].stall[cause] += n;
+    v->layers[v->layer].stall[cause] += n;
+}
+
+/* Instruction fetch of a block from flash through the ART (prefetch buffer + I-cache). */
+static void fetch_block(vb_core *v, block *b) {
+    uint32_t w = v->p.flash_fetch_bytes, lat = v->p.flash_latency, chunk, first, last;
+    if (!b->in_flash || !lat || !w) {
+        v->last_chunk = 0;
+        return;
+    }
+    first = b->addr / w;
+    last = (b->addr + b->size - 1) / w;
+    for (chunk = first; chunk <= last; chunk++) {
+        if (chunk + 1 == v->last_chunk) continue; /* still in the fetch buffer */
+        int hit = v->p.flash_icache && cache_access(&v->icache, chunk * w / v->p.cache_line_bytes);
+        if (!hit) {
+            if (v->p.flash_prefetch && chunk == v->last_chunk) /* sequential: prefetched while executing */
+                stall(v, VB_STALL_FLASH, lat + 1 > b->chunk_cycles ? lat + 1 - b->chunk_cycles : 0);
+            else
+                stall(v, VB_STALL_FLASH, lat);
+        }
+        v->last_chunk = chunk + 1;
+    }
+}
+
+static void data_flash_read(vb_core *v, uint32_t addr) {
+    uint32_t lat = v->p.flash_latency;
+    v->pending_flash_reads++;
+    v->c.flash_reads++;
+    v->pending_dyn_charge += v->p.charge_flash_read_fc;
+    if (!lat) return;
+    if (v->p.flash_dcache && cache_access(&v->dcache, addr / v->p.cache_line_bytes)) return;
+    stall(v, VB_STALL_FLASH, lat);
+}
+
+static void commit(vb_core *v, block *b, uint64_t cycles, uint32_t ninsn, uint64_t charge) {
+    bucket *f, *l = &v->layers[v->layer];
+    uint32_t loads = b->loads > v->pending_flash_reads ? b->loads - v->pending_flash_reads : 0;
+    cycles += v->pending_dyn;
+    charge += v->pending_dyn_charge + (uint64_t)loads * v->p.charge_sram_read_fc +
+              (uint64_t)b->stores * v->p.charge_sram_write_fc;
+    v->c.cycles += cycles;
+    v->c.instructions += ninsn;
+    v->c.charge_fc += charge;
+    v->c.sram_reads += loads;
+    v->c.sram_writes += b->stores;
+    if (v->n_funcs) {
+        f = &v->funcs[b->func_id];
+        f->cycles += cycles;
+        f->instructions += ninsn;
+        f->charge_fc += charge;
+    }
+    l->cycles += cycles;
+    l->instructions += ninsn;
+    l->charge_fc += charge;
+    v->pending_dyn = 0;
+    v->pending_dyn_charge = 0;
+    v->pending_flash_reads = 0;
+}
+
+/* ---------------------------------------------------------------- Unicorn hooks */
+
+VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
+    vb_core *v = (vb_core *)user;
+    uint32_t addr = (uint32_t)address, cause, i;
+    block *b = lookup(v, addr, size), *a = v->pending;
+    (void)uc;
+    if (!b) { /* no decode for this code: stop rather than guess */
+        v->stop_reason = VB_STOP_NO_DECODE;
+        v->fault_addr = addr;
+        v->emu_stop(v->uc);
+        return;
+    }
+    if (a) {
+        int64_t adj = 0;
+        cause = VB_STALL_BRANCH;
+        if (a->last_flags & VB_F_BRANCH_COND) {
+            if (addr != a->fallthrough) adj = v->p.branch_taken_extra;
+        } else if (!(a->last_flags & VB_F_BRANCH) && addr == a->fallthrough) {
+            /* the pipeline rules also hold across a block boundary without a branch */
+            adj = pair_cost(&v->p, a->last_flags, a->last_regs_written, b->first_flags, b->first_regs_read,
+                            b->first_regs_addr, &cause);
+        }
+        if (adj > 0) {
+            v->c.stall[cause] += (uint64_t)adj;
+            if (v->n_funcs) v->funcs[a->func_id].stall[cause] += (uint64_t)adj;
+            v->layers[v->layer].stall[cause] += (uint64_t)adj;
+        }
+        if ((int64_t)a->cycles + adj < (int64_t)a->ninsn) adj = (int64_t)a->ninsn - (int64_t)a->cycles;
+        commit(v, a, (uint64_t)((int64_t)a->cycles + adj), a->ninsn,
+               a->charge_fc + (adj > 0 ? (uint64_t)adj * v->p.charge_stall_fc : 0));
+    }
+    v->pending = b;
+    if (b->ninsn == 1 && (b->first_flags & VB_F_BRANCH) && a == b) { /* `b .`: nothing left to run */
+        v->stop_reason = VB_STOP_SELF_LOOP;
+        v->emu_stop(v->uc);
+    }
+    if (v->next_event && v->c.cycles >= v->next_event) {
+        v->next_event = 0;
+        v->stop_reason = VB_STOP_EVENT;
+        v->emu_stop(v->uc);
+    }
+    if (addr == v->p.marker_addr && v->p.marker_addr) {
+        uint32_t arg = 0;
+        v->reg_read(v->uc, v->p.marker_arg_reg, &arg);
+        v->layer = arg + 1 < v->n_layers ? arg + 1 : 0;
+        v->layer_calls++;
+    }
+    fetch_block(v, b);
+    for (i = 0; i < b->n_literals; i++) data_flash_read(v, b->literal[i]);
+    if (v->p.instruction_budget && v->c.instructions + b->ninsn > v->p.instruction_budget) {
+        v->stop_reason = VB_STOP_BUDGET;
+        v->emu_stop(v->uc);
+    }
+}
+
+static uint32_t clz32(uint32_t x) { return x ? (uint32_t)__builtin_clz(x) : 32; }
+
+/* Data-dependent divide (a code hook on each divide instruction). */
+VB_API void vb_hook_divide(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
+    vb_core *v = (vb_core *)user;
+    const vb_insn *ins = insn_at(v, (uint32_t)address);
+    uint32_t a = 0, d = 0, cycles;
+    (void)size;
+    if (!ins) return;
+    v->reg_read(uc, v->p.reg_ids[ins->aux & 31], &a);
+    v->reg_read(uc, v->p.reg_ids[(ins->aux >> 8) & 31], &d);
+    if ((ins->aux >> 16) & 1) {
+        a = (int32_t)a < 0 ? 0u - a : a;
+        d = (int32_t)d < 0 ? 0u - d : d;
+    }
+    if (!d) {
+        cycles = v->p.div_by_zero;
+    } else if (v->p.div_model == 1) {
+        cycles = v->p.div_min + clz32(d); /* CV32E40P: serial divider, one step per divisor leading zero */
+    } else {
+        uint32_t bits = clz32(d) >= clz32(a) ? clz32(d) - clz32(a) + 1 : 0; /* significant quotient bits */
+        uint32_t per = v->p.div_bits_per_cycle ? v->p.div_bits_per_cycle : 1;
+        cycles = v->p.div_min + (bits + per - 1) / per;
+    }
+    if (cycles > v->p.div_max) cycles = v->p.div_max;
+    if (cycles > ins->cycles) stall(v, VB_STALL_DIVIDE, cycles - ins->cycles);
+}
+
+/* Flash pages that hold no code are MMIO: each data read is seen here. */
+VB_API uint64_t vb_flash_read(uc_engine *uc, uint64_t offset, unsigned size, void *user) {
+    flash_region *r = (flash_region *)user;
+    vb_core *v = *(vb_core **)(r + 1); /* the region record is followed by its owner */
+    uint64_t value = 0;
+    unsigned i;
+    (void)uc;
+    for (i = 0; i < size; i++) value |= (uint64_t)r->host[offset + i] << (8 * i);
+    data_flash_read(v, r->base + (uint32_t)offset);
+    return value;
+}
+
+VB_API void vb_flash_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *user) {
+    flash_region *r = (flash_region *)user;
+    vb_core *v = *(vb_core **)(r + 1);
+    (void)size;
+    (void)value;
+    v->stop_reason = VB_STOP_FLASH_WRITE;
+    v->fault_addr = r->base + (uint32_t)offset;
+    v->emu_stop(uc);
+}
+
+/* A record for vb_flash_read's user pointer: the region, then the core. */
+VB_API void *vb_flash_cookie(vb_core *v, int region) {
+    void **cookie = malloc(sizeof(flash_region) + sizeof(vb_core *));
+    if (!cookie) return NULL;
+    memcpy(cookie, &v->flash[region], sizeof(flash_region));
+    *(vb_core **)((flash_region *)cookie + 1) = v;
+    return cookie;
+}
+
+/* ---------------------------------------------------------------- queries from Python */
+
+/* Cycles and instructions at the start of the k-th instruction of the pending block:
+   what a cycle counter read by that instruction returns. */
+VB_API void vb_now(vb_core *v, uint32_t k, uint64_t *cycles, uint64_t *instructions) {
+    block *b = v->pending;
+    uint64_t c = v->c.cycles, n = v->c.instructions;
+    if (b) {
+        const vb_insn *prev = NULL, *ins;
+        uint32_t off = 0, i, cause;
+        int64_t pc = 0;
+        for (i = 0; i < k && off < b->size; i++) {
+            ins = insn_at(v, b->addr + off);
+            if (!ins) break;
+            if (prev) pc += pair_cost(&v->p, prev->flags, prev->regs_written, ins->flags, ins->regs_read,
+                                      ins->regs_addr, &cause);
+            pc += ins->cycles;
+            prev = ins;
+            off += ins->length ? ins->length : 2;
+        }
+        if (pc < (int64_t)i) pc = i;
+        c += (uint64_t)pc + v->pending_dyn;
+        n += i;
+    }
+    *cycles = c;
+    *instructions = n;
+}
+
+/* End the pending block after its k-th instruction (k counted from 1): the run stopped there or
+   the simulator redirected execution, so the rest of the block never ran. */
+VB_API void vb_cut(vb_core *v, uint32_t k) {
+    block *b = v->pending;
+    uint64_t cycles, n;
+    if (!b) return;
+    if (k >= b->ninsn) {
+        commit(v, b, b->cycles, b->ninsn, b->charge_fc);
+    } else {
+        uint64_t base_c = v->c.cycles, base_n = v->c.instructions, dyn = v->pending_dyn;
+        vb_now(v, k, &cycles, &n);
+        /* vb_now included pending_dyn; commit() adds it again */
+        commit(v, b, cycles - base_c - dyn, (uint32_t)(n - base_n),
+               b->ninsn ? b->charge_fc * k / b->ninsn : 0);
+    }
+    v->pending = NULL;
+}
+
+VB_API uint32_t vb_pending_addr(vb_core *v) { return v->pending ? v->pending->addr : 0; }
+VB_API uint32_t vb_pending_size(vb_core *v) { return v->pending ? v->pending->size : 0; }
+VB_API void vb_add_stall(vb_core *v, int cause, uint64_t n) { stall(v, cause, n); }
+
+VB_API void vb_get_counters(vb_core *v, vb_counters *out) { *out = v->c; }
+VB_API void vb_reset_counters(vb_core *v) {
+    memset(&v->c, 0, sizeof(v->c));
+    if (v->funcs) memset(v->funcs, 0, v->n_funcs * sizeof(bucket));
+    memset(v->layers, 0, v->n_layers * sizeof(bucket));
+}
+VB_API int vb_stop_reason(vb_core *v) { return v->stop_reason; }
+VB_API uint32_t vb_fault_addr(vb_core *v) { return v->fault_addr; }
+VB_API void vb_clear_stop(vb_core *v) { v->stop_reason = VB_STOP_NONE; }
+VB_API void vb_set_next_event(vb_core *v, uint64_t cycles) { v->next_event = cycles; }
+VB_API uint32_t vb_blocks_cached(vb_core *v) { return v->used; }
+VB_API uint32_t vb_layer_calls(vb_core *v) { return v->layer_calls; }
+
+/* Per-function and per-layer buckets: cycles, instructions, charge, stalls by cause. */
+VB_API int vb_get_bucket(vb_core *v, int kind, uint32_t i, uint64_t *out /* 3 + VB_STALL_N */) {
+    bucket *b;
+    int s;
+    if (kind == 0) {
+        if (i >= v->n_funcs) return -1;
+        b = &v->funcs[i];
+    } else {
+        if (i >= v->n_layers) return -1;
+        b = &v->layers[i];
+    }
+    out[0] = b->cycles;
+    out[1] = b->instructions;
+    out[2] = b->charge_fc;
+    for (s = 0; s < VB_STALL_N; s++) out[3 + s] = b->stall[s];
+    return 0;
+}
+
+/* The core waited (self-loop, WFI) until an event: time passes at the stall charge. */
+VB_API void vb_add_idle(vb_core *v, uint64_t n) {
+    v->c.cycles += n;
+    v->c.charge_fc += n * v->p.charge_stall_fc;
+    v->layers[v->layer].cycles += n;
+}

@@ -1,0 +1,111 @@
+"""ELF images: loadable segments, executable sections and function symbols."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from vbench.errors import VbenchError
+
+EM_ARM, EM_RISCV = 40, 243
+
+
+@dataclass
+class Segment:
+    paddr: int  # load address (LMA)
+    vaddr: int
+    data: bytes
+    memsz: int
+
+
+@dataclass
+class CodeSection:
+    name: str
+    vaddr: int
+    data: bytes
+
+
+@dataclass
+class Image:
+    path: Path
+    machine: str  # "arm" or "riscv"
+    entry: int
+    segments: list[Segment]
+    code: list[CodeSection]
+    functions: list[tuple[int, int, str]]  # (start, size, name), sorted
+    symbols: dict[str, int]
+    sha256: str
+    _starts: list[int] = field(default_factory=list)
+
+    def function_at(self, addr: int) -> tuple[int, str] | None:
+        """(index, name) of the function holding addr."""
+        if not self._starts:
+            self._starts = [f[0] for f in self.functions]
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0:
+            start, size, name = self.functions[i]
+            if start <= addr < start + max(size, 2):
+                return i, name
+        return None
+
+    def describe(self, addr: int) -> str:
+        hit = self.function_at(addr & ~1)
+        return f"{addr:#010x} ({hit[1]}+{(addr & ~1) - self.functions[hit[0]][0]:#x})" if hit else f"{addr:#010x}"
+
+
+def load_image(path: str | Path) -> Image:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise VbenchError(f"cannot read firmware {path}: {exc.strerror}") from None
+    if raw[:4] != b"\x7fELF":
+        raise VbenchError(f"{path}: not an ELF file (bad magic)")
+    try:
+        import io
+
+        elf = ELFFile(io.BytesIO(raw))
+        if elf.elfclass != 32 or not elf.little_endian:
+            raise VbenchError(f"{path}: expected a 32-bit little-endian ELF, got ELF{elf.elfclass}")
+        mach = elf["e_machine"]
+        machine = {"EM_ARM": "arm", "EM_RISCV": "riscv"}.get(mach)
+        if machine is None:
+            raise VbenchError(f"{path}: unsupported machine {mach} (expected ARM or RISC-V)")
+        segments = []
+        for seg in elf.iter_segments():
+            if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:
+                continue
+            data = seg.data()
+            if len(data) != seg["p_filesz"]:
+                raise VbenchError(f"{path}: segment at {seg['p_paddr']:#x} is truncated")
+            segments.append(Segment(seg["p_paddr"], seg["p_vaddr"], data, seg["p_memsz"]))
+        code = []
+        for sec in elf.iter_sections():
+            if sec["sh_type"] == "SHT_PROGBITS" and sec["sh_flags"] & SH_FLAGS.SHF_EXECINSTR and sec["sh_size"]:
+                code.append(CodeSection(sec.name, sec["sh_addr"], sec.data()))
+        functions, symbols = [], {}
+        symtab = elf.get_section_by_name(".symtab")
+        if symtab is not None:
+            for sym in symtab.iter_symbols():
+                if not sym.name or sym.name.startswith("$"):
+                    continue
+                value = sym["st_value"]
+                symbols[sym.name] = value
+                if sym["st_info"]["type"] == "STT_FUNC":
+                    functions.append((value & ~1, sym["st_size"], sym.name))
+        functions.sort()
+    except ELFError as exc:
+        raise VbenchError(f"{path}: malformed ELF: {exc}") from None
+    except (ValueError, KeyError, IndexError, AssertionError) as exc:
+        raise VbenchError(f"{path}: malformed ELF: {exc}") from None
+    if not segments:
+        raise VbenchError(f"{path}: no loadable segments")
+    if not code:
+        raise VbenchError(f"{path}: no executable section")
+    return Image(path, machine, elf["e_entry"], segments, code, functions, symbols, hashlib.sha256(raw).hexdigest())

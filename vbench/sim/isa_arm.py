@@ -1,0 +1,218 @@
+"""Thumb-2 (ARMv7E-M + FPv4-SP) decoding into the attributes the native timing rules use.
+
+Capstone disassembles; this module maps each instruction to a timing class whose cycle count comes
+from the platform's [timing] records (Cortex-M4 TRM Table 3-1 / 7-1), plus the register masks the
+pairwise pipeline rules need. It runs once per instruction of the image, never per execution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import capstone
+from capstone import arm_const as A
+
+from vbench.sim import native as N
+from vbench.sim.energy_classes import ENERGY_CLASS
+
+_CONDS = ("eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le")
+
+_REG_NUM = {getattr(A, f"ARM_REG_R{i}"): i for i in range(13)}
+_REG_NUM.update({A.ARM_REG_SP: 13, A.ARM_REG_LR: 14, A.ARM_REG_PC: 15})
+
+_LOADS = {"ldr", "ldrb", "ldrh", "ldrsb", "ldrsh", "ldrt", "ldrbt", "ldrht", "ldrsbt", "ldrsht", "ldrex", "ldrexb", "ldrexh"}
+_STORES = {"str", "strb", "strh", "strt", "strbt", "strht", "strex", "strexb", "strexh"}
+_MUL = {"mul", "mla", "mls", "smull", "umull", "smlal", "umlal"}
+_DSP_PREFIX = ("smla", "smls", "smua", "smus", "smul", "smmul", "smmla", "smmls", "umaal")
+_SIMD = {
+    "sadd16", "sadd8", "ssub16", "ssub8", "sasx", "ssax", "uadd16", "uadd8", "usub16", "usub8", "uasx", "usax",
+    "qadd", "qsub", "qdadd", "qdsub", "qadd16", "qadd8", "qsub16", "qsub8", "qasx", "qsax",
+    "shadd16", "shadd8", "shsub16", "shsub8", "shasx", "shsax", "uhadd16", "uhadd8", "uhsub16", "uhsub8",
+    "uqadd16", "uqadd8", "uqsub16", "uqsub8", "sel", "usad8", "usada8", "pkhbt", "pkhtb", "ssat", "usat",
+    "ssat16", "usat16", "sxtb16", "sxtab16", "uxtb16", "uxtab16", "sxtab", "sxtah", "uxtab", "uxtah",
+}
+_FP_ALU = {"vadd", "vsub", "vmul", "vnmul", "vabs", "vneg", "vcmp", "vcmpe", "vmov", "vcvt", "vcvtr", "vcvtb", "vcvtt"}
+_FP_MAC = {"vmla", "vmls", "vnmla", "vnmls", "vfma", "vfms", "vfnma", "vfnms"}
+
+
+@dataclass
+class Decoded:
+    address: int
+    size: int
+    mnemonic: str
+    op_str: str
+    insn: N.VbInsn
+    csr_read: str | None = None  # RV only
+
+
+def _base_mnemonic(insn) -> str:
+    m = insn.mnemonic.split(".")[0]
+    if insn.cc not in (A.ARM_CC_AL, A.ARM_CC_INVALID) and m not in ("b",):
+        for c in _CONDS:
+            if m.endswith(c) and len(m) > len(c):
+                m = m[: -len(c)]
+                break
+    if insn.update_flags and m.endswith("s") and m not in ("mls", "smmls", "vnmls", "vmls", "bls", "cps"):
+        m = m[:-1]
+    return m
+
+
+def _mask(regs) -> int:
+    out = 0
+    for r in regs:
+        n = _REG_NUM.get(r)
+        if n is not None:
+            out |= 1 << n
+    return out
+
+
+class ArmDecoder:
+    def __init__(self, timing: dict[str, int]):
+        self.t = timing
+        self.md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+        self.md.detail = True
+
+    def decode(self, code: bytes, base: int) -> list[Decoded]:
+        """Linear sweep; data between functions decodes as something harmless or is skipped."""
+        out: list[Decoded] = []
+        offset = 0
+        while offset < len(code):
+            got = False
+            for insn in self.md.disasm(code[offset:], base + offset):
+                out.append(self.classify(insn))
+                offset = insn.address + insn.size - base
+                got = True
+            if not got or offset < len(code):
+                offset += 2  # undecodable halfword (literal data): skip it
+        return out
+
+    def classify(self, insn) -> Decoded:
+        t = self.t
+        m = _base_mnemonic(insn)
+        v = N.VbInsn()
+        v.flags = N.F_VALID | (N.F_WIDE if insn.size == 4 else 0)
+        v.length = insn.size
+        try:
+            reads, writes = insn.regs_access()
+        except capstone.CsError:
+            reads, writes = insn.regs_read, insn.regs_write
+        v.regs_read = _mask(reads)
+        v.regs_written = _mask(writes)
+        mem = [op.mem for op in insn.operands if op.type == A.ARM_OP_MEM]
+        addr_regs = 0
+        for mo in mem:
+            addr_regs |= _mask([mo.base, mo.index])
+        v.regs_addr = addr_regs
+        cls, cycles, flags = "alu", t["alu"], N.F_DATA_PROC
+        writes_pc = bool(v.regs_written & (1 << 15))
+        reg_list = [op.reg for op in insn.operands if op.type == A.ARM_OP_REG]
+
+        if m in _LOADS:
+            cls, cycles, flags = "load", t["load"], N.F_LOAD | N.F_LDR_PIPE | N.F_AGU_DEP
+            v.n_loads = 1
+            if mem and mem[0].base == A.ARM_REG_PC:
+                flags |= N.F_LITERAL
+                v.aux = ((insn.address + 4) & ~3) + mem[0].disp
+            if writes_pc:
+                cycles += t["load_pc_extra"]
+                flags = (flags | N.F_BRANCH) & ~N.F_LDR_PIPE
+        elif m in _STORES:
+            cls, flags = "store", N.F_STORE | N.F_AGU_DEP
+            cycles = t["store"] if (mem and mem[0].index != A.ARM_REG_INVALID) else t["store_imm"]
+            v.n_stores = 1
+        elif m in ("ldrd", "strd"):
+            cls = "load" if m == "ldrd" else "store"
+            cycles, flags = t["load_dual"], N.F_MULTI | N.F_AGU_DEP | (N.F_LOAD if m == "ldrd" else N.F_STORE)
+            if m == "ldrd":
+                v.n_loads = 2
+                if mem and mem[0].base == A.ARM_REG_PC:
+                    flags |= N.F_LITERAL
+                    v.aux = ((insn.address + 4) & ~3) + mem[0].disp
+            else:
+                v.n_stores = 2
+        elif m.startswith(("ldm", "pop")) or m.startswith(("stm", "push")):
+            is_load = m.startswith(("ldm", "pop"))
+            n = len(reg_list) - (0 if m in ("pop", "push") else 1)
+            cls = "load" if is_load else "store"
+            cycles = t["multiple_base"] + t["multiple_per_reg"] * max(n, 1)
+            flags = N.F_MULTI | N.F_AGU_DEP
+            if is_load:
+                v.n_loads = max(n, 1)
+                if writes_pc:
+                    cycles += t["branch_refill"]
+                    flags |= N.F_BRANCH
+            else:
+                v.n_stores = max(n, 1)
+            if m in ("pop", "push"):
+                v.regs_addr |= 1 << 13
+        elif m in ("b", "bl", "bx", "blx"):
+            cls = "branch"
+            if insn.cc not in (A.ARM_CC_AL, A.ARM_CC_INVALID):
+                cycles, flags = t["branch"], N.F_BRANCH_COND
+            else:
+                cycles, flags = t["branch"] + t["branch_refill"], N.F_BRANCH
+        elif m in ("cbz", "cbnz"):
+            cls, cycles, flags = "branch", t["branch"], N.F_BRANCH_COND
+        elif m in ("tbb", "tbh"):
+            cls, cycles, flags = "branch", t["table_branch"] + t["branch_refill"], N.F_BRANCH | N.F_LOAD
+            v.n_loads = 1
+        elif m in _MUL:
+            cls, cycles = "mul", t["mul"]
+        elif m.startswith(_DSP_PREFIX):
+            cls, cycles = "mul", t["dsp_mac"]
+        elif m in _SIMD:
+            cls, cycles = "alu", t["simd"]
+        elif m in ("sdiv", "udiv"):
+            cls, cycles, flags = "div", t["divide_min"], N.F_DIVIDE | N.F_DATA_PROC
+            ops = [_REG_NUM[r] for r in reg_list]
+            if len(ops) == 2:  # sdiv rd, rm form means rd = rd / rm
+                ops = [ops[0]] + ops
+            v.aux = ops[1] | (ops[2] << 8) | ((1 if m == "sdiv" else 0) << 16)
+        elif m == "it":
+            cls, cycles, flags = "system", t["it"], 0
+        elif m in ("nop", "sev", "yield"):
+            cls, cycles, flags = "system", t["nop"], 0
+        elif m in ("dmb", "dsb"):
+            cls, cycles, flags = "system", t["barrier"], 0
+        elif m == "isb":
+            cls, cycles, flags = "system", t["barrier"] + t["branch_refill"], 0
+        elif m in ("mrs", "msr", "cpsid", "cpsie", "svc", "bkpt", "udf"):
+            cls, cycles, flags = "system", t["system"], 0
+        elif m in ("wfi", "wfe"):
+            cls, cycles, flags = "system", t["wfi"], 0
+        elif m in ("vldr",):
+            cls, cycles, flags = "fp", t["fp_load"], N.F_LOAD | N.F_AGU_DEP
+            v.n_loads = 1
+            if mem and mem[0].base == A.ARM_REG_PC:
+                flags |= N.F_LITERAL
+                v.aux = ((insn.address + 4) & ~3) + mem[0].disp
+        elif m in ("vstr",):
+            cls, cycles, flags = "fp", t["fp_store"], N.F_STORE | N.F_AGU_DEP
+            v.n_stores = 1
+        elif m.startswith(("vldm", "vstm", "vpush", "vpop")):
+            n = sum(1 for r in reg_list if r not in _REG_NUM)
+            cls, cycles, flags = "fp", t["fp_multiple_base"] + max(n, 1), N.F_MULTI | N.F_AGU_DEP
+            if m.startswith(("vldm", "vpop")):
+                flags |= N.F_LOAD
+                v.n_loads = max(n, 1)
+            else:
+                flags |= N.F_STORE
+                v.n_stores = max(n, 1)
+            if m in ("vpush", "vpop"):
+                v.regs_addr |= 1 << 13
+        elif m in ("vmov",) and any(r in _REG_NUM for r in reg_list):
+            cls, cycles, flags = "fp", t["fp_move_core"] * sum(1 for r in reg_list if r in _REG_NUM), 0
+        elif m in ("vmrs", "vmsr"):
+            cls, cycles, flags = "fp", t["fp_alu"], 0
+        elif m in _FP_ALU:
+            cls, cycles, flags = "fp", t["fp_alu"], 0
+        elif m in _FP_MAC:
+            cls, cycles, flags = "fp", t["fp_mac"], 0
+        elif m in ("vdiv", "vsqrt"):
+            cls, cycles, flags = "fp_div", t["fp_div"], 0
+        elif writes_pc:  # mov pc, rX / add pc, ...: a branch
+            cls, cycles, flags = "branch", t["branch"] + t["branch_refill"], N.F_BRANCH
+        v.flags |= flags
+        v.cycles = min(int(cycles), 255)
+        v.energy_class = ENERGY_CLASS[cls]
+        return Decoded(insn.address, insn.size, insn.mnemonic, insn.op_str, v)
