@@ -519,14 +519,19 @@ VB_API void vb_flash_write(uc_engine *uc, uint64_t offset, unsigned size, uint64
     v->emu_stop(uc);
 }
 
-/* A record for vb_flash_read's user pointer: the region, then the core. */
-VB_API void *vb_flash_cookie(vb_core *v, int region) {
-    void **cookie = malloc(sizeof(flash_region) + sizeof(vb_core *));
-    if (!cookie) return NULL;
-    memcpy(cookie, &v->flash[region], sizeof(flash_region));
-    *(vb_core **)((flash_region *)cookie + 1) = v;
-    return cookie;
+/* A record for vb_flash_read's user pointer: one MMIO run of flash (its base and host bytes),
+   then the core. Unicorn passes offsets relative to the run's base. */
+VB_API void *vb_flash_cookie(vb_core *v, uint32_t base, uint32_t size, const uint8_t *host) {
+    flash_region *r = malloc(sizeof(flash_region) + sizeof(vb_core *));
+    if (!r) return NULL;
+    r->base = base;
+    r->size = size;
+    r->host = host;
+    *(vb_core **)(r + 1) = v;
+    return r;
 }
+
+VB_API void vb_free_cookie(void *cookie) { free(cookie); }
 
 /* ---------------------------------------------------------------- queries from Python */
 

@@ -120,9 +120,7 @@ class Board:
                 if m.kind != "flash" or not self.timing_on:
                     self.backend.map_host(base, m.size, host)
                     continue
-                region = self.lib.vb_add_flash_region(self.core, base, m.size, host)
-                cookie = self.lib.vb_flash_cookie(self.core, region)
-                self._flash_cookies.append(cookie)
+                self.lib.vb_add_flash_region(self.core, base, m.size, host)
                 # Pages holding code (or the vector table) stay RAM-mapped so they can execute.
                 code_page = [False] * (m.size // page)
                 for lo, hi in code_ranges + [(m.base, m.base + page)]:
@@ -134,8 +132,10 @@ class Board:
                     if is_code:
                         self.backend.map_host(base + start, n, host + start)
                     else:
+                        cookie = self.lib.vb_flash_cookie(self.core, base + start, n, host + start)
+                        self._flash_cookies.append(cookie)
                         self.backend.map_native_mmio(base + start, n, N.symbol_address("vb_flash_read"),
-                                                     N.symbol_address("vb_flash_write"), cookie + start)
+                                                     N.symbol_address("vb_flash_write"), cookie)
 
     def _write_image(self, addr: int, data: bytes, memsz: int) -> None:
         for m in self.memories:
@@ -549,6 +549,13 @@ class Board:
             a += self.insns[a].size
         self.lib.vb_cut(self.core, k)
 
+    def _cut_before(self, pc: int) -> None:
+        k, a = 0, self.lib.vb_pending_addr(self.core)
+        while a < pc and a in self.insns:
+            k += 1
+            a += self.insns[a].size
+        self.lib.vb_cut(self.core, k)
+
     def _on_counter_csr(self, uc, address, size, d: Decoded):
         """csrr of a counter CSR: give vbench's count instead of QEMU's host-time value."""
         k, a = 0, self.lib.vb_pending_addr(self.core)
@@ -575,12 +582,17 @@ class Board:
                  unicorn.UC_MEM_FETCH_UNMAPPED: "instruction fetch from unmapped",
                  unicorn.UC_MEM_WRITE_PROT: "write to read-only", unicorn.UC_MEM_FETCH_PROT: "fetch from non-executable"}
         pc = self.backend.pc if access != unicorn.UC_MEM_FETCH_UNMAPPED else address
+        if access in (unicorn.UC_MEM_READ_UNMAPPED, unicorn.UC_MEM_WRITE_UNMAPPED, unicorn.UC_MEM_WRITE_PROT):
+            k = self._locate_access(address, access != unicorn.UC_MEM_READ_UNMAPPED)
+            pc = self._insn_addr(k)
+        self._fault_pc = pc
         self._pending_fault = f"{kinds.get(access, 'bad access to')} address {address:#010x} at PC {self.image.describe(pc)}"
         return False
 
     def _on_invalid(self, uc, _user):
         pc = self.backend.pc
-        self._pending_fault = f"illegal instruction at PC {self.image.describe(pc)}"
+        self._fault_pc = pc
+        self._pending_fault = f"UsageFault (undefined instruction) at PC {self.image.describe(pc)}"
         return False
 
     def _fault(self, message: str, pc: int) -> None:
@@ -612,7 +624,9 @@ class Board:
                 break
             if reason == N.STOP_FLASH_WRITE:
                 addr = self.lib.vb_fault_addr(self.core)
-                self._stop = ("fault", None, f"store to flash address {addr:#010x} (flash is written through FLASH_CR, not by stores)")
+                self._fault_pc = self._insn_addr(self._locate_access(addr, True))
+                self._stop = ("fault", None, f"store to flash address {addr:#010x} at PC {self.image.describe(self._fault_pc)}"
+                              " (flash is programmed through FLASH_CR, not by plain stores)")
                 break
             if reason == N.STOP_NO_DECODE:
                 addr = self.lib.vb_fault_addr(self.core)
@@ -651,6 +665,9 @@ class Board:
         self.lib.vb_set_next_event(self.core, self._events[0][0] if self._events else 0)
 
     def _result(self, wall: float) -> RunResult:
+        fault_pc = getattr(self, "_fault_pc", None)
+        if self._stop and self._stop[0] == "fault" and fault_pc is not None:
+            self._cut_before(fault_pc)  # the faulting instruction did not complete
         self.lib.vb_cut(self.core, 1 << 30)  # the last block ran to its end (or was cut already)
         c = self._counters()
         cycles = int(c.cycles)
@@ -667,6 +684,9 @@ class Board:
         )
 
     def close(self) -> None:
+        for cookie in getattr(self, "_flash_cookies", []):
+            self.lib.vb_free_cookie(cookie)
+        self._flash_cookies = []
         if self.core:
             self.lib.vb_destroy(self.core)
             self.core = None

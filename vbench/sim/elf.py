@@ -50,7 +50,9 @@ class Image:
         i = bisect.bisect_right(self._starts, addr) - 1
         if i >= 0:
             start, size, name = self.functions[i]
-            if start <= addr < start + max(size, 2):
+            if size == 0:  # assembly symbols often carry no size: run to the next function
+                size = self.functions[i + 1][0] - start if i + 1 < len(self.functions) else 1 << 16
+            if start <= addr < start + size:
                 return i, name
         return None
 

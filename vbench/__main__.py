@@ -1,0 +1,5 @@
+import sys
+
+from vbench.cli import main
+
+sys.exit(main())
