@@ -1,0 +1,157 @@
+"""vbench model compiler: .tflite (int8) -> C plan + weights for the vbench int8 runtime.
+
+    from vbench.compiler import compile_model
+    cm = compile_model("models/kws_ref_model.tflite", "build/kws", "kws")
+    print(cm.table())
+
+Pipeline: tflite_reader (verify + parse) -> validate (every op/option) -> fold
+(requantization constants, zero-point folding) -> planner (arena offsets) -> emit (C).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from vbench.compiler.emit import write_model
+from vbench.compiler.fold import ROUNDING_MODES, fold_graph
+from vbench.compiler.planner import plan_arena
+from vbench.compiler.tflite_reader import read_tflite
+from vbench.compiler.validate import validate_graph
+from vbench.errors import VbenchError
+
+__all__ = ["compile_model", "CompiledModel", "LayerSummary", "TensorSummary", "load_graph"]
+
+
+@dataclass
+class LayerSummary:
+    index: int
+    op: str
+    input_shapes: list[list[int]]
+    output_shape: list[int]
+    macs: int
+    weight_bytes: int          # filter + bias bytes
+    const_bytes: int           # + requantization tables
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TensorSummary:
+    name: str
+    shape: list[int]
+    dtype: str
+    bytes: int
+    scale: float
+    zero_point: int
+
+
+@dataclass
+class CompiledModel:
+    name: str
+    model_path: Path
+    model_sha256: str
+    rounding: str              # "litert" or "double" (see fold.ROUNDING_MODES)
+    out_dir: Path
+    c_file: Path
+    h_file: Path
+    summary_file: Path
+    arena_bytes: int           # planned arena size
+    arena_lower_bound: int     # peak live activation bytes (no plan can do better)
+    arena_sum_bytes: int       # all activations without reuse
+    weight_bytes: int          # filters + biases (as stored in the model)
+    const_bytes: int           # everything emitted to flash (incl. multipliers/shifts, deduplicated)
+    total_macs: int
+    input: TensorSummary
+    output: TensorSummary
+    layers: list[LayerSummary]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("model_path", "out_dir", "c_file", "h_file", "summary_file"):
+            d[key] = str(d[key])
+        return d
+
+    def table(self) -> str:
+        """Per-layer table plus the arena/flash summary, for humans."""
+        rows = [f"{'#':>3}  {'op':<18} {'input':<22} {'output':<16} {'MACs':>11} {'weights B':>10}  notes"]
+        for l in self.layers:
+            ins = " + ".join("x".join(map(str, s)) for s in l.input_shapes)
+            rows.append(f"{l.index:>3}  {l.op:<18} {ins:<22} {'x'.join(map(str, l.output_shape)):<16} "
+                        f"{l.macs:>11,} {l.weight_bytes:>10,}  {', '.join(l.notes)}")
+        pct = 100.0 * self.arena_bytes / self.arena_lower_bound if self.arena_lower_bound else 100.0
+        rows += [
+            "",
+            f"model     {self.model_path.name} (sha256 {self.model_sha256[:16]}...)",
+            f"input     {'x'.join(map(str, self.input.shape))} {self.input.dtype} "
+            f"scale {self.input.scale:.7g} zp {self.input.zero_point} ({self.input.bytes} B)",
+            f"output    {'x'.join(map(str, self.output.shape))} {self.output.dtype} "
+            f"scale {self.output.scale:.7g} zp {self.output.zero_point} ({self.output.bytes} B)",
+            f"MACs      {self.total_macs:,}",
+            f"rounding  {self.rounding}",
+            f"arena     {self.arena_bytes:,} B (lower bound {self.arena_lower_bound:,} B = {pct:.1f}%, "
+            f"no reuse {self.arena_sum_bytes:,} B)",
+            f"flash     {self.const_bytes:,} B constants ({self.weight_bytes:,} B weights+biases)",
+            f"wrote     {self.c_file}, {self.h_file.name}, {self.summary_file.name}",
+        ]
+        return "\n".join(rows)
+
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def default_name(model_path: str | Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", Path(model_path).stem)
+    return stem if _NAME_RE.match(stem) else f"m_{stem}"
+
+
+def load_graph(model_path: str | Path):
+    """Read and validate a model; returns the Graph (raises VbenchError)."""
+    graph = read_tflite(model_path)
+    validate_graph(graph)
+    return graph
+
+
+def _tensor_summary(t) -> TensorSummary:
+    return TensorSummary(t.name, list(t.shape), t.dtype, t.nbytes,
+                         t.scale if t.is_quantized else 0.0, t.zero_point if t.is_quantized else 0)
+
+
+def compile_model(path: str | Path, out_dir: str | Path, name: str | None = None,
+                  rounding: str = "litert") -> CompiledModel:
+    """Compile an int8 .tflite into `out_dir/<name>_model.{c,h,json}`.
+
+    rounding: "litert" (default; bit-exact with the ai-edge-litert golden model, whose
+    FULLY_CONNECTED rounds once) or "double" (gemmlowp double rounding everywhere, as
+    TFLite's source default, TFLite Micro and CMSIS-NN)."""
+    path, out_dir = Path(path), Path(out_dir)
+    if rounding not in ROUNDING_MODES:
+        raise VbenchError(f"rounding must be one of {', '.join(ROUNDING_MODES)}, not '{rounding}'")
+    name = name or default_name(path)
+    if not _NAME_RE.match(name):
+        raise VbenchError(f"model name '{name}' must be a C identifier (letters, digits, _)")
+    graph = load_graph(path)
+    layers = fold_graph(graph, rounding)
+    plan = plan_arena(graph, layers)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    layer_summaries = [
+        LayerSummary(l.index, l.op, [list(s) for s in l.input_shapes], list(l.output_shape),
+                     int(l.macs), int(l.weight_bytes), int(l.const_bytes), list(l.notes))
+        for l in layers]
+    inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    summary = dict(name=name, model=path.name, model_sha256=sha, rounding=rounding,
+                   arena_bytes=plan.arena_bytes,
+                   arena_lower_bound=plan.lower_bound, arena_sum_bytes=plan.sum_bytes,
+                   weight_bytes=sum(l.weight_bytes for l in layers),
+                   total_macs=sum(l.macs for l in layers),
+                   input=asdict(_tensor_summary(inp)), output=asdict(_tensor_summary(out)),
+                   layers=[asdict(s) for s in layer_summaries])
+    c_file, h_file, json_file, const_bytes = write_model(out_dir, name, graph, layers, plan, sha, summary)
+    return CompiledModel(
+        name=name, model_path=path, model_sha256=sha, rounding=rounding, out_dir=out_dir, c_file=c_file,
+        h_file=h_file, summary_file=json_file, arena_bytes=plan.arena_bytes,
+        arena_lower_bound=plan.lower_bound, arena_sum_bytes=plan.sum_bytes,
+        weight_bytes=summary["weight_bytes"], const_bytes=const_bytes,
+        total_macs=summary["total_macs"], input=_tensor_summary(inp),
+        output=_tensor_summary(out), layers=layer_summaries)
