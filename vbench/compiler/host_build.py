@@ -1,8 +1,8 @@
 """Build a compiled model + runtime + kernels for the host (system gcc, shared library)
 and run it through ctypes; also list what a firmware image needs to link a model.
 
-The host library is cached under build/host/<key>/ where key = sha256 of the compiler
-identity, the flags and every source and header; a changed kernel rebuilds it.
+Builds are cached under build/host/ (or $VBENCH_BUILD_DIR/host/), keyed by sha256 of the
+compiler identity, the flags and every source and header; a changed kernel rebuilds.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from vbench.compiler.kernel_sources import (REPO_ROOT, RUNTIME_DIR, kernel_inclu
                                             kernel_sources, runtime_sources)
 from vbench.errors import VbenchError
 
-HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-fPIC", "-shared", "-DVB_HOST_MARKER_HOOK")
+HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-fPIC", "-DVB_HOST_MARKER_HOOK")
 VB_TYPE_INT8, VB_TYPE_FLOAT32 = 9, 0
 
 
@@ -75,22 +75,53 @@ def _compiler_identity(cc: str) -> str:
     return out.stdout.splitlines()[0] if out.stdout else cc
 
 
-def _build_key(cc: str, flags: list[str], fw: FirmwareSources) -> str:
+def _digest(cc: str, flags: list[str], files: list[Path], salt: str = "") -> str:
     h = hashlib.sha256()
-    h.update(_compiler_identity(cc).encode())
-    h.update("\0".join(flags).encode())
-    headers = sorted({p for d in fw.include_dirs for p in Path(d).glob("*.h")})
-    for path in [*fw.sources, *headers]:
-        h.update(str(path.name).encode() + b"\0" + path.read_bytes())
+    h.update(_compiler_identity(cc).encode() + b"\0" + "\0".join(flags).encode() + salt.encode())
+    for path in files:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
+
+
+def _run(cmd: list[str], cwd: Path | None = None) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+    if proc.returncode != 0:
+        raise VbenchError(f"host build failed: {' '.join(cmd[:6])} ...\n{proc.stderr.strip()}")
+
+
+def _common_objects(cc: str, flags: list[str], sources: list[Path], include_dirs: list[Path]) -> list[Path]:
+    """Runtime + kernel objects, compiled once per (compiler, flags, sources, headers)."""
+    headers = sorted({p for d in include_dirs for p in Path(d).glob("*.h")})
+    out_dir = build_root() / "host" / f"common-{_digest(cc, flags, sources + headers)[:24]}"
+    objects = [out_dir / f"{i:02d}_{src.stem}.o" for i, src in enumerate(sources)]
+    if all(o.exists() for o in objects):
+        return objects
+    out_dir.mkdir(parents=True, exist_ok=True)
+    inc = [f"-I{d}" for d in include_dirs]
+    for src, obj in zip(sources, objects):
+        fd, tmp = tempfile.mkstemp(prefix=f".{obj.stem}.", suffix=".o", dir=out_dir)
+        os.close(fd)
+        try:
+            _run([cc, *flags, *inc, "-c", str(src), "-o", tmp])
+            os.replace(tmp, obj)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return objects
 
 
 def build_host_library(model_dir: str | Path, variant: str | None = None, cc: str = "gcc",
                        extra_flags: tuple[str, ...] = ()) -> Path:
-    """Compile the model in `model_dir` into a host shared library; returns its path."""
+    """Compile the model in `model_dir` into a host shared library; returns its path.
+    Runtime and kernel objects are cached separately, so a new model only compiles its
+    own source and links."""
     fw = firmware_sources(model_dir, variant)
-    flags = [*HOST_CFLAGS, *extra_flags, *fw.cflags()]
-    key = _build_key(cc, [*HOST_CFLAGS, *extra_flags, *map(str, fw.defines.items())], fw)
+    model_c = fw.sources[-1]
+    flags = [*HOST_CFLAGS, *extra_flags,
+             *[f"-D{k}" if v == "" else f"-D{k}={v}" for k, v in fw.defines.items()]]
+    common = _common_objects(cc, flags, fw.sources[:-1], fw.include_dirs[:-1])
+    key = _digest(cc, flags, [model_c, *sorted(Path(model_dir).glob("*_model.h"))],
+                  salt="\0".join(o.parent.name + o.name for o in common))
     out_dir = build_root() / "host" / key[:24]
     lib = out_dir / "libvbmodel.so"
     if lib.exists():
@@ -98,13 +129,13 @@ def build_host_library(model_dir: str | Path, variant: str | None = None, cc: st
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".libvbmodel.", suffix=".so", dir=out_dir)
     os.close(fd)
-    cmd = [cc, *flags, *map(str, fw.sources), "-o", tmp]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        os.unlink(tmp)
-        raise VbenchError(f"host build failed ({' '.join(cmd[:3])} ...):\n{proc.stderr.strip()}")
-    (out_dir / "build.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
-    os.replace(tmp, lib)
+    try:
+        _run([cc, *flags, "-shared", *[f"-I{d}" for d in fw.include_dirs], str(model_c),
+              *map(str, common), "-o", tmp])
+        os.replace(tmp, lib)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return lib
 
 

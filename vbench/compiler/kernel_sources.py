@@ -19,28 +19,28 @@ REFERENCE_DIR = KERNELS_DIR / "reference"
 RUNTIME_DIR = FIRMWARE_DIR / "runtime"
 
 
-def available_variants() -> list[str]:
-    return sorted(p.name for p in KERNELS_DIR.iterdir() if p.is_dir() and p.name != "reference")
+def available_variants(kernels_dir: Path = KERNELS_DIR) -> list[str]:
+    return sorted(p.name for p in kernels_dir.iterdir() if p.is_dir() and p.name != "reference")
 
 
-def variant_dir(variant: str | None) -> Path | None:
+def variant_dir(variant: str | None, kernels_dir: Path = KERNELS_DIR) -> Path | None:
     if variant in (None, "", "reference"):
         return None
     if "/" in variant or "\\" in variant or variant.startswith("."):
         raise VbenchError(f"kernel variant '{variant}' must be a plain directory name")
-    path = KERNELS_DIR / variant
+    path = kernels_dir / variant
     if not path.is_dir():
-        known = ", ".join(available_variants()) or "none"
+        known = ", ".join(available_variants(kernels_dir)) or "none"
         raise VbenchError(f"kernel variant '{variant}' not found: no directory {path} "
                           f"(available variants: {known})")
     return path
 
 
-def kernel_sources(variant: str | None) -> list[Path]:
+def kernel_sources(variant: str | None, kernels_dir: Path = KERNELS_DIR) -> list[Path]:
     """Kernel .c files for `variant` (None or "reference" = reference kernels only)."""
-    reference = sorted(REFERENCE_DIR.glob("*.c"))
-    common = sorted(KERNELS_DIR.glob("*.c"))  # shared helpers next to kernels.h, if any
-    vdir = variant_dir(variant)
+    reference = sorted((kernels_dir / "reference").glob("*.c"))
+    common = sorted(kernels_dir.glob("*.c"))  # shared helpers next to kernels.h, if any
+    vdir = variant_dir(variant, kernels_dir)
     if vdir is None:
         return common + reference
     optimized = {p.name: p for p in sorted(vdir.glob("*.c"))}
@@ -48,10 +48,10 @@ def kernel_sources(variant: str | None) -> list[Path]:
     return common + selected + sorted(optimized.values())
 
 
-def kernel_include_dirs(variant: str | None) -> list[Path]:
+def kernel_include_dirs(variant: str | None, kernels_dir: Path = KERNELS_DIR) -> list[Path]:
     """Variant directory first, so its headers win over the shared ones."""
-    vdir = variant_dir(variant)
-    return ([vdir] if vdir else []) + [KERNELS_DIR]
+    vdir = variant_dir(variant, kernels_dir)
+    return ([vdir] if vdir else []) + [kernels_dir]
 
 
 def runtime_sources() -> list[Path]:

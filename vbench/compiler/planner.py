@@ -4,11 +4,13 @@ Tensors whose lifetimes overlap never share bytes. RESHAPE outputs alias their i
 (same bytes, lifetimes merged), so RESHAPE costs no memory or copy. Placement is greedy by
 size (largest buffer first, lowest offset that fits next to the already placed buffers
 that are alive at the same time), as TFLite Micro's GreedyMemoryPlanner does. The result
-is reported against the peak-live-bytes lower bound, which no non-overlapping plan can beat.
+is reported against the peak-live-bytes lower bound, which no non-overlapping plan can beat;
+when greedy-by-size misses it, a few other orders and seeded perturbations are tried.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from vbench.compiler.fold import Layer
@@ -73,24 +75,59 @@ def _buffers(graph: Graph, layers: list[Layer]) -> list[Buffer]:
     return buffers
 
 
-def plan_arena(graph: Graph, layers: list[Layer]) -> ArenaPlan:
-    buffers = _buffers(graph, layers)
-    placed: list[Buffer] = []
-    for buf in sorted(buffers, key=lambda b: (-_align(b.size), b.first, b.tensors[0])):
-        conflicts = sorted((p for p in placed if p.overlaps_in_time(buf)), key=lambda p: p.offset)
+def _place(order: list[Buffer]) -> tuple[int, list[int]]:
+    """Greedy placement in `order`: each buffer goes to the lowest offset that does not
+    collide with an already placed buffer alive at the same time."""
+    placed: list[tuple[int, Buffer]] = []
+    offsets = []
+    for buf in order:
+        conflicts = sorted(((off, p) for off, p in placed if p.overlaps_in_time(buf)),
+                           key=lambda item: item[0])
         offset = 0
-        for other in conflicts:
-            if offset + _align(buf.size) <= other.offset:
+        for other_offset, other in conflicts:
+            if offset + _align(buf.size) <= other_offset:
                 break  # fits in the gap before `other`
-            offset = max(offset, other.offset + _align(other.size))
-        buf.offset = offset
-        placed.append(buf)
-    arena = max((b.offset + _align(b.size) for b in buffers), default=0)
+            offset = max(offset, other_offset + _align(other.size))
+        placed.append((offset, buf))
+        offsets.append(offset)
+    arena = max((off + _align(b.size) for off, b in placed), default=0)
+    return arena, offsets
+
+
+def plan_arena(graph: Graph, layers: list[Layer], restarts: int = 200) -> ArenaPlan:
+    buffers = _buffers(graph, layers)
     lower_bound = max((sum(b.size for b in buffers if b.first <= i <= b.last)
                        for i in range(len(layers))), default=0)
+    aligned_bound = max((sum(_align(b.size) for b in buffers if b.first <= i <= b.last)
+                         for i in range(len(layers))), default=0)
+    # Greedy by size first (TFLM's order); then other orders and seeded random shuffles
+    # of the size order, keeping the smallest arena, until the bound is reached.
+    by_size = sorted(buffers, key=lambda b: (-_align(b.size), b.first, b.tensors[0]))
+    orders = [by_size,
+              sorted(buffers, key=lambda b: (b.first, -b.size)),
+              sorted(buffers, key=lambda b: (-(b.last - b.first + 1) * b.size, b.first)),
+              sorted(buffers, key=lambda b: (-(b.last - b.first), -b.size, b.first))]
+    rng = random.Random(0)
+    best_arena, best_order, best_offsets = None, None, None
+    for attempt in range(len(orders) + restarts):
+        if attempt < len(orders):
+            order = orders[attempt]
+        else:  # perturb the best order found so far: swap a few neighbours
+            order = list(best_order)
+            for _ in range(1 + rng.randrange(3)):
+                i = rng.randrange(len(order))
+                j = min(len(order) - 1, i + 1 + rng.randrange(3))
+                order[i], order[j] = order[j], order[i]
+        arena, offsets = _place(order)
+        if best_arena is None or arena < best_arena:
+            best_arena, best_order, best_offsets = arena, order, offsets
+        if best_arena <= aligned_bound:
+            break
+    for buf, offset in zip(best_order, best_offsets):
+        buf.offset = offset
     offsets = {t: b.offset for b in buffers for t in b.tensors}
     _check_no_overlap(buffers)
-    return ArenaPlan(offsets, arena, lower_bound, sum(_align(b.size) for b in buffers), buffers)
+    return ArenaPlan(offsets, best_arena, lower_bound, sum(_align(b.size) for b in buffers), buffers)
 
 
 def _check_no_overlap(buffers: list[Buffer]):
