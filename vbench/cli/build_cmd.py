@@ -29,7 +29,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from vbench.firmware import build_firmware, elf_sizes, list_apps
+    import sys
+
+    from vbench.firmware import build_firmware, elf_sizes, list_apps, resolve_app
 
     if args.list:
         for name in list_apps():
@@ -42,6 +44,10 @@ def run(args) -> int:
     for pname in platforms:
         plat = load_platform(pname, args.set)
         for app in apps:
+            only = resolve_app(app).platforms
+            if only is not None and plat.name not in only and not args.platform:
+                print(f"vbench build: {app} skipped on {plat.name} (it is for {', '.join(only)} only)", file=sys.stderr)
+                continue
             elf = build_firmware(app, plat, defines=args.define, opt=opt)
             sizes = elf_sizes(elf)
             rows.append({"app": app, "platform": plat.name, "elf": str(elf), **sizes})
