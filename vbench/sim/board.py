@@ -79,7 +79,8 @@ class Board:
         self._event_ids = itertools.count()
         self._stop: tuple[str, int | None, str] | None = None
         self._pending_fault: str | None = None
-        self._access_cursor = (0, -1)
+        self._access_cursor: tuple = ((0, 0), -1)
+        self._access: list | None = None  # [address, is_write, located] of the MMIO access in progress
         pinned = self.platform.get("core.clock_hz", None)
         self.clock_pinned = pinned is not None
         self.clock_hz = float(pinned or self.platform.get("core.reset_clock_hz"))
@@ -258,6 +259,7 @@ class Board:
         def read(uc, offset, size, _user):
             addr = region_base + offset
             dev = self._device_at(addr)
+            self._access = [addr, False, False]
             try:
                 if dev is None:
                     raise UnmodelledAccess(f"read of unmodelled address {addr:#010x}")
@@ -272,6 +274,7 @@ class Board:
             addr = region_base + offset
             dev = self._device_at(addr)
             self._last_write = addr
+            self._access = [addr, True, False]
             try:
                 if dev is None:
                     raise UnmodelledAccess(f"write of unmodelled address {addr:#010x}")
@@ -324,7 +327,11 @@ class Board:
     # ================================================================ services for peripherals
     def now(self) -> tuple[int, int]:
         """(cycles, instructions) at the start of the instruction making the current access."""
-        k = self._access_cursor[1] if self._access_cursor[0] == self.lib.vb_pending_addr(self.core) else -1
+        acc = self._access
+        if acc is not None and not acc[2]:
+            self._locate_access(acc[0], acc[1])
+            acc[2] = True
+        k = self._access_cursor[1] if self._access_cursor[0] == self._block_key() else -1
         if k < 0:
             k = 0
         c, n = ctypes.c_uint64(), ctypes.c_uint64()
@@ -451,7 +458,7 @@ class Board:
         """Which load/store of the executing block made this MMIO access? Unicorn does not update
         the PC before an MMIO callback, so compute each candidate's effective address from the
         current registers and take the first match after the previous one in this block."""
-        block_addr = self.lib.vb_pending_addr(self.core)
+        block_addr = self._block_key()
         start = self._access_cursor[1] + 1 if self._access_cursor[0] == block_addr else 0
         insns = self._block_insns()
         want = N.F_STORE if is_write else N.F_LOAD
@@ -464,6 +471,13 @@ class Board:
         k = candidates[0] if candidates else max(start, 0)
         self._access_cursor = (block_addr, k)
         return k
+
+    def _block_key(self) -> tuple[int, int]:
+        """Identifies one execution of the pending block: its address and the instructions
+        committed before it (a block that runs again gets a new key)."""
+        c = N.VbCounters()
+        self.lib.vb_get_counters(self.core, ctypes.byref(c))
+        return self.lib.vb_pending_addr(self.core), int(c.instructions)
 
     def _effective_address(self, d: Decoded) -> int | None:
         if self.platform.isa == "armv7e-m":
@@ -658,6 +672,7 @@ class Board:
         return True
 
     def _run_due_events(self) -> None:
+        self._access = None
         now = self._counters().cycles
         while self._events and self._events[0][0] <= now:
             _at, _h, cb = heapq.heappop(self._events)
