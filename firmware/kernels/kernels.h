@@ -136,7 +136,8 @@ void vb_softmax(const vb_softmax_params_t *p, const int8_t *input, int8_t *outpu
 void vb_quantize(const vb_quantize_params_t *p, const void *input, int8_t *output);
 void vb_dequantize(const vb_dequantize_params_t *p, const int8_t *input, float *output);
 
-/* Float helpers with TFLite QUANTIZE / DEQUANTIZE semantics (bit-exact). */
+/* Float helpers with TFLite QUANTIZE / DEQUANTIZE semantics (bit-exact; QUANTIZE
+ * divides in single precision like LiteRT). Quantized values beyond int32 saturate. */
 void vb_quantize_f32_to_i8(const float *input, int8_t *output, uint32_t count,
                            float scale, int32_t zero_point);
 void vb_dequantize_i8_to_f32(const int8_t *input, float *output, uint32_t count,

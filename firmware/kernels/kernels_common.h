@@ -79,26 +79,4 @@ static inline int32_t vb_requantize(int32_t acc, int32_t multiplier, int32_t shi
                : vb_multiply_by_quantized_multiplier(acc, multiplier, shift);
 }
 
-/* TfLiteRound (round half away from zero) of a double, saturated to int32. */
-static inline int32_t vb_round_to_i32(double v)
-{
-    if (v != v) {
-        return 0; /* NaN: TFLite's cast is undefined; pick zero */
-    }
-    if (v >= 2147483647.0) {
-        return INT32_MAX;
-    }
-    if (v <= -2147483648.0) {
-        return INT32_MIN;
-    }
-    int32_t t = (int32_t)v; /* truncation toward zero */
-    const double frac = v - (double)t; /* exact: t holds v's integer bits */
-    if (frac >= 0.5) {
-        t += 1;
-    } else if (frac <= -0.5) {
-        t -= 1;
-    }
-    return t;
-}
-
 #endif /* VB_KERNELS_COMMON_H */

@@ -1,48 +1,33 @@
-/* QUANTIZE with TFLite reference semantics:
- *   float32 -> int8: q = round_half_away(x / (double)scale) + zero_point, clamped
- *                    (reference_ops::AffineQuantize divides in double);
- *   int8 -> int8:    requantize with an integer multiplier (reference_ops::Requantize). */
+/* QUANTIZE with TFLite semantics (as LiteRT computes it; checked bit-exact on ties):
+ *   float32 -> int8: q = round_half_away(x / scale) + zero_point, clamped, where the
+ *                    division is single precision;
+ *   int8 -> int8:    requantize with an integer multiplier (reference_ops::Requantize).
+ * Quotients beyond int32 (and NaN) are undefined behaviour in TFLite's cast (x86 yields
+ * INT32_MIN, so -128); here they saturate by sign, and NaN gives -128. */
 #include "kernels_common.h"
 
-/* Exactly TFLite's arithmetic: double division (soft-float on FPUs without double). */
-static int32_t quantize_exact(float x, double scale, int32_t zero_point)
+static int32_t quantize_one(float x, float scale, int32_t zero_point)
 {
-    /* Clamp before adding the zero point so the int32 sum cannot overflow. */
-    const int32_t q = vb_clamp_i32(vb_round_to_i32((double)x / scale), -65536, 65536);
-    return vb_clamp_i32(q + zero_point, VB_INT8_MIN, VB_INT8_MAX);
-}
-
-/* Single-precision fast path with the same result. For |x / scale| < 512 the float
- * quotient is within 2^-15 of the exact one and the double quotient within 2^-44, so
- * both round to the same integer unless the quotient lies within 2^-12 of a .5 tie;
- * those rare cases (and NaN) take the exact path. |quotient| >= 512 saturates either way
- * because the zero point is in [-128, 127]. */
-static int32_t quantize_one(float x, float scale, double scale_d, int32_t zero_point)
-{
-    const float qf = x / scale;
-    const float a = qf < 0.0f ? -qf : qf;
-    if (a >= 512.0f) {
-        return qf < 0.0f ? VB_INT8_MIN : VB_INT8_MAX;
+    const float q = x / scale;
+    if (q != q) {
+        return VB_INT8_MIN;
     }
-    if (a < 512.0f) { /* false for NaN */
-        const int32_t whole = (int32_t)a;
-        const float frac = a - (float)whole; /* exact */
-        const float tie_distance = frac - 0.5f;
-        if (tie_distance > 0x1p-12f || tie_distance < -0x1p-12f) {
-            const int32_t magnitude = whole + (frac > 0.5f ? 1 : 0);
-            const int32_t q = qf < 0.0f ? -magnitude : magnitude;
-            return vb_clamp_i32(q + zero_point, VB_INT8_MIN, VB_INT8_MAX);
-        }
+    const float a = q < 0.0f ? -q : q;
+    if (a >= 65536.0f) { /* saturated whatever the zero point, also for +-inf */
+        return q < 0.0f ? VB_INT8_MIN : VB_INT8_MAX;
     }
-    return quantize_exact(x, scale_d, zero_point);
+    const int32_t whole = (int32_t)a;          /* exact truncation, a < 2^16 */
+    const float frac = a - (float)whole;       /* exact */
+    const int32_t magnitude = whole + (frac >= 0.5f ? 1 : 0);  /* std::round: ties away */
+    const int32_t rounded = q < 0.0f ? -magnitude : magnitude;
+    return vb_clamp_i32(rounded + zero_point, VB_INT8_MIN, VB_INT8_MAX);
 }
 
 void vb_quantize_f32_to_i8(const float *input, int8_t *output, uint32_t count, float scale,
                            int32_t zero_point)
 {
-    const double scale_d = (double)scale;
     for (uint32_t i = 0; i < count; ++i) {
-        output[i] = (int8_t)quantize_one(input[i], scale, scale_d, zero_point);
+        output[i] = (int8_t)quantize_one(input[i], scale, zero_point);
     }
 }
 
