@@ -24,6 +24,7 @@ from vbench.sim.peripherals import load_all as load_peripheral_models
 from vbench.sim.peripherals.base import REGISTRY, Peripheral, UnmodelledAccess
 
 DEFAULT_BUDGET = 20_000_000_000
+MAX_LAYERS = 1024  # layer markers beyond this are attributed to "outside any layer"
 SEMIHOSTING_BKPT = 0xAB
 
 
@@ -168,6 +169,7 @@ class Board:
         uc_h, reg_read, emu_stop = self.backend.native_api()
         lib.vb_set_unicorn(core, uc_h, reg_read, emu_stop)
         self.lib.vb_set_functions(core, len(self.image.functions))
+        self.lib.vb_set_layers(core, MAX_LAYERS)
         for sec in self.image.code:
             rid = lib.vb_add_code_region(core, sec.vaddr, len(sec.data) + 4)
             table = lib.vb_code_table(core, rid)
@@ -697,6 +699,30 @@ class Board:
             stalls=dict(zip(N.STALL_CAUSES, (int(x) for x in c.stall))), clock_hz=self.clock_hz,
             supply_v=self.power.supply_v, gpio=list(self.gpio_log), wall_s=wall,
         )
+
+    def profile(self) -> dict[str, list[dict[str, Any]]]:
+        """Per-function and per-layer cycles, instructions, energy and stalls by cause."""
+        out: dict[str, list[dict[str, Any]]] = {"functions": [], "layers": []}
+        buf = (ctypes.c_uint64 * (3 + len(N.STALL_CAUSES)))()
+        # mean seconds per cycle over the run: exact when the clock did not change
+        total = self._counters().cycles
+        sec_per_cycle = self.cycles_to_seconds(total) / total if total else 0.0
+        v = self.power.supply_v
+
+        def row(name: str) -> dict[str, Any]:
+            return {"name": name, "cycles": int(buf[0]), "instructions": int(buf[1]),
+                    "time_ms": buf[0] * sec_per_cycle * 1e3, "energy_uj": v * buf[2] * 1e-9,
+                    **{f"stall_{c}": int(buf[3 + i]) for i, c in enumerate(N.STALL_CAUSES)}}
+
+        names = [f[2] for f in self.image.functions] + ["(unknown)"]
+        for i, name in enumerate(names):
+            if self.lib.vb_get_bucket(self.core, 0, i, buf) == 0 and buf[1]:
+                out["functions"].append(row(name))
+        out["functions"].sort(key=lambda r: -r["cycles"])
+        for i in range(MAX_LAYERS + 1):
+            if self.lib.vb_get_bucket(self.core, 1, i, buf) == 0 and buf[1]:
+                out["layers"].append({"layer": i - 1 if i else None, **row(f"layer {i - 1}" if i else "(outside layers)")})
+        return out
 
     def close(self) -> None:
         for cookie in getattr(self, "_flash_cookies", []):
