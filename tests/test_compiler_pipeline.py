@@ -88,6 +88,24 @@ def test_rounding_profiles(compiled):
     assert not double["FULLY_CONNECTED"]
 
 
+def test_double_rounding_build_runs(tmp_path):
+    """--rounding double (TFLite Micro / CMSIS-NN) only changes FC rounding: outputs stay
+    within a couple of LSB of the LiteRT golden model, and do differ somewhere."""
+    from vbench.golden import GoldenModel
+    model = MODELS / INT8_MODELS["ad"]
+    host = HostModel(compile_model(model, tmp_path, "ad", rounding="double").out_dir)
+    golden = GoldenModel(model)
+    rng = np.random.default_rng(7)
+    differing = 0
+    for _ in range(10):
+        data = rng.integers(-128, 128, 640, dtype=np.int8).tobytes()
+        ours = np.frombuffer(host.run(data), np.int8).astype(int)
+        theirs = golden.run(data).reshape(-1).astype(int)
+        assert np.abs(ours - theirs).max() <= 3
+        differing += int(np.any(ours != theirs))
+    assert differing > 0
+
+
 def test_zero_point_folded_only_where_exact(compiled):
     ic = {l.index: l for l in compiled["ic"].layers}
     assert "zp folded" in ic[6].notes        # 1x1 stride-2 conv: no tap in the padding

@@ -136,11 +136,11 @@ def dwconv_valid_zero_point_folded():
 
 
 def _fc(in_shape, units, act="NONE", in_q=(0.05, 7), out_q=(0.1, -9), target=60.0, seed=1,
-        bias=True, keep_num_dims=False):
+        bias=True, keep_num_dims=False, per_channel=False):
     rng = np.random.default_rng(seed)
     depth = in_shape[-1]
     batches = int(np.prod(in_shape)) // depth
-    wsc = _weight_scales(rng, 1, depth, in_q[0], out_q[0], target)
+    wsc = _weight_scales(rng, units if per_channel else 1, depth, in_q[0], out_q[0], target)
     b = TfliteBuilder()
     x = b.tensor("x", in_shape, scale=in_q[0], zero_point=in_q[1])
     w = b.tensor("w", [units, depth], data=rng.integers(-127, 128, (units, depth)), scale=wsc)
@@ -166,6 +166,11 @@ def fc_relu_batches_from_4d_input():
 @case
 def fc_relu6_keep_num_dims_no_bias():
     return _fc([3, 20], 9, act="RELU6", out_q=(0.03, -128), bias=False, keep_num_dims=True)
+
+
+@case
+def fc_per_channel():
+    return _fc([1, 32], 6, per_channel=True, in_q=(0.05, 3), out_q=(0.02, -5))
 
 
 @case

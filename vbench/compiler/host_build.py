@@ -24,7 +24,6 @@ from vbench.compiler.kernel_sources import (REPO_ROOT, RUNTIME_DIR, kernel_inclu
 from vbench.errors import VbenchError
 
 HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-fPIC", "-DVB_HOST_MARKER_HOOK")
-VB_TYPE_INT8, VB_TYPE_FLOAT32 = 9, 0
 
 
 def build_root() -> Path:
@@ -83,8 +82,8 @@ def _digest(cc: str, flags: list[str], files: list[Path], salt: str = "") -> str
     return h.hexdigest()
 
 
-def _run(cmd: list[str], cwd: Path | None = None) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+def _run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise VbenchError(f"host build failed: {' '.join(cmd[:6])} ...\n{proc.stderr.strip()}")
 
