@@ -81,7 +81,10 @@ class Board:
         self._stop: tuple[str, int | None, str] | None = None
         self._pending_fault: str | None = None
         self._access_cursor: tuple = ((0, 0), -1)
-        self._access: list | None = None  # [address, is_write, located] of the MMIO access in progress
+        self._access: list | None = None
+        self._pc: int | None = None  # where a run paused for input continues
+        self._waiting_input = False
+        self._wall = 0.0  # [address, is_write, located] of the MMIO access in progress
         pinned = self.platform.get("core.clock_hz", None)
         self.clock_pinned = pinned is not None
         self.clock_hz = float(pinned or self.platform.get("core.reset_clock_hz"))
@@ -616,11 +619,25 @@ class Board:
         self.uc.emu_stop()
 
     # ================================================================ run
-    def run(self) -> RunResult:
+    def wait_for_input(self) -> None:
+        """Called by a UART model when the firmware polls an empty receiver: hand control back to
+        the host (a harness feeds the next command), or end the run if nobody will."""
+        self._waiting_input = True
+        self.uc.emu_stop()
+
+    def feed_console(self, data: bytes) -> None:
+        dev = next((p for p in self.peripherals.values() if p.params.get("console")), None)
+        if dev is None or not hasattr(dev, "feed"):
+            raise VbenchError(f"{self.platform.name}: no console UART to feed")
+        dev.feed(data)
+
+    def run(self, until_input: bool = False) -> RunResult | None:
+        """Run to the end (exit, halt, budget, fault). With until_input, return None instead when the
+        firmware waits for console input; feed_console() then run() again continues."""
         import time
 
         t0 = time.perf_counter()
-        pc = self.entry
+        pc = self._pc if self._pc is not None else self.entry
         self._resume_at = None
         while True:
             try:
@@ -634,6 +651,14 @@ class Board:
             reason = self.lib.vb_stop_reason(self.core)
             self.lib.vb_clear_stop(self.core)
             if self._stop is not None:
+                break
+            if self._waiting_input:
+                self._waiting_input = False
+                if until_input:
+                    self._pc = self.backend.pc
+                    self._wall += time.perf_counter() - t0
+                    return None
+                self._stop = ("halt", None, f"waiting for UART input at {self.image.describe(self.backend.pc)}")
                 break
             if reason == N.STOP_BUDGET:
                 self._stop = ("budget", None, f"instruction budget of {self.budget:,} exhausted at PC {self.image.describe(self.backend.pc)}")
@@ -659,7 +684,7 @@ class Board:
             if self.exceptions is not None and hasattr(self.exceptions, "take_pending"):
                 if self.exceptions.take_pending(self.uc):
                     pc = self.backend.pc
-        return self._result(time.perf_counter() - t0)
+        return self._result(self._wall + time.perf_counter() - t0)
 
     def _idle_until_event(self) -> bool:
         """A self-loop that an interrupt can end: advance time to the next event instead of spinning."""
