@@ -34,6 +34,7 @@ SECTIONS {
   . = ALIGN(1024);
   .rodata : { *(.rodata*) }
   . = 0x20000000;
+  .ramcode : { *(.ramcode*) }
   .data : { *(.data*) }
 }
 """

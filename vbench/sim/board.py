@@ -362,8 +362,11 @@ class Board:
 
     def set_flash_acr(self, latency: int, prefetch: bool, icache: bool, dcache: bool,
                       icache_reset: bool, dcache_reset: bool) -> None:
+        # A what-if override pins what the firmware would set (flash.wait_states, flash.prefetch, ...).
         if self.wait_states_pinned is not None:
             latency = int(self.wait_states_pinned)
+        pins = [self.platform.get(f"flash.{k}", None) for k in ("prefetch", "icache", "dcache")]
+        prefetch, icache, dcache = (bool(p) if p is not None else v for p, v in zip(pins, (prefetch, icache, dcache)))
         if not self.timing_on:
             latency = 0
         self.lib.vb_set_flash_config(self.core, latency, int(prefetch), int(icache), int(dcache),
