@@ -55,3 +55,24 @@ def assemble_arm(tmp_path: Path, body: str, name: str = "prog", exit_seq: bool =
                    check=True, capture_output=True)
     subprocess.run(["arm-none-eabi-ld", "-T", str(ld), str(obj), "-o", str(elf)], check=True, capture_output=True)
     return elf
+
+RV_LD = """
+SECTIONS {
+  . = 0x00800000;
+  .text : { *(.text*) }
+  .data : { *(.data*) }
+}
+"""
+
+
+def assemble_rv(tmp_path: Path, body: str, name: str = "prog") -> Path:
+    need("riscv64-unknown-elf-as")
+    src = tmp_path / f"{name}.S"
+    src.write_text("    .text\n    .global _start\n_start:\n" + body)
+    obj, ld, elf = tmp_path / f"{name}.o", tmp_path / "link-rv.ld", tmp_path / f"{name}.elf"
+    ld.write_text(RV_LD)
+    subprocess.run(["riscv64-unknown-elf-as", "-march=rv32imaf", "-mabi=ilp32f", str(src), "-o", str(obj)],
+                   check=True, capture_output=True)
+    subprocess.run(["riscv64-unknown-elf-ld", "-m", "elf32lriscv", "-T", str(ld), str(obj), "-o", str(elf)],
+                   check=True, capture_output=True)
+    return elf

@@ -31,6 +31,7 @@ typedef struct {
     uint32_t first_regs_read, first_regs_addr, last_regs_written;
     uint32_t fallthrough;
     uint32_t chunk_cycles; /* static cycles per flash fetch chunk, for the prefetch model */
+    uint32_t stall_static[VB_STALL_N]; /* pipeline stalls inside the block, by cause */
     uint8_t in_flash;
     uint8_t n_literals;
     uint32_t literal[4];
@@ -292,8 +293,10 @@ static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
             b->first_regs_addr = ins->regs_addr;
             if (ins->func_id < b->func_id) b->func_id = ins->func_id;
         } else {
-            cycles += pair_cost(&v->p, prev->flags, prev->regs_written, ins->flags, ins->regs_read, ins->regs_addr,
-                                &stall_cause);
+            int32_t d = pair_cost(&v->p, prev->flags, prev->regs_written, ins->flags, ins->regs_read, ins->regs_addr,
+                                  &stall_cause);
+            cycles += d;
+            if (d > 0) b->stall_static[stall_cause] += (uint32_t)d;
         }
         cycles += ins->cycles;
         charge += (uint64_t)ins->cycles * v->p.charge_fc[ins->energy_class % VB_MAX_ENERGY_CLASSES];
@@ -390,6 +393,14 @@ static void data_flash_read(vb_core *v, uint32_t addr) {
 
 static void commit(vb_core *v, block *b, uint64_t cycles, uint32_t ninsn, uint64_t charge) {
     bucket *f, *l = &v->layers[v->layer];
+    int s;
+    if (ninsn == b->ninsn) /* a cut block's own stalls are left out with its cost */
+        for (s = 0; s < VB_STALL_N; s++) {
+            if (!b->stall_static[s]) continue;
+            v->c.stall[s] += b->stall_static[s];
+            if (v->n_funcs) v->funcs[b->func_id].stall[s] += b->stall_static[s];
+            l->stall[s] += b->stall_static[s];
+        }
     uint32_t loads = b->loads > v->pending_flash_reads ? b->loads - v->pending_flash_reads : 0;
     cycles += v->pending_dyn;
     charge += v->pending_dyn_charge + (uint64_t)loads * v->p.charge_sram_read_fc +
@@ -418,8 +429,12 @@ static void commit(vb_core *v, block *b, uint64_t cycles, uint32_t ninsn, uint64
 VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
     vb_core *v = (vb_core *)user;
     uint32_t addr = (uint32_t)address, cause, i;
-    block *b = lookup(v, addr, size), *a = v->pending;
+    block *b, *a = v->pending;
     (void)uc;
+    /* A stop was requested: Unicorn calls this hook for the next block but exits before running
+       it, so it must not be accounted. */
+    if (v->stop_reason != VB_STOP_NONE) return;
+    b = lookup(v, addr, size);
     if (!b) { /* no decode for this code: stop rather than guess */
         v->stop_reason = VB_STOP_NO_DECODE;
         v->fault_addr = addr;
@@ -447,8 +462,10 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
     }
     v->pending = b;
     if (b->ninsn == 1 && (b->first_flags & VB_F_BRANCH) && a == b) { /* `b .`: nothing left to run */
+        v->pending = NULL; /* the loop instruction is counted once: the run halted there */
         v->stop_reason = VB_STOP_SELF_LOOP;
         v->emu_stop(v->uc);
+        return;
     }
     if (v->next_event && v->c.cycles >= v->next_event) {
         v->next_event = 0;

@@ -297,13 +297,16 @@ class Board:
         self.uc.emu_stop()
 
     def _make_exception_controller(self):
-        if self.platform.isa != "armv7e-m":
+        """Cortex-M exception model, present when the board has a System Control Space."""
+        scs = next((p for p in self.platform.peripherals if p.type == "armv7m.scs"), None)
+        if self.platform.isa != "armv7e-m" or scs is None:
             return None
-        try:
-            from vbench.sim.cortexm import ExceptionController
-        except ImportError:
-            return None
-        return ExceptionController(self)
+        from vbench.sim.cortexm import ExceptionController
+
+        ctl = ExceptionController(int(scs.params.get("irqs", 240)), int(scs.params.get("priority_bits", 4)))
+        if hasattr(ctl, "attach"):
+            ctl.attach(self.uc)
+        return ctl
 
     def _install_python_hooks(self) -> None:
         self.uc.hook_add(unicorn.UC_HOOK_INTR, self._on_interrupt)
