@@ -112,3 +112,23 @@ def test_wrong_architecture_is_rejected(tmp_path):
     elf = assemble_arm(tmp_path, "    nop\n")
     with pytest.raises(VbenchError, match="cannot run on rv32imaf-mcu"):
         run_firmware(elf, load_platform("rv32imaf-mcu"))
+
+
+def test_scheduled_events_do_not_perturb_the_counts(tmp_path):
+    """Stopping Unicorn for a timer event and resuming must neither lose nor repeat a block."""
+    from vbench.sim.board import Board
+
+    elf = assemble_arm(tmp_path, "    movs r2, #200\n1:  adds r3, r3, r2\n    subs r2, r2, #1\n    bne 1b\n")
+    plain = run_firmware(elf, load_platform(BARE))
+    board = Board(load_platform(BARE), elf)
+    fired = []
+
+    def tick():
+        fired.append(board.now()[0])
+        board.schedule(fired[-1] + 37, tick)
+
+    board.schedule(50, tick)
+    r = board.run()
+    board.close()
+    assert len(fired) > 10
+    assert (r.instructions, r.cycles) == (plain.instructions, plain.cycles)

@@ -460,18 +460,28 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
         commit(v, a, (uint64_t)((int64_t)a->cycles + adj), a->ninsn,
                a->charge_fc + (adj > 0 ? (uint64_t)adj * v->p.charge_stall_fc : 0));
     }
-    v->pending = b;
+    /* Stops requested here take effect before this block runs: it stays unaccounted and is seen
+       again, from its hook, when the run resumes. */
     if (b->ninsn == 1 && (b->first_flags & VB_F_BRANCH) && a == b) { /* `b .`: nothing left to run */
-        v->pending = NULL; /* the loop instruction is counted once: the run halted there */
+        v->pending = NULL;
         v->stop_reason = VB_STOP_SELF_LOOP;
         v->emu_stop(v->uc);
         return;
     }
     if (v->next_event && v->c.cycles >= v->next_event) {
         v->next_event = 0;
+        v->pending = NULL;
         v->stop_reason = VB_STOP_EVENT;
         v->emu_stop(v->uc);
+        return;
     }
+    if (v->p.instruction_budget && v->c.instructions >= v->p.instruction_budget) {
+        v->pending = NULL;
+        v->stop_reason = VB_STOP_BUDGET;
+        v->emu_stop(v->uc);
+        return;
+    }
+    v->pending = b;
     if (addr == v->p.marker_addr && v->p.marker_addr) {
         uint32_t arg = 0;
         v->reg_read(v->uc, v->p.marker_arg_reg, &arg);
@@ -480,10 +490,12 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
     }
     fetch_block(v, b);
     for (i = 0; i < b->n_literals; i++) data_flash_read(v, b->literal[i]);
-    if (v->p.instruction_budget && v->c.instructions + b->ninsn > v->p.instruction_budget) {
-        v->stop_reason = VB_STOP_BUDGET;
-        v->emu_stop(v->uc);
-    }
+}
+
+/* Python stops the run (exit device, fault, input wait): the next block must not be accounted. */
+VB_API void vb_request_stop(vb_core *v) {
+    if (v->stop_reason == VB_STOP_NONE) v->stop_reason = VB_STOP_EXTERNAL;
+    v->emu_stop(v->uc);
 }
 
 static uint32_t clz32(uint32_t x) { return x ? (uint32_t)__builtin_clz(x) : 32; }

@@ -33,7 +33,7 @@ enum {
 };
 
 /* Why vb_hook_block asked Unicorn to stop. */
-enum { VB_STOP_NONE = 0, VB_STOP_BUDGET, VB_STOP_FLASH_WRITE, VB_STOP_NO_DECODE, VB_STOP_EVENT, VB_STOP_SELF_LOOP };
+enum { VB_STOP_NONE = 0, VB_STOP_BUDGET, VB_STOP_FLASH_WRITE, VB_STOP_NO_DECODE, VB_STOP_EVENT, VB_STOP_SELF_LOOP, VB_STOP_EXTERNAL };
 
 /* Stall causes reported per function and per layer. */
 enum { VB_STALL_FLASH = 0, VB_STALL_BRANCH, VB_STALL_LOAD_USE, VB_STALL_DIVIDE, VB_STALL_N };

@@ -294,7 +294,7 @@ class Board:
         k = self._locate_access(addr, is_write)
         pc = self._insn_addr(k)
         self._pending_fault = f"{exc} at PC {self.image.describe(pc)}"
-        self.uc.emu_stop()
+        self._request_stop()
 
     def _make_exception_controller(self):
         """Cortex-M exception model, present when the board has a System Control Space."""
@@ -405,11 +405,11 @@ class Board:
             k = self._locate_access(self._last_write, True)
             self.lib.vb_cut(self.core, k + 1)
         self._stop = ("exit", code, "")
-        self.uc.emu_stop()
+        self._request_stop()
 
     def request_reset(self) -> None:
         self._stop = ("exit", None, "firmware requested a system reset (AIRCR.SYSRESETREQ)")
-        self.uc.emu_stop()
+        self._request_stop()
 
     def peripheral(self, name: str) -> Peripheral:
         return self.peripherals[name]
@@ -562,9 +562,9 @@ class Board:
             self._fault(f"unsupported semihosting call {op:#x} at {self.image.describe(pc)}", pc)
             return
         if self._stop:
-            self.uc.emu_stop()
-        else:
-            self._resume_at = pc + 2
+            self._request_stop()
+        else:  # continue after the BKPT; the next block starts there
+            self.uc.reg_write(self.backend.pc_reg, (pc + 2) | 1)
 
     def _cut_at(self, pc: int) -> None:
         """Account the executing block up to and including the instruction at pc."""
@@ -620,16 +620,19 @@ class Board:
         self._pending_fault = f"UsageFault (undefined instruction) at PC {self.image.describe(pc)}"
         return False
 
+    def _request_stop(self) -> None:
+        self.lib.vb_request_stop(self.core)
+
     def _fault(self, message: str, pc: int) -> None:
         self._stop = ("fault", None, message)
-        self.uc.emu_stop()
+        self._request_stop()
 
     # ================================================================ run
     def wait_for_input(self) -> None:
         """Called by a UART model when the firmware polls an empty receiver: hand control back to
         the host (a harness feeds the next command), or end the run if nobody will."""
         self._waiting_input = True
-        self.uc.emu_stop()
+        self._request_stop()
 
     def feed_console(self, data: bytes) -> None:
         dev = next((p for p in self.peripherals.values() if p.params.get("console")), None)

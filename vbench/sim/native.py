@@ -19,7 +19,7 @@ F_DATA_PROC, F_DIVIDE, F_LITERAL, F_MULTI, F_WIDE = 1 << 5, 1 << 6, 1 << 7, 1 <<
 F_AGU_DEP = 1 << 10
 F_VALID = 1 << 15
 
-STOP_NONE, STOP_BUDGET, STOP_FLASH_WRITE, STOP_NO_DECODE, STOP_EVENT, STOP_SELF_LOOP = range(6)
+STOP_NONE, STOP_BUDGET, STOP_FLASH_WRITE, STOP_NO_DECODE, STOP_EVENT, STOP_SELF_LOOP, STOP_EXTERNAL = range(7)
 STALL_CAUSES = ("flash", "branch", "load_use", "divide")
 
 MAX_ENERGY_CLASSES = 32
@@ -127,6 +127,7 @@ def library() -> ctypes.CDLL:
         "vb_set_next_event": (None, [c_void_p, c_uint64]),
         "vb_blocks_cached": (c_uint32, [c_void_p]),
         "vb_add_idle": (None, [c_void_p, c_uint64]),
+        "vb_request_stop": (None, [c_void_p]),
         "vb_layer_calls": (c_uint32, [c_void_p]),
         "vb_get_bucket": (c_int, [c_void_p, c_int, c_uint32, POINTER(c_uint64)]),
     }
