@@ -73,9 +73,16 @@ class _ConstPool:
         return self.symbols[key]
 
 
-def _param_value(value) -> str:
+_FLAG_NAMES = {1: "VB_FLAG_ZP_FOLDED", 2: "VB_FLAG_SINGLE_ROUNDING"}
+
+
+def _param_value(key: str, value) -> str:
     if isinstance(value, float):
         return c_float(value)
+    if key == "flags":
+        names = [name for bit, name in _FLAG_NAMES.items() if value & bit]
+        assert value == sum(bit for bit in _FLAG_NAMES if value & bit), value
+        return " | ".join(names) if names else "0u"
     return _c_int(int(value))
 
 
@@ -93,7 +100,7 @@ def model_source(graph: Graph, layers: list[Layer], plan: ArenaPlan, name: str,
     pool = _ConstPool()
     param_blocks, layer_rows = [], []
     for layer in layers:
-        fields = [f"    .{k} = {_param_value(v)}," for k, v in layer.params.items()]
+        fields = [f"    .{k} = {_param_value(k, v)}," for k, v in layer.params.items()]
         for key, values in layer.arrays.items():
             symbol = pool.add(f"l{layer.index}_{key}", values)
             fields.append(f"    .{key} = {symbol},")
