@@ -32,6 +32,10 @@ typedef struct {
     uint32_t fallthrough;
     uint32_t chunk_cycles; /* static cycles per flash fetch chunk, for the prefetch model */
     uint32_t stall_static[VB_STALL_N]; /* pipeline stalls inside the block, by cause */
+    /* Executions since the last flush into the function/layer buckets (see flush()). */
+    uint64_t execs, acc_dyn_cycles, acc_dyn_charge, acc_flash_reads;
+    uint64_t acc_stall[VB_STALL_N];
+    uint8_t touched;
     uint8_t in_flash;
     uint8_t n_literals;
     uint32_t literal[4];
@@ -64,6 +68,10 @@ typedef struct vb_core {
 
     block *blocks; /* open-addressing hash table */
     uint32_t cap, used;
+
+    block **touched; /* blocks with executions not yet flushed */
+    uint32_t n_touched, cap_touched;
+    block *recent[256]; /* direct-mapped cache in front of the hash table */
 
     block *pending;          /* executing block, committed when the next one starts */
     uint64_t pending_dyn;    /* dynamic cycles accrued inside the pending block */
@@ -140,6 +148,7 @@ VB_API void vb_destroy(vb_core *v) {
     if (!v) return;
     for (i = 0; i < v->n_code; i++) free(v->code[i].table);
     free(v->blocks);
+    free(v->touched);
     free(v->funcs);
     free(v->layers);
     free(v->icache.tag);
@@ -157,7 +166,11 @@ VB_API void vb_set_unicorn(vb_core *v, uc_engine *uc, void *reg_read, void *emu_
 
 VB_API void vb_set_translate(vb_core *v, void *fn) { v->translate = (translate_fn)fn; }
 
+static void flush(vb_core *v);
+
 static void forget_blocks(vb_core *v) {
+    flush(v);
+    memset(v->recent, 0, sizeof(v->recent));
     memset(v->blocks, 0, v->cap * sizeof(block));
     v->used = 0;
     v->pending = NULL;
@@ -320,11 +333,15 @@ static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
 static block *lookup(vb_core *v, uint32_t addr, uint32_t size) {
     uint64_t key = ((uint64_t)size << 32) | addr;
     uint32_t mask = v->cap - 1, h = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & mask;
+    block **slot = &v->recent[(addr >> 1) & 255];
+    if (*slot && (*slot)->key == key) return *slot;
     while (v->blocks[h].key) {
-        if (v->blocks[h].key == key) return &v->blocks[h];
+        if (v->blocks[h].key == key) return *slot = &v->blocks[h];
         h = (h + 1) & mask;
     }
     if ((v->used + 1) * 4 > v->cap * 3) { /* grow, keeping the pending block's identity */
+        flush(v);
+        memset(v->recent, 0, sizeof(v->recent));
         block *old = v->blocks, *pend = v->pending;
         uint32_t old_cap = v->cap, i;
         uint64_t pend_key = pend ? pend->key : 0;
@@ -346,7 +363,7 @@ static block *lookup(vb_core *v, uint32_t addr, uint32_t size) {
     }
     if (build_block(v, &v->blocks[h], addr, size)) return NULL;
     v->used++;
-    return &v->blocks[h];
+    return *slot = &v->blocks[h];
 }
 
 /* ---------------------------------------------------------------- dynamic terms */
@@ -391,27 +408,39 @@ static void data_flash_read(vb_core *v, uint32_t addr) {
     stall(v, VB_STALL_FLASH, lat);
 }
 
-static void commit(vb_core *v, block *b, uint64_t cycles, uint32_t ninsn, uint64_t charge) {
-    bucket *f, *l = &v->layers[v->layer];
-    int s;
-    if (ninsn == b->ninsn) /* a cut block's own stalls are left out with its cost */
-        for (s = 0; s < VB_STALL_N; s++) {
-            if (!b->stall_static[s]) continue;
-            v->c.stall[s] += b->stall_static[s];
-            if (v->n_funcs) v->funcs[b->func_id].stall[s] += b->stall_static[s];
-            l->stall[s] += b->stall_static[s];
+/* A block that ran to its end. The hot path only bumps the live totals (cycles and instructions,
+   which events and the budget need) and the block's own accumulators; flush() spreads them over
+   the energy, function and layer totals later, once per block rather than once per execution. */
+static void commit_full(vb_core *v, block *b, uint64_t extra, int cause) {
+    uint64_t dyn = extra + v->pending_dyn;
+    v->c.cycles += b->cycles + dyn;
+    v->c.instructions += b->ninsn;
+    b->execs++;
+    b->acc_dyn_cycles += dyn;
+    b->acc_dyn_charge += v->pending_dyn_charge + extra * v->p.charge_stall_fc;
+    b->acc_flash_reads += v->pending_flash_reads;
+    b->acc_stall[cause] += extra;
+    if (!b->touched) {
+        if (v->n_touched == v->cap_touched) {
+            uint32_t cap = v->cap_touched ? v->cap_touched * 2 : 1024;
+            block **t = realloc(v->touched, cap * sizeof(block *));
+            if (!t) abort();
+            v->touched = t;
+            v->cap_touched = cap;
         }
-    uint32_t loads = b->loads > v->pending_flash_reads ? b->loads - v->pending_flash_reads : 0;
-    cycles += v->pending_dyn;
-    charge += v->pending_dyn_charge + (uint64_t)loads * v->p.charge_sram_read_fc +
-              (uint64_t)b->stores * v->p.charge_sram_write_fc;
-    v->c.cycles += cycles;
-    v->c.instructions += ninsn;
+        v->touched[v->n_touched++] = b;
+        b->touched = 1;
+    }
+    v->pending_dyn = 0;
+    v->pending_dyn_charge = 0;
+    v->pending_flash_reads = 0;
+}
+
+static void add_to_buckets(vb_core *v, uint32_t func_id, uint64_t cycles, uint64_t ninsn, uint64_t charge) {
+    bucket *l = &v->layers[v->layer];
     v->c.charge_fc += charge;
-    v->c.sram_reads += loads;
-    v->c.sram_writes += b->stores;
     if (v->n_funcs) {
-        f = &v->funcs[b->func_id];
+        bucket *f = &v->funcs[func_id];
         f->cycles += cycles;
         f->instructions += ninsn;
         f->charge_fc += charge;
@@ -419,6 +448,40 @@ static void commit(vb_core *v, block *b, uint64_t cycles, uint32_t ninsn, uint64
     l->cycles += cycles;
     l->instructions += ninsn;
     l->charge_fc += charge;
+}
+
+static void flush(vb_core *v) {
+    uint32_t i;
+    int s;
+    for (i = 0; i < v->n_touched; i++) {
+        block *b = v->touched[i];
+        uint64_t n = b->execs, loads = n * b->loads, stores = n * b->stores;
+        loads = loads > b->acc_flash_reads ? loads - b->acc_flash_reads : 0;
+        add_to_buckets(v, b->func_id, n * b->cycles + b->acc_dyn_cycles, n * b->ninsn,
+                       n * b->charge_fc + b->acc_dyn_charge + loads * v->p.charge_sram_read_fc +
+                           stores * v->p.charge_sram_write_fc);
+        v->c.sram_reads += loads;
+        v->c.sram_writes += stores;
+        for (s = 0; s < VB_STALL_N; s++) {
+            uint64_t st = n * b->stall_static[s] + b->acc_stall[s];
+            if (!st) continue;
+            v->c.stall[s] += st;
+            if (v->n_funcs) v->funcs[b->func_id].stall[s] += st;
+            v->layers[v->layer].stall[s] += st;
+        }
+        b->execs = b->acc_dyn_cycles = b->acc_dyn_charge = b->acc_flash_reads = 0;
+        memset(b->acc_stall, 0, sizeof(b->acc_stall));
+        b->touched = 0;
+    }
+    v->n_touched = 0;
+}
+
+/* Part of a block ran (the run stopped inside it): accounted directly, without its static stalls. */
+static void commit_partial(vb_core *v, block *b, uint64_t cycles, uint32_t ninsn, uint64_t charge) {
+    cycles += v->pending_dyn;
+    v->c.cycles += cycles;
+    v->c.instructions += ninsn;
+    add_to_buckets(v, b->func_id, cycles, ninsn, charge + v->pending_dyn_charge);
     v->pending_dyn = 0;
     v->pending_dyn_charge = 0;
     v->pending_flash_reads = 0;
@@ -451,14 +514,11 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
             adj = pair_cost(&v->p, a->last_flags, a->last_regs_written, b->first_flags, b->first_regs_read,
                             b->first_regs_addr, &cause);
         }
-        if (adj > 0) {
-            v->c.stall[cause] += (uint64_t)adj;
-            if (v->n_funcs) v->funcs[a->func_id].stall[cause] += (uint64_t)adj;
-            v->layers[v->layer].stall[cause] += (uint64_t)adj;
+        if (adj < 0) { /* an LDR/STR overlap across the boundary: the next block is one cycle cheaper */
+            v->pending_dyn = v->pending_dyn > (uint64_t)(-adj) ? v->pending_dyn - (uint64_t)(-adj) : 0;
+            adj = 0;
         }
-        if ((int64_t)a->cycles + adj < (int64_t)a->ninsn) adj = (int64_t)a->ninsn - (int64_t)a->cycles;
-        commit(v, a, (uint64_t)((int64_t)a->cycles + adj), a->ninsn,
-               a->charge_fc + (adj > 0 ? (uint64_t)adj * v->p.charge_stall_fc : 0));
+        commit_full(v, a, (uint64_t)adj, (int)cause);
     }
     /* Stops requested here take effect before this block runs: it stays unaccounted and is seen
        again, from its hook, when the run resumes. */
@@ -485,6 +545,7 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
     if (addr == v->p.marker_addr && v->p.marker_addr) {
         uint32_t arg = 0;
         v->reg_read(v->uc, v->p.marker_arg_reg, &arg);
+        flush(v); /* what ran so far belongs to the previous layer */
         v->layer = arg + 1 < v->n_layers ? arg + 1 : 0;
         v->layer_calls++;
     }
@@ -597,13 +658,13 @@ VB_API void vb_cut(vb_core *v, uint32_t k) {
     uint64_t cycles, n;
     if (!b) return;
     if (k >= b->ninsn) {
-        commit(v, b, b->cycles, b->ninsn, b->charge_fc);
+        commit_full(v, b, 0, 0);
     } else {
         uint64_t base_c = v->c.cycles, base_n = v->c.instructions, dyn = v->pending_dyn;
         vb_now(v, k, &cycles, &n);
         /* vb_now included pending_dyn; commit() adds it again */
-        commit(v, b, cycles - base_c - dyn, (uint32_t)(n - base_n),
-               b->ninsn ? b->charge_fc * k / b->ninsn : 0);
+        commit_partial(v, b, cycles - base_c - dyn, (uint32_t)(n - base_n),
+                       b->ninsn ? b->charge_fc * k / b->ninsn : 0);
     }
     v->pending = NULL;
 }
@@ -612,8 +673,12 @@ VB_API uint32_t vb_pending_addr(vb_core *v) { return v->pending ? v->pending->ad
 VB_API uint32_t vb_pending_size(vb_core *v) { return v->pending ? v->pending->size : 0; }
 VB_API void vb_add_stall(vb_core *v, int cause, uint64_t n) { stall(v, cause, n); }
 
-VB_API void vb_get_counters(vb_core *v, vb_counters *out) { *out = v->c; }
+VB_API void vb_get_counters(vb_core *v, vb_counters *out) {
+    flush(v);
+    *out = v->c;
+}
 VB_API void vb_reset_counters(vb_core *v) {
+    flush(v);
     memset(&v->c, 0, sizeof(v->c));
     if (v->funcs) memset(v->funcs, 0, v->n_funcs * sizeof(bucket));
     memset(v->layers, 0, v->n_layers * sizeof(bucket));
@@ -629,6 +694,7 @@ VB_API uint32_t vb_layer_calls(vb_core *v) { return v->layer_calls; }
 VB_API int vb_get_bucket(vb_core *v, int kind, uint32_t i, uint64_t *out /* 3 + VB_STALL_N */) {
     bucket *b;
     int s;
+    flush(v);
     if (kind == 0) {
         if (i >= v->n_funcs) return -1;
         b = &v->funcs[i];
