@@ -76,3 +76,22 @@ def test_unknown_platform_and_unknown_override_suggest_names():
         load_platform("nucleo-l4r5z")
     with pytest.raises(VbenchError, match="did you mean 'timing.load'"):
         load_platform("nucleo-l4r5zi", ["timing.lod=3"])
+
+
+@pytest.mark.parametrize("name", ["nucleo-l4r5zi", "rv32imaf-mcu"])
+def test_power_model_figures_cite_sources(name):
+    from vbench.power import load_power_model
+
+    pm = load_power_model(load_platform(name))
+    assert pm.supply_v > 0
+    assert len(pm.sources) >= 15 and all(s.strip() for s in pm.sources.values())
+
+
+def test_power_model_without_source_is_rejected(tmp_path):
+    from vbench.power import load_power_model
+
+    bad = tmp_path / "pm.toml"
+    bad.write_text('supply_v = 1.8\n')
+    plat = load_platform("nucleo-l4r5zi", [f'power.model="{bad}"'])
+    with pytest.raises(VbenchError, match="supply_v"):
+        load_power_model(plat)
