@@ -346,6 +346,17 @@ class Board:
         self.lib.vb_now(self.core, k, ctypes.byref(c), ctypes.byref(n))
         return c.value, n.value
 
+    def now_at(self, pc: int) -> tuple[int, int]:
+        """(cycles, instructions) before the instruction at pc in the executing block; for code
+        hooks that observe the run (tests, tracing)."""
+        k, a = 0, self.lib.vb_pending_addr(self.core)
+        while a < pc and a in self.insns:
+            k += 1
+            a += self.insns[a].size
+        c, n = ctypes.c_uint64(), ctypes.c_uint64()
+        self.lib.vb_now(self.core, k, ctypes.byref(c), ctypes.byref(n))
+        return c.value, n.value
+
     def locate_current_access(self, addr: int, is_write: bool) -> None:
         """Pin `now()` to the load/store in the executing block that touched `addr`."""
         self._locate_access(addr, is_write)
