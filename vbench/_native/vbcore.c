@@ -411,15 +411,20 @@ static void data_flash_read(vb_core *v, uint32_t addr) {
 /* A block that ran to its end. The hot path only bumps the live totals (cycles and instructions,
    which events and the budget need) and the block's own accumulators; flush() spreads them over
    the energy, function and layer totals later, once per block rather than once per execution. */
-static void commit_full(vb_core *v, block *b, uint64_t extra, int cause) {
+static inline __attribute__((always_inline)) void commit_full(vb_core *v, block *b, uint64_t extra, int cause) {
     uint64_t dyn = extra + v->pending_dyn;
     v->c.cycles += b->cycles + dyn;
     v->c.instructions += b->ninsn;
     b->execs++;
-    b->acc_dyn_cycles += dyn;
-    b->acc_dyn_charge += v->pending_dyn_charge + extra * v->p.charge_stall_fc;
-    b->acc_flash_reads += v->pending_flash_reads;
-    b->acc_stall[cause] += extra;
+    if (dyn | v->pending_dyn_charge | v->pending_flash_reads) {
+        b->acc_dyn_cycles += dyn;
+        b->acc_dyn_charge += v->pending_dyn_charge + extra * v->p.charge_stall_fc;
+        b->acc_flash_reads += v->pending_flash_reads;
+        b->acc_stall[cause] += extra;
+        v->pending_dyn = 0;
+        v->pending_dyn_charge = 0;
+        v->pending_flash_reads = 0;
+    }
     if (!b->touched) {
         if (v->n_touched == v->cap_touched) {
             uint32_t cap = v->cap_touched ? v->cap_touched * 2 : 1024;
@@ -431,9 +436,6 @@ static void commit_full(vb_core *v, block *b, uint64_t extra, int cause) {
         v->touched[v->n_touched++] = b;
         b->touched = 1;
     }
-    v->pending_dyn = 0;
-    v->pending_dyn_charge = 0;
-    v->pending_flash_reads = 0;
 }
 
 static void add_to_buckets(vb_core *v, uint32_t func_id, uint64_t cycles, uint64_t ninsn, uint64_t charge) {
@@ -549,7 +551,8 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
         v->layer = arg + 1 < v->n_layers ? arg + 1 : 0;
         v->layer_calls++;
     }
-    fetch_block(v, b);
+    if (b->in_flash) fetch_block(v, b);
+    else v->last_chunk = 0;
     for (i = 0; i < b->n_literals; i++) data_flash_read(v, b->literal[i]);
 }
 
