@@ -30,4 +30,6 @@ def run(args) -> int:
         print(f"raw Unicorn     {out['mips_raw']:8.1f} M instructions/s ({out['wall_raw_s']} s)")
         print(f"vbench accounted {out['mips_accounted']:7.1f} M instructions/s ({out['wall_accounted_s']} s)"
               f"  ratio {out['ratio']}")
+        print(f"vbench counting only {out['mips_counting_only']:6.1f} M instructions/s"
+              f"  ratio {out['ratio_counting_only']}")
     return 0
