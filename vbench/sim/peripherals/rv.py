@@ -7,8 +7,8 @@ low byte of its word (byte, halfword or word accesses at offsets that are multip
     0x00 RBR (read) / THR (write) / DLL (LCR.DLAB = 1)    0x04 IER / DLM (DLAB = 1)
     0x08 IIR (read) / FCR (write)    0x0C LCR    0x10 MCR    0x14 LSR    0x18 MSR    0x1C SCR
 Transmission is instantaneous in virtual time: a THR write goes to `board.uart_tx()` and LSR.THRE
-and LSR.TEMT stay 1. `feed(data)` queues received bytes: LSR.DR is 1 while bytes are queued, RBR
-pops one. IIR reports the highest-priority enabled condition (receive data, then THR empty),
+and LSR.TEMT stay 1. `feed(data)` queues received bytes on the line (host side): LSR.DR is 1
+while bytes are queued, RBR pops one; an RX FIFO reset does not drop them. IIR reports the highest-priority enabled condition (receive data, then THR empty),
 for polled drivers; no interrupt is delivered (the board has no interrupt controller model).
 Baud divisor, line format, modem control, loopback and errors are held or absent.
 
@@ -40,7 +40,7 @@ LSR_DR, LSR_THRE, LSR_TEMT = 1 << 0, 1 << 5, 1 << 6
 IER_ERBFI, IER_ETBEI = 1 << 0, 1 << 1
 IIR_NONE, IIR_THR_EMPTY, IIR_RX_DATA = 0x01, 0x02, 0x04
 IIR_FIFOS_ENABLED = 0xC0
-FCR_FIFO_ENABLE, FCR_RX_RESET = 1 << 0, 1 << 1
+FCR_FIFO_ENABLE = 1 << 0
 
 
 @register
@@ -118,9 +118,9 @@ class Ns16550Uart(Peripheral):
                 self.ier = value & 0x0F
                 self.thre_reported = False  # enabling ETBEI with THR empty raises the condition again
         elif index == IIR_FCR:
+            # FCR's RX FIFO reset discards nothing: the queue is the host side of the line (the host
+            # sends when the firmware listens), not bytes already in the FIFO.
             self.fifos = bool(value & FCR_FIFO_ENABLE)
-            if value & FCR_RX_RESET:
-                self.rx_queue.clear()
         elif index == LCR:
             self.lcr = value
         elif index == MCR:
