@@ -245,7 +245,8 @@ class ExceptionController:
         if intno in (EXCP_EXCEPTION_EXIT, EXCP_SWI):
             return True
         if intno == EXCP_PREFETCH_ABORT:
-            return self._handled_abort or (self.uc is not None and self._is_exception_return_fetch(self.uc))
+            handled, self._handled_abort = self._handled_abort, False  # consumed by this dispatch
+            return handled or (self.uc is not None and self._is_exception_return_fetch(self.uc))
         return False
 
     def can_wake(self) -> bool:
