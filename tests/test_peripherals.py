@@ -910,3 +910,83 @@ def test_unicorn_2_1_4_exception_return_findings(tmp_path):
     # After the CPSR write the translator knows it is in Handler mode: EXCP_EXCEPTION_EXIT (8),
     # and nothing is unstacked by Unicorn (the next fetch at 0xFFFFFFF8 aborts).
     assert trial(True) == [(8, 0xFFFF_FFF8), (3, 0xFFFF_FFF8), (3, 0xFFFF_FFF8)]
+
+
+def test_unicorn_illegal_exc_return_is_a_firmware_fault(tmp_path):
+    from vbench.errors import FirmwareFault
+
+    code = assemble(tmp_path, "    .org 0x100\n    nop\n    b .\n    .org 0x200\n    ldr r0, =0xFFFFFFF5\n    bx r0\n    .ltorg\n")
+    m = Machine(code, {16 + 5: 0x200})
+    m.ex.set_enabled(16 + 5, True)
+    m.ex.set_pending(16 + 5)
+    m.run(0x100, 0x102)
+    assert m.ex.take_pending(m.uc)
+    with pytest.raises(FirmwareFault, match="illegal EXC_RETURN 0xfffffff5"):
+        m.resume(0x104)  # Unicorn re-raises the hook's exception from emu_start
+
+
+SYSTICK_FIRMWARE = """
+    .syntax unified
+    .thumb
+    .section .vectors, "a"
+    .word 0x20020000
+    .word _start + 1
+    .rept 13
+    .word 0
+    .endr
+    .word systick_handler + 1
+    .text
+    .thumb_func
+    .global _start
+_start:
+    ldr r2, =0x20000000
+    movs r1, #0
+    str r1, [r2]
+    ldr r0, =0xE000E010       @ SysTick: RVR 999, CVR 0, CSR = CLKSOURCE | TICKINT | ENABLE
+    ldr r1, =999
+    str r1, [r0, #4]
+    movs r1, #0
+    str r1, [r0, #8]
+    movs r1, #7
+    str r1, [r0]
+wait:
+    ldr r1, [r2]
+    cmp r1, #5
+    blt wait
+    ldr r0, =0x40008000       @ LPUART1: UE | TE, then "OK"
+    movs r1, #9
+    str r1, [r0]
+    movs r1, #'O'
+    str r1, [r0, #0x28]
+    movs r1, #'K'
+    str r1, [r0, #0x28]
+    movs r0, #0x18            @ semihosting SYS_EXIT
+    ldr r1, =0x20026
+    bkpt 0xab
+    .ltorg
+    .thumb_func
+systick_handler:
+    ldr r0, =0x20000000
+    ldr r1, [r0]
+    adds r1, r1, #1
+    str r1, [r0]
+    bx lr
+    .ltorg
+"""
+
+
+def test_systick_interrupts_on_the_nucleo_board(tmp_path):
+    """End to end on the real Board: SysTick pends through board.schedule(), the board takes the
+    exception at a block boundary, the handler returns through the UC_HOOK_INTR path."""
+    board = pytest.importorskip("vbench.sim.board")
+    if shutil.which("arm-none-eabi-ld") is None:
+        pytest.skip("arm-none-eabi-ld is not installed")
+    src, obj, ld, elf = (tmp_path / n for n in ("s.S", "s.o", "s.ld", "s.elf"))
+    src.write_text(SYSTICK_FIRMWARE)
+    ld.write_text("SECTIONS { . = 0x08000000; .text : { KEEP(*(.vectors)) *(.text*) } }\n")
+    subprocess.run(["arm-none-eabi-as", "-mcpu=cortex-m4", "-mthumb", str(src), "-o", str(obj)], check=True)
+    subprocess.run(["arm-none-eabi-ld", "-T", str(ld), str(obj), "-o", str(elf)], check=True)
+    result = board.run_firmware(elf, "nucleo-l4r5zi")
+    assert result.exit == "exit" and result.exit_code == 0, result.message
+    assert result.uart == "OK"
+    assert 5 * 1000 <= result.cycles < 6 * 1000  # five SysTick periods of 1000 core cycles
