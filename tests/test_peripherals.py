@@ -322,6 +322,19 @@ def test_systick_counts_down_from_reload_and_countflag(scs_board):
     assert r(scs, SYST_CVR) == 0 and not r(scs, SYST_CSR) & (1 << 16)
 
 
+def test_systick_enabled_late_has_no_stale_countflag(scs_board):
+    b, scs = scs_board
+    w(scs, SYST_RVR, 99)
+    b.cycles = 5000
+    w(scs, SYST_CSR, 0b101)
+    assert not r(scs, SYST_CSR) & (1 << 16)
+    b.cycles = 5100
+    assert r(scs, SYST_CSR) & (1 << 16) and r(scs, SYST_CVR) == 0
+    w(scs, SYST_RVR, 9)  # a new reload applies from the next wrap
+    b.cycles = 5101
+    assert r(scs, SYST_CVR) == 9
+
+
 def test_systick_reference_clock_is_hclk_over_8(scs_board):
     b, scs = scs_board
     w(scs, SYST_RVR, 99)

@@ -81,10 +81,14 @@ class SysTick:
         hit = self._next_transition(start)
         return hit is not None and hit <= now_tick - self.base_tick
 
+    def _latch_flag(self) -> None:
+        """Fold the transitions seen so far into COUNTFLAG before the course changes."""
+        if self.csr & CSR_ENABLE:
+            self.flag_latched = self._countflag(self._now_tick())
+
     def _rebase(self, value: int) -> None:
-        """Restart the counter course from `value` now, keeping what COUNTFLAG has seen so far."""
+        """Restart the counter course from `value` now (the caller has latched COUNTFLAG)."""
         now_tick = self._now_tick()
-        self.flag_latched = self._countflag(now_tick)
         self.base_tick = now_tick
         self.base_value = value
         self.flag_from_tick = now_tick
@@ -123,10 +127,8 @@ class SysTick:
 
     def write_csr(self, value: int) -> None:
         new = value & (CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE)
-        was_running = bool(self.csr & CSR_ENABLE)
         current = self.current_value()
-        if was_running:
-            self.flag_latched = self._countflag(self._now_tick())
+        self._latch_flag()  # in ticks of the old clock source
         self.csr = new
         if new & CSR_ENABLE:
             self._rebase(current)  # also re-expresses the course in ticks of the (new) clock source
@@ -136,6 +138,7 @@ class SysTick:
 
     def write_rvr(self, value: int) -> None:
         current = self.current_value()
+        self._latch_flag()
         self.rvr = value & COUNTER_MASK
         if self.csr & CSR_ENABLE:
             self._rebase(current)
