@@ -89,11 +89,11 @@ XPSR_T = 1 << 24
 XPSR_IT_ICI = (0x3 << 25) | (0x3F << 10)
 XPSR_STACK_ALIGN = 1 << 9
 IPSR_MASK = 0x1FF
-# CCR bits: B3.2.8.
+# CCR bits: B3.2 (Configuration and Control Register).
 CCR_NONBASETHRDENA, CCR_STKALIGN = 1 << 0, 1 << 9
-# SHCSR enable bits for the three configurable faults: B3.2.13.
+# SHCSR enable bits for the three configurable faults: B3.2 (SHCSR).
 SHCSR_ENABLE_BIT = {MEMMANAGE: 16, BUSFAULT: 17, USAGEFAULT: 18}
-HFSR_FORCED = 1 << 30  # B3.2.16
+HFSR_FORCED = 1 << 30  # B3.2 (HardFault Status Register)
 
 BASIC_FRAME, EXTENDED_FRAME = 0x20, 0x68  # bytes: B1.5.7, Figure B1-3
 
@@ -112,7 +112,7 @@ class ExceptionController:
         self.configure(irq_lines, priority_bits)
 
     def configure(self, irq_lines: int, priority_bits: int) -> None:
-        if not 1 <= irq_lines <= 496 or not 3 <= priority_bits <= 8:  # B3.4.1: up to 496 lines, >= 3 bits
+        if not 1 <= irq_lines <= 496 or not 3 <= priority_bits <= 8:  # B3.4 (NVIC): up to 496 lines, >= 3 bits
             raise ValueError(f"unsupported NVIC geometry: {irq_lines} lines, {priority_bits} priority bits")
         self.irq_lines = irq_lines
         self.priority_bits = priority_bits
@@ -158,7 +158,7 @@ class ExceptionController:
         """Drive external interrupt line `irq` (a level-sensitive peripheral output).
 
         An asserted line pends its interrupt unless it is active; if it is still asserted when its
-        handler returns, it pends again (B3.4.1, "level-sensitive interrupts").
+        handler returns, it pends again (B3.4, "level-sensitive interrupts").
         """
         number = FIRST_IRQ + irq
         self.check_number(number)

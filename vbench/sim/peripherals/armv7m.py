@@ -32,7 +32,7 @@ from vbench.sim.peripherals.base import register
 from vbench.sim.peripherals.mmio_regs import HeldRegisters, WordRegisters, merge
 
 CPUID_CORTEX_M4_R0P1 = 0x410F_C241  # implementer 0x41, variant 0, arch 0xF, part 0xC24, rev 1
-VECTKEY_WRITE, VECTKEY_READ = 0x05FA, 0xFA05  # AIRCR: B3.2.6
+VECTKEY_WRITE, VECTKEY_READ = 0x05FA, 0xFA05  # AIRCR (DDI0403E B3.2)
 
 # Read-only identification words (offset: value).
 ID_WORDS = {
@@ -53,20 +53,20 @@ HELD = {
     0xD10: (0x0000_0000, 0x0000_0016),  # SCR: SLEEPONEXIT 1, SLEEPDEEP 2, SEVONPEND 4
     0xD30: (0x0000_0000, 0x0000_0000),  # DFSR (debug events never happen here)
     0xD3C: (0x0000_0000, 0x0000_0000),  # AFSR (implementation defined, none on M4)
-    0xD88: (0x0000_0000, 0x00F0_0000),  # CPACR: CP10/CP11 only (B3.2.20)
+    0xD88: (0x0000_0000, 0x00F0_0000),  # CPACR: CP10/CP11 only (B3.2, CPACR)
     0xD94: (0x0000_0000, 0x0000_0007),  # MPU_CTRL: ENABLE, HFNMIENA, PRIVDEFENA
-    0xDFC: (0x0000_0000, 0x010F_07F1),  # DEMCR: VC_* 0,4-10; MON_* 16-19; TRCENA 24 (C1.6.5)
-    0xF34: (0xC000_0000, 0xC000_017B),  # FPCCR: ASPEN 31 and LSPEN 30 set at reset (B3.2.22)
+    0xDFC: (0x0000_0000, 0x010F_07F1),  # DEMCR: VC_* 0,4-10; MON_* 16-19; TRCENA 24 (C1.6, DEMCR)
+    0xF34: (0xC000_0000, 0xC000_017B),  # FPCCR: ASPEN 31 and LSPEN 30 set at reset (B3.2, FPCCR)
     0xF38: (0x0000_0000, 0xFFFF_FFF8),  # FPCAR
     0xF3C: (0x0000_0000, 0x07C0_0000),  # FPDSCR: AHP, DN, FZ, RMode
 }
 DEMCR, TRCENA = 0xDFC, 1 << 24
 CCR_WRITABLE = 0x0000_031B  # NONBASETHRDENA, USERSETMPEND, UNALIGN_TRP, DIV_0_TRP, BFHFNMIGN, STKALIGN
 
-# ICSR bits: B3.2.4.
+# ICSR bits: B3.2 (Interrupt Control and State Register).
 ICSR_NMIPENDSET, ICSR_PENDSVSET, ICSR_PENDSVCLR = 1 << 31, 1 << 28, 1 << 27
 ICSR_PENDSTSET, ICSR_PENDSTCLR, ICSR_ISRPENDING, ICSR_RETTOBASE = 1 << 26, 1 << 25, 1 << 22, 1 << 11
-# SHCSR: active bits 0-11, pended bits 12-15, enables 16-18 (B3.2.13).
+# SHCSR: active bits 0-11, pended bits 12-15, enables 16-18 (B3.2, SHCSR).
 SHCSR_ACTIVE_BIT = {MEMMANAGE: 0, BUSFAULT: 1, USAGEFAULT: 3, SVCALL: 7, 12: 8, PENDSV: 10, SYSTICK: 11}
 SHCSR_PENDED_BIT = {USAGEFAULT: 12, MEMMANAGE: 13, BUSFAULT: 14, SVCALL: 15}
 SHCSR_ENABLES = 0x0007_0000
@@ -94,7 +94,7 @@ class ArmV7mSystemControlSpace(WordRegisters):
     # ------------------------------------------------------------------ for other models
     @property
     def trace_enabled(self) -> bool:
-        """CoreDebug DEMCR.TRCENA: the global enable of the DWT (C1.6.5)."""
+        """CoreDebug DEMCR.TRCENA: the global enable of the DWT (C1.6, DEMCR)."""
         return bool(self.held[DEMCR] & TRCENA)
 
     def add_trace_listener(self, callback) -> None:
@@ -108,7 +108,7 @@ class ArmV7mSystemControlSpace(WordRegisters):
             return ID_WORDS[reg]
         if reg in self.held:
             return self.held[reg]
-        if reg == 0x004:  # ICTR.INTLINESNUM: lines in groups of 32, minus one (B3.4.4)
+        if reg == 0x004:  # ICTR.INTLINESNUM: lines in groups of 32, minus one (B3.4, ICTR)
             return (ex.irq_lines + 31) // 32 - 1
         if 0x010 <= reg <= 0x01C:
             return self._read_systick(reg)
@@ -132,11 +132,11 @@ class ArmV7mSystemControlSpace(WordRegisters):
             return {0xD28: ex.cfsr, 0xD2C: ex.hfsr, 0xD34: ex.mmfar, 0xD38: ex.bfar}[reg]
         if reg == 0xD98:
             return self.mpu_rnr
-        if reg in (0xD9C, 0xDA4, 0xDAC, 0xDB4):  # MPU_RBAR and its aliases A1-A3: B3.5.9
+        if reg in (0xD9C, 0xDA4, 0xDAC, 0xDB4):  # MPU_RBAR and its aliases A1-A3: B3.5 (MPU)
             return self.mpu_rbar[self.mpu_rnr] | self.mpu_rnr
         if reg in (0xDA0, 0xDA8, 0xDB0, 0xDB8):
             return self.mpu_rasr[self.mpu_rnr]
-        if reg == 0xDF0:  # DHCSR: C_DEBUGEN (C1.6.2)
+        if reg == 0xDF0:  # DHCSR: C_DEBUGEN (C1.6, DHCSR)
             return 1 if self.params.get("debugger_attached", True) else 0
         if reg == 0xDF8:  # DCRDR
             return 0
@@ -161,7 +161,7 @@ class ArmV7mSystemControlSpace(WordRegisters):
         elif reg == 0xD04:
             self._write_icsr(value & mask)
         elif reg == 0xD08:
-            ex.vtor = merge(ex.vtor, value, mask) & 0xFFFF_FF80  # TBLOFF bits [31:7]: B3.2.5
+            ex.vtor = merge(ex.vtor, value, mask) & 0xFFFF_FF80  # TBLOFF bits [31:7]: B3.2 (VTOR)
         elif reg == 0xD0C:
             self._write_aircr(value, mask)
         elif reg == 0xD14:
@@ -170,7 +170,7 @@ class ArmV7mSystemControlSpace(WordRegisters):
             self._write_priorities(4 + reg - 0xD18, value, mask)
         elif reg == 0xD24:
             self._write_shcsr(value, mask)
-        elif reg in (0xD28, 0xD2C):  # write-one-to-clear status (B3.2.15, B3.2.16)
+        elif reg in (0xD28, 0xD2C):  # write-one-to-clear status (B3.2, CFSR and HFSR)
             if reg == 0xD28:
                 ex.cfsr &= ~(value & mask)
             else:
@@ -184,7 +184,7 @@ class ArmV7mSystemControlSpace(WordRegisters):
             self._write_mpu(reg, value, mask)
         elif reg in (0xDF0, 0xDF4, 0xDF8):
             pass  # DHCSR (needs DBGKEY), DCRSR, DCRDR: debugger-side registers, writes ignored
-        elif reg == 0xF00:  # STIR: software-trigger interrupt INTID (B3.4.3)
+        elif reg == 0xF00:  # STIR: software-trigger interrupt INTID (B3.4, STIR)
             irq = (value & mask) & 0x1FF
             if irq < ex.irq_lines:
                 ex.set_pending(FIRST_IRQ + irq)
@@ -277,7 +277,7 @@ class ArmV7mSystemControlSpace(WordRegisters):
 
     def _write_aircr(self, value: int, mask: int) -> None:
         if mask != 0xFFFF_FFFF or value >> 16 != VECTKEY_WRITE:
-            return  # writes without VECTKEY are ignored: B3.2.6
+            return  # writes without VECTKEY are ignored: B3.2 (AIRCR)
         self.exceptions.prigroup = (value >> 8) & 7
         if value & (1 << 2):  # SYSRESETREQ
             self.board.request_reset()
@@ -294,7 +294,7 @@ class ArmV7mSystemControlSpace(WordRegisters):
     def _write_shcsr(self, value: int, mask: int) -> None:
         ex = self.exceptions
         ex.shcsr_enables = merge(ex.shcsr_enables, value, mask & SHCSR_ENABLES)
-        for number, bit in SHCSR_PENDED_BIT.items():  # pended bits are writable (B3.2.13)
+        for number, bit in SHCSR_PENDED_BIT.items():  # pended bits are writable (B3.2, SHCSR)
             if mask >> bit & 1:
                 (ex.pending.add if value >> bit & 1 else ex.pending.discard)(number)
 
@@ -303,7 +303,7 @@ class ArmV7mSystemControlSpace(WordRegisters):
             self.mpu_rnr = merge(self.mpu_rnr, value, mask) & (MPU_REGIONS - 1)
         elif reg in (0xD9C, 0xDA4, 0xDAC, 0xDB4):
             word = merge(self.mpu_rbar[self.mpu_rnr] | self.mpu_rnr, value, mask)
-            if word & (1 << 4):  # VALID: REGION field selects the region (B3.5.9)
+            if word & (1 << 4):  # VALID: REGION field selects the region (B3.5, MPU_RBAR)
                 self.mpu_rnr = word & (MPU_REGIONS - 1)
             self.mpu_rbar[self.mpu_rnr] = word & 0xFFFF_FFE0
         else:

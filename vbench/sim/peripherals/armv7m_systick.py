@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from vbench.sim.cortexm import SYSTICK
 
-# SYST_CSR bits: B3.3.3.
+# SYST_CSR bits: B3.3 (SysTick Control and Status Register).
 CSR_ENABLE, CSR_TICKINT, CSR_CLKSOURCE, CSR_COUNTFLAG = 1 << 0, 1 << 1, 1 << 2, 1 << 16
-COUNTER_MASK = 0x00FF_FFFF  # RVR and CVR are 24-bit: B3.3.4, B3.3.5
+COUNTER_MASK = 0x00FF_FFFF  # RVR and CVR are 24-bit: B3.3
 # SYST_CALIB: NOREF = 0 (the HCLK/8 reference exists), SKEW = 1 with TENMS = 0 ("calibration value
-# not known", B3.3.6): RM0432's TENMS figure could not be checked, so none is claimed.
+# not known", B3.3 SYST_CALIB): RM0432's TENMS figure could not be checked, so none is claimed.
 CALIB_DEFAULT = 0x4000_0000
 EXTERNAL_CLOCK_DIVIDER = 8  # RM0432 §6.2: SysTick external clock = HCLK / 8
 
@@ -34,8 +34,8 @@ class SysTick:
 
     def reset(self) -> None:
         self.csr = 0  # ENABLE, TICKINT, CLKSOURCE as written; SYST_CSR resets to 0 (PM0214 §4.5.1)
-        self.rvr = 0  # reset value UNKNOWN (B3.3.4): 0 here
-        self.frozen_value = 0  # CVR while disabled; reset value UNKNOWN (B3.3.5): 0 here
+        self.rvr = 0  # reset value UNKNOWN (B3.3): 0 here
+        self.frozen_value = 0  # CVR while disabled; reset value UNKNOWN (B3.3): 0 here
         self.base_tick = 0  # while enabled: the tick at which the counter held base_value
         self.base_value = 0
         self.flag_from_tick = 0  # COUNTFLAG looks for transitions after this tick
@@ -55,7 +55,7 @@ class SysTick:
         first = self.base_value  # the counter reaches 0 after base_value ticks
         if self.base_value > 0 and after < first:
             return first
-        if self.rvr == 0:  # reloading 0 stops the counter at 0: B3.3.4
+        if self.rvr == 0:  # reloading 0 stops the counter at 0: B3.3
             return None
         period = self.rvr + 1
         k = max(1, (after - first) // period + 1)
@@ -121,7 +121,7 @@ class SysTick:
     def read_csr(self) -> int:
         now_tick = self._now_tick()
         value = self.csr | (CSR_COUNTFLAG if self._countflag(now_tick) else 0)
-        self.flag_latched = False  # COUNTFLAG clears on read: B3.3.3
+        self.flag_latched = False  # COUNTFLAG clears on read: B3.3
         self.flag_from_tick = now_tick
         return value
 
@@ -144,7 +144,7 @@ class SysTick:
             self._rebase(current)
 
     def write_cvr(self) -> None:
-        """Any write clears the counter to 0 and clears COUNTFLAG: B3.3.5."""
+        """Any write clears the counter to 0 and clears COUNTFLAG: B3.3."""
         self.frozen_value = 0
         if self.csr & CSR_ENABLE:
             self._rebase(0)
