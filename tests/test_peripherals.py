@@ -988,18 +988,68 @@ systick_handler:
 """
 
 
-def test_systick_interrupts_on_the_nucleo_board(tmp_path):
-    """End to end on the real Board: SysTick pends through board.schedule(), the board takes the
-    exception at a block boundary, the handler returns through the UC_HOOK_INTR path."""
+def run_on_nucleo(tmp_path, source: str):
     board = pytest.importorskip("vbench.sim.board")
     if shutil.which("arm-none-eabi-ld") is None:
         pytest.skip("arm-none-eabi-ld is not installed")
     src, obj, ld, elf = (tmp_path / n for n in ("s.S", "s.o", "s.ld", "s.elf"))
-    src.write_text(SYSTICK_FIRMWARE)
+    src.write_text(source)
     ld.write_text("SECTIONS { . = 0x08000000; .text : { KEEP(*(.vectors)) *(.text*) } }\n")
     subprocess.run(["arm-none-eabi-as", "-mcpu=cortex-m4", "-mthumb", str(src), "-o", str(obj)], check=True)
     subprocess.run(["arm-none-eabi-ld", "-T", str(ld), str(obj), "-o", str(elf)], check=True)
-    result = board.run_firmware(elf, "nucleo-l4r5zi")
+    return board.run_firmware(elf, "nucleo-l4r5zi", max_instructions=200_000)
+
+
+def test_systick_interrupts_on_the_nucleo_board(tmp_path):
+    """End to end on the real Board: SysTick pends through board.schedule(), the board takes the
+    exception at a block boundary, the handler returns through the UC_HOOK_INTR path."""
+    result = run_on_nucleo(tmp_path, SYSTICK_FIRMWARE)
     assert result.exit == "exit" and result.exit_code == 0, result.message
     assert result.uart == "OK"
     assert 5 * 1000 <= result.cycles < 6 * 1000  # five SysTick periods of 1000 core cycles
+
+
+SOFTWARE_PEND_FIRMWARE = """
+    .syntax unified
+    .thumb
+    .section .vectors, "a"
+    .word 0x20020000
+    .word _start + 1
+    .rept 19
+    .word 0
+    .endr
+    .word irq5_handler + 1    @ exception 21
+    .text
+    .thumb_func
+    .global _start
+_start:
+    ldr r2, =0x20000000
+    movs r1, #0
+    str r1, [r2]
+    ldr r0, =0xE000E100       @ NVIC_ISER0: enable IRQ 5
+    movs r1, #(1 << 5)
+    str r1, [r0]
+    ldr r0, =0xE000E200       @ NVIC_ISPR0: pend it; no timer event is scheduled
+    str r1, [r0]
+wait:
+    ldr r1, [r2]
+    cmp r1, #1
+    bne wait
+    movs r0, #0x18
+    ldr r1, =0x20026
+    bkpt 0xab
+    .ltorg
+    .thumb_func
+irq5_handler:
+    ldr r0, =0x20000000
+    movs r1, #1
+    str r1, [r0]
+    bx lr
+    .ltorg
+"""
+
+
+def test_software_pended_interrupt_is_taken_promptly_on_the_board(tmp_path):
+    result = run_on_nucleo(tmp_path, SOFTWARE_PEND_FIRMWARE)
+    assert result.exit == "exit" and result.exit_code == 0, result.message
+    assert result.instructions < 50

@@ -109,6 +109,9 @@ class ExceptionController:
     def __init__(self, irq_lines: int = 240, priority_bits: int = 8):
         self.uc = None
         self._handled_abort = False
+        # Called when an exception becomes pending, so that the board gets control back and can
+        # take it at the next block boundary (the SCS model installs one using board.schedule).
+        self.on_pending = None
         self.configure(irq_lines, priority_bits)
 
     def configure(self, irq_lines: int, priority_bits: int) -> None:
@@ -149,7 +152,13 @@ class ExceptionController:
             # A disabled configurable fault escalates to HardFault: B1.5.4 "Priority escalation".
             self.hfsr |= HFSR_FORCED
             number = HARDFAULT
-        self.pending.add(number)
+        self._add_pending(number)
+
+    def _add_pending(self, number: int) -> None:
+        if number not in self.pending:
+            self.pending.add(number)
+            if self.on_pending is not None:
+                self.on_pending()
 
     def clear_pending(self, number: int) -> None:
         self.pending.discard(number)
@@ -165,7 +174,7 @@ class ExceptionController:
         if asserted:
             self.asserted.add(number)
             if number not in self.active:
-                self.pending.add(number)
+                self._add_pending(number)
         else:
             self.asserted.discard(number)
 
@@ -418,7 +427,7 @@ class ExceptionController:
         self._rebuild_translation_flags(uc)
         uc.reg_write(UC_ARM_REG_PC, pc | 1)
         if returning in self.asserted:
-            self.pending.add(returning)
+            self._add_pending(returning)
         self.returns += 1
         self.take_pending(uc)  # tail-chaining: the next deliverable exception, if any, now
 

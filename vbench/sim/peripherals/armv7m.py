@@ -89,7 +89,16 @@ class ArmV7mSystemControlSpace(WordRegisters):
     def exceptions(self):
         """The board's ExceptionController (created after the peripherals, with this page's
         `irqs` and `priority_bits` params)."""
-        return self.board.exceptions
+        ex = self.board.exceptions
+        if ex.on_pending is None:
+            ex.on_pending = self._hand_back_control
+        return ex
+
+    def _hand_back_control(self) -> None:
+        """A newly pending exception: an event due now makes the board stop at the next block
+        boundary, where it calls take_pending() (firmware pending an interrupt by a register write,
+        or a peripheral raising its line, would otherwise wait for the next scheduled event)."""
+        self.board.schedule(self.board.now()[0], lambda *_: None)
 
     # ------------------------------------------------------------------ for other models
     @property
