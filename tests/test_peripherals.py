@@ -236,7 +236,7 @@ def test_flash_acr_round_trip_and_keys(clocks):
     assert r(flash, 0x00) == 0x7F0F  # reserved bits stay 0
     assert b.flash_acr[-1] == (15, True, True, True, True, True)
     w(flash, 0x01, 0x1A, size=1)  # byte write to bits [15:8]: ICRST/DCRST cleared, caches on
-    assert r(flash, 0x00) == 0x1A0F and len(b.flash_acr) == 3
+    assert r(flash, 0x00) == 0x1A0F and len(b.flash_acr) == 4  # reset state + three writes
     assert r(flash, 0x14) == 0xC000_0000  # FLASH_CR: LOCK and OPTLOCK
     w(flash, 0x08, 0x4567_0123)
     w(flash, 0x08, 0xCDEF_89AB)

@@ -662,6 +662,9 @@ class Board:
         while True:
             try:
                 self.backend.start(pc)
+            except FirmwareFault as exc:  # raised by a hook (exception model) and passed through Unicorn
+                if self._stop is None:
+                    self._stop = ("fault", None, str(exc))
             except unicorn.UcError as exc:
                 if self._stop is None:
                     msg = self._pending_fault or f"{exc} at PC {self.image.describe(self.backend.pc)}"

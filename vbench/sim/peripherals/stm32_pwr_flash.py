@@ -115,6 +115,13 @@ class Stm32l4FlashInterface(WordRegisters):
         self.sr = 0
         self.key_step = self.option_key_step = 0
         self.held = HeldRegisters(FLASH_HELD)
+        self._publish_acr()
+
+    def _publish_acr(self) -> None:
+        """The timing model follows FLASH_ACR from reset on (I- and D-cache enabled at reset)."""
+        a = self.acr
+        self.board.set_flash_acr(a & 0xF, bool(a & ACR_PRFTEN), bool(a & ACR_ICEN), bool(a & ACR_DCEN),
+                                 bool(a & ACR_ICRST), bool(a & ACR_DCRST))
 
     def read_word(self, reg: int) -> int:
         if reg in self.held:
@@ -134,9 +141,7 @@ class Stm32l4FlashInterface(WordRegisters):
             self.held.write(reg, value, mask)
         elif reg == FLASH_ACR:
             self.acr = merge(self.acr, value, mask & ACR_WRITABLE)
-            a = self.acr
-            self.board.set_flash_acr(a & 0xF, bool(a & ACR_PRFTEN), bool(a & ACR_ICEN), bool(a & ACR_DCEN),
-                                     bool(a & ACR_ICRST), bool(a & ACR_DCRST))
+            self._publish_acr()
         elif reg == 0x04:
             pass  # PDKEYR: run power-down unlock keys; power-down is not modelled
         elif reg == FLASH_KEYR:
