@@ -1053,3 +1053,5 @@ def test_software_pended_interrupt_is_taken_promptly_on_the_board(tmp_path):
     result = run_on_nucleo(tmp_path, SOFTWARE_PEND_FIRMWARE)
     assert result.exit == "exit" and result.exit_code == 0, result.message
     assert result.instructions < 50
+    # one entry (12 cycles) and one return (10 cycles), basic frame: Cortex-M4 TRM latencies
+    assert result.stalls["exception"] == 12 + 10

@@ -306,7 +306,15 @@ class Board:
         ctl = ExceptionController(int(scs.params.get("irqs", 240)), int(scs.params.get("priority_bits", 4)))
         if hasattr(ctl, "attach"):
             ctl.attach(self.uc)
+        ctl.on_timing = self._exception_timing
         return ctl
+
+    def _exception_timing(self, kind: str, extended: bool) -> None:
+        """Exception entry/return latency (stacking, vector fetch, unstacking), as a stall."""
+        t = self._timing_params()
+        cycles = t.get(f"exception_{kind}", 0) + (t.get("exception_fp_frame", 0) if extended else 0)
+        if cycles and self.timing_on:
+            self.lib.vb_add_stall(self.core, N.STALL_CAUSES.index("exception"), cycles)
 
     def _install_python_hooks(self) -> None:
         self.uc.hook_add(unicorn.UC_HOOK_INTR, self._on_interrupt)

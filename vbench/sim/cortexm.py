@@ -136,6 +136,7 @@ class ExceptionController:
         self.shcsr_enables = 0
         self.cfsr = self.hfsr = self.mmfar = self.bfar = 0
         self.entries = self.returns = 0
+        self.on_timing = None  # callback(kind: "entry" | "return", extended_frame: bool) for the timing model
 
     # ------------------------------------------------------------------ state fed by the models
     def exception_count(self) -> int:
@@ -361,6 +362,8 @@ class ExceptionController:
         self.pending.discard(number)
         self.active.append(number)
         self.entries += 1
+        if self.on_timing:
+            self.on_timing("entry", extended)
 
     # ------------------------------------------------------------------ return
     def exception_return(self, uc) -> None:
@@ -429,6 +432,8 @@ class ExceptionController:
         if returning in self.asserted:
             self._add_pending(returning)
         self.returns += 1
+        if self.on_timing:
+            self.on_timing("return", extended)
         self.take_pending(uc)  # tail-chaining: the next deliverable exception, if any, now
 
     # ------------------------------------------------------------------ helpers

@@ -20,7 +20,7 @@ F_AGU_DEP = 1 << 10
 F_VALID = 1 << 15
 
 STOP_NONE, STOP_BUDGET, STOP_FLASH_WRITE, STOP_NO_DECODE, STOP_EVENT, STOP_SELF_LOOP, STOP_EXTERNAL = range(7)
-STALL_CAUSES = ("flash", "branch", "load_use", "divide")
+STALL_CAUSES = ("flash", "branch", "load_use", "divide", "exception")
 
 MAX_ENERGY_CLASSES = 32
 
