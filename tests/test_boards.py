@@ -52,3 +52,20 @@ def test_budget_on_a_real_board_reports_where_it_stopped():
     r = board.run()
     board.close()
     assert r.exit == "budget" and "PC 0x08" in r.message
+
+
+@pytest.mark.parametrize("platform", ["nucleo-l4r5zi", "rv32imaf-mcu"])
+def test_energy_is_linear_in_the_reported_features(platform):
+    """Calibration fits the power model on these features, so they must reproduce the energy."""
+    from vbench.power import load_power_model
+    from vbench.sim.board import run_firmware
+    from vbench.sim.energy_classes import ENERGY_CLASSES
+
+    plat = load_platform(platform)
+    r = run_firmware(build_firmware("demo", plat), plat)
+    pm, f = load_power_model(plat), r.features
+    charge_pc = (sum(f[f"cycles_{c}"] * pm.class_pc[c] for c in ENERGY_CLASSES) + f["stall_cycles"] * pm.stall_pc
+                 + f["flash_reads"] * pm.flash_read_pc + f["sram_reads"] * pm.sram_read_pc
+                 + f["sram_writes"] * pm.sram_write_pc)
+    energy_uj = pm.supply_v * (charge_pc * 1e-6 + pm.static_ua * f["time_s"])
+    assert energy_uj == pytest.approx(r.energy_uj, rel=1e-4)

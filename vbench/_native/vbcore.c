@@ -32,6 +32,7 @@ typedef struct {
     uint32_t fallthrough;
     uint32_t chunk_cycles; /* static cycles per flash fetch chunk, for the prefetch model */
     uint32_t stall_static[VB_STALL_N]; /* pipeline stalls inside the block, by cause */
+    uint32_t class_cycles[VB_MAX_ENERGY_CLASSES];
     /* Executions since the last flush into the function/layer buckets (see flush()). */
     uint64_t execs, acc_dyn_cycles, acc_dyn_charge, acc_flash_reads;
     uint64_t acc_stall[VB_STALL_N];
@@ -309,10 +310,14 @@ static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
             int32_t d = pair_cost(&v->p, prev->flags, prev->regs_written, ins->flags, ins->regs_read, ins->regs_addr,
                                   &stall_cause);
             cycles += d;
-            if (d > 0) b->stall_static[stall_cause] += (uint32_t)d;
+            if (d > 0) {
+                b->stall_static[stall_cause] += (uint32_t)d;
+                charge += (uint64_t)d * v->p.charge_stall_fc;
+            }
         }
         cycles += ins->cycles;
         charge += (uint64_t)ins->cycles * v->p.charge_fc[ins->energy_class % VB_MAX_ENERGY_CLASSES];
+        b->class_cycles[ins->energy_class % VB_MAX_ENERGY_CLASSES] += ins->cycles;
         b->loads += ins->n_loads;
         b->stores += ins->n_stores;
         if ((ins->flags & VB_F_LITERAL) && b->n_literals < 4 && in_flash(v, ins->aux)) b->literal[b->n_literals++] = ins->aux;
@@ -464,6 +469,8 @@ static void flush(vb_core *v) {
                            stores * v->p.charge_sram_write_fc);
         v->c.sram_reads += loads;
         v->c.sram_writes += stores;
+        for (s = 0; s < VB_MAX_ENERGY_CLASSES; s++)
+            if (b->class_cycles[s]) v->c.class_cycles[s] += n * b->class_cycles[s];
         for (s = 0; s < VB_STALL_N; s++) {
             uint64_t st = n * b->stall_static[s] + b->acc_stall[s];
             if (!st) continue;
@@ -666,6 +673,15 @@ VB_API void vb_cut(vb_core *v, uint32_t k) {
         uint64_t base_c = v->c.cycles, base_n = v->c.instructions, dyn = v->pending_dyn;
         vb_now(v, k, &cycles, &n);
         /* vb_now included pending_dyn; commit() adds it again */
+        {   /* the classes of the instructions that ran */
+            uint32_t off = 0, i;
+            for (i = 0; i < k && off < b->size; i++) {
+                const vb_insn *ins = insn_at(v, b->addr + off);
+                if (!ins) break;
+                v->c.class_cycles[ins->energy_class % VB_MAX_ENERGY_CLASSES] += ins->cycles;
+                off += ins->length ? ins->length : 2;
+            }
+        }
         commit_partial(v, b, cycles - base_c - dyn, (uint32_t)(n - base_n),
                        b->ninsn ? b->charge_fc * k / b->ninsn : 0);
     }

@@ -87,6 +87,7 @@ typedef struct {
     uint64_t instructions, cycles, charge_fc;
     uint64_t stall[VB_STALL_N];
     uint64_t flash_reads, sram_reads, sram_writes;
+    uint64_t class_cycles[VB_MAX_ENERGY_CLASSES]; /* issue cycles per energy class: the power model's features */
 } vb_counters;
 
 #endif

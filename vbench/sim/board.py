@@ -44,6 +44,7 @@ class RunResult:
     supply_v: float = 0.0
     gpio: list[tuple[int, float, str, int, int]] = field(default_factory=list)
     wall_s: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)  # what the power model is linear in
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -754,7 +755,20 @@ class Board:
             time_s=time_s, energy_uj=energy_j * 1e6, uart=uart + semi, message=msg,
             stalls=dict(zip(N.STALL_CAUSES, (int(x) for x in c.stall))), clock_hz=self.clock_hz,
             supply_v=self.power.supply_v, gpio=list(self.gpio_log), wall_s=wall,
+            features=self.energy_features(c, time_s),
         )
+
+    def energy_features(self, c: N.VbCounters | None = None, time_s: float | None = None) -> dict[str, float]:
+        """The run's energy model inputs: energy = supply_v x (sum(features x coefficients)) with
+        cycles per class, stall cycles and accesses weighted by their charge, plus static current x time."""
+        from vbench.sim.energy_classes import ENERGY_CLASSES
+
+        c = c or self._counters()
+        time_s = self.cycles_to_seconds(int(c.cycles)) if time_s is None else time_s
+        out = {f"cycles_{name}": float(c.class_cycles[i]) for i, name in enumerate(ENERGY_CLASSES)}
+        out.update(stall_cycles=float(sum(c.stall)), flash_reads=float(c.flash_reads),
+                   sram_reads=float(c.sram_reads), sram_writes=float(c.sram_writes), time_s=time_s)
+        return out
 
     def profile(self) -> dict[str, list[dict[str, Any]]]:
         """Per-function and per-layer cycles, instructions, energy and stalls by cause."""

@@ -82,6 +82,7 @@ class VbCounters(ctypes.Structure):
         ("flash_reads", c_uint64),
         ("sram_reads", c_uint64),
         ("sram_writes", c_uint64),
+        ("class_cycles", c_uint64 * MAX_ENERGY_CLASSES),
     ]
 
 
