@@ -335,11 +335,10 @@ static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
     return 0;
 }
 
-static block *lookup(vb_core *v, uint32_t addr, uint32_t size) {
+static block *lookup_slow(vb_core *v, uint32_t addr, uint32_t size) {
     uint64_t key = ((uint64_t)size << 32) | addr;
     uint32_t mask = v->cap - 1, h = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & mask;
     block **slot = &v->recent[(addr >> 1) & 255];
-    if (*slot && (*slot)->key == key) return *slot;
     while (v->blocks[h].key) {
         if (v->blocks[h].key == key) return *slot = &v->blocks[h];
         h = (h + 1) & mask;
@@ -364,11 +363,17 @@ static block *lookup(vb_core *v, uint32_t addr, uint32_t size) {
             if (old[i].key == pend_key) v->pending = &v->blocks[j];
         }
         free(old);
-        return lookup(v, addr, size);
+        return lookup_slow(v, addr, size);
     }
     if (build_block(v, &v->blocks[h], addr, size)) return NULL;
     v->used++;
     return *slot = &v->blocks[h];
+}
+
+static inline __attribute__((always_inline)) block *lookup(vb_core *v, uint32_t addr, uint32_t size) {
+    block *b = v->recent[(addr >> 1) & 255];
+    if (b && b->addr == addr && b->size == size) return b;
+    return lookup_slow(v, addr, size);
 }
 
 /* ---------------------------------------------------------------- dynamic terms */
@@ -558,7 +563,7 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
         v->layer = arg + 1 < v->n_layers ? arg + 1 : 0;
         v->layer_calls++;
     }
-    if (b->in_flash) fetch_block(v, b);
+    if (b->in_flash && v->p.flash_latency) fetch_block(v, b);
     else v->last_chunk = 0;
     for (i = 0; i < b->n_literals; i++) data_flash_read(v, b->literal[i]);
 }
