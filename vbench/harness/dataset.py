@@ -1,0 +1,86 @@
+"""MLPerf Tiny evaluation data in the EEMBC runner layout (harness_protocol.md §4):
+`<dataset_dir>/<model id>/y_labels.csv` plus the files it lists, in the same folder.
+
+y_labels.csv has no header; its fields are file, classes, class[, bytes_to_send, stride]. Anomaly
+detection files are cut into windows of bytes_to_send bytes every stride bytes (2560 / 512: 196
+windows per 102,400-byte file); performance and energy modes send only the first window.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vbench.errors import VbenchError
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    file: str
+    classes: int
+    label: int
+    bytes_to_send: int | None = None
+    stride: int | None = None
+
+
+def dataset_folder(dataset_dir: str | Path, model_id: str) -> Path:
+    """`dataset_dir/<model_id>`, or `dataset_dir` itself when it is that folder."""
+    root = Path(dataset_dir)
+    for candidate in (root / model_id, root):
+        if (candidate / "y_labels.csv").is_file() and (candidate == root / model_id or root.name == model_id):
+            return candidate
+    raise VbenchError(f"{root / model_id / 'y_labels.csv'}: not found (expected the EEMBC layout "
+                      f"DIR/<model id>/y_labels.csv with the listed files beside it)")
+
+
+def read_labels(folder: str | Path) -> list[LabelRow]:
+    path = Path(folder) / "y_labels.csv"
+    rows = []
+    try:
+        with open(path, newline="") as f:
+            for lineno, rec in enumerate(csv.reader(f), 1):
+                if not rec or not rec[0].strip():
+                    continue
+                try:
+                    rows.append(LabelRow(rec[0].strip(), int(rec[1]), int(rec[2]),
+                                         int(rec[3]) if len(rec) > 3 and rec[3].strip() else None,
+                                         int(rec[4]) if len(rec) > 4 and rec[4].strip() else None))
+                except (IndexError, ValueError):
+                    raise VbenchError(f"{path}:{lineno}: expected 'file,classes,class[,bytes,stride]', "
+                                      f"got '{','.join(rec)}'") from None
+    except OSError as exc:
+        raise VbenchError(f"{path}: cannot read: {exc.strerror}") from None
+    if not rows:
+        raise VbenchError(f"{path}: no entries")
+    return rows
+
+
+def read_input(folder: str | Path, row: LabelRow) -> bytes:
+    path = Path(folder) / row.file
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise VbenchError(f"{path}: cannot read input file listed in y_labels.csv: {exc.strerror}") from None
+
+
+def windows(row: LabelRow, data: bytes, first_only: bool = False) -> list[bytes]:
+    """The inputs one file yields: the whole file, or its sliding windows (AD)."""
+    if row.bytes_to_send is None:
+        return [data]
+    width, stride = row.bytes_to_send, row.stride or row.bytes_to_send
+    if width <= 0 or stride <= 0 or len(data) < width:
+        raise VbenchError(f"{row.file}: {len(data)} bytes cannot hold a {width}-byte window (stride {stride})")
+    count = 1 if first_only else (len(data) - width) // stride + 1
+    return [data[i * stride:i * stride + width] for i in range(count)]
+
+
+def synthetic_input(model_id: str, index: int, size: int) -> bytes:
+    """Deterministic stand-in input for timing when the real files are absent (the MLPerf Tiny
+    ic01, vww01 and ad01 inputs are not redistributable). Latency barely depends on the data."""
+    rng = np.random.default_rng(1000 + index)
+    if model_id == "ad01":  # float32 log-mel magnitudes in a plausible range
+        return rng.uniform(-60.0, 0.0, size // 4).astype("<f4").tobytes()
+    return rng.integers(0, 256, size, dtype=np.uint8).tobytes()
