@@ -69,3 +69,18 @@ def test_energy_is_linear_in_the_reported_features(platform):
                  + f["sram_writes"] * pm.sram_write_pc)
     energy_uj = pm.supply_v * (charge_pc * 1e-6 + pm.static_ua * f["time_s"])
     assert energy_uj == pytest.approx(r.energy_uj, rel=1e-4)
+
+
+@pytest.mark.parametrize("platform", ["nucleo-l4r5zi", "rv32imaf-mcu"])
+def test_firmware_waiting_for_uart_input_hands_control_back(platform):
+    """A firmware blocked on an empty receiver pauses the run (for a host harness) instead of
+    spinning to the instruction budget; fed a line, it continues where it was."""
+    plat = load_platform(platform)
+    board = Board(plat, build_firmware("demo", plat, defines=["DEMO_WAIT_FOR_INPUT=1"]), max_instructions=50_000_000)
+    assert board.run(until_input=True) is None  # waiting: the host's turn
+    before = board.uart_output()
+    board.feed_console(b"late line\n")
+    r = board.run()
+    board.close()
+    assert r.exit == "exit", r.message
+    assert b"echo: late line" in board.uart_output() and len(board.uart_output()) > len(before)

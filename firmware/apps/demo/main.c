@@ -74,6 +74,11 @@ int main(void)
     hal_print_hex32(sum);
     hal_print_char('\n');
 
+#ifdef DEMO_WAIT_FOR_INPUT
+    /* Block until the host sends something: a harness-style wait on the UART. */
+    while (!hal_uart_rx_ready()) {
+    }
+#endif
     if (hal_uart_rx_ready()) {
         char line[LINE_MAX];
         uint32_t n = read_line(line, LINE_MAX);

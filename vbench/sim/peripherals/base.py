@@ -50,3 +50,25 @@ class Peripheral:
 
     def unmodelled(self, offset: int, what: str) -> UnmodelledAccess:
         return UnmodelledAccess(f"{what} of unmodelled register {self.name}+{offset:#x} (address {self.base + offset:#010x})")
+
+
+# A firmware that reads an empty receiver this many times in a row is waiting for input: the board
+# hands control to the host (or ends the run) instead of simulating the polling loop.
+POLLS_BEFORE_INPUT_WAIT = 64
+
+
+class InputWaitDetector:
+    """Counts consecutive reads of an empty receiver's status; any other UART traffic resets it."""
+
+    def __init__(self) -> None:
+        self.empty_polls = 0
+
+    def polled_empty(self, board) -> None:
+        self.empty_polls += 1
+        if self.empty_polls >= POLLS_BEFORE_INPUT_WAIT:
+            self.empty_polls = 0
+            if hasattr(board, "wait_for_input"):
+                board.wait_for_input()
+
+    def activity(self) -> None:
+        self.empty_polls = 0

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from vbench.sim.peripherals.base import Peripheral, register
+from vbench.sim.peripherals.base import InputWaitDetector, Peripheral, register
 from vbench.sim.peripherals.mmio_regs import LANE_MASKS
 
 # ---------------------------------------------------------------------- 16550 UART
@@ -55,6 +55,7 @@ class Ns16550Uart(Peripheral):
         self.thre_reported = False  # THR-empty interrupt identification consumed by an IIR read
         self.rx_queue: deque[int] = deque()
         self.last_rx = 0
+        self.input_wait = InputWaitDetector()
 
     def feed(self, data: bytes) -> None:
         self.rx_queue.extend(data)
@@ -99,6 +100,10 @@ class Ns16550Uart(Peripheral):
             value = self.iir()
         elif index == LSR:
             value = self.lsr()
+            if not value & LSR_DR:
+                self.input_wait.polled_empty(self.board)
+        elif index == RBR_THR_DLL:
+            self.input_wait.activity()
         return value & LANE_MASKS[size]
 
     def write(self, offset: int, size: int, value: int) -> None:
@@ -109,6 +114,7 @@ class Ns16550Uart(Peripheral):
             if dlab:
                 self.dll = value
             else:
+                self.input_wait.activity()
                 self.board.uart_tx(self.name, bytes([value]))
                 self.thre_reported = False
         elif index == IER_DLM:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from vbench.sim.peripherals.base import register
+from vbench.sim.peripherals.base import InputWaitDetector, register
 from vbench.sim.peripherals.mmio_regs import WordRegisters, merge
 
 CR1, CR2, CR3, BRR, GTPR, RTOR, RQR, ISR, ICR, RDR, TDR, PRESC = range(0, 0x30, 4)
@@ -52,6 +52,7 @@ class Stm32UniversalSyncAsyncReceiverTransmitter(WordRegisters):
         self.lpuart = bool(self.params.get("lpuart", False))
         self.regs = {reg: 0 for reg in HELD_MASKS if not (self.lpuart and reg in (GTPR, RTOR))}
         self.rx_queue: deque[int] = deque()
+        self.input_wait = InputWaitDetector()
         self.last_rx = 0
         self.last_tx = 0
         self.tc = True
@@ -101,8 +102,12 @@ class Stm32UniversalSyncAsyncReceiverTransmitter(WordRegisters):
         if reg in self.regs:
             return self.regs[reg]
         if reg == ISR:
-            return self.isr()
+            value = self.isr()
+            if value & ISR_REACK and not value & ISR_RXNE:
+                self.input_wait.polled_empty(self.board)
+            return value
         if reg == RDR:
+            self.input_wait.activity()
             if self.rx_queue and self._receiving():
                 self.last_rx = self.rx_queue.popleft()
                 if not self.rx_queue:
@@ -120,6 +125,7 @@ class Stm32UniversalSyncAsyncReceiverTransmitter(WordRegisters):
             writable = LPUART_BRR_MASK if self.lpuart and reg == BRR else HELD_MASKS[reg]
             self.regs[reg] = merge(self.regs[reg], value, mask & writable)
         elif reg == TDR:
+            self.input_wait.activity()
             self.last_tx = value & mask & 0x1FF
             if self.cr1 & UE and self.cr1 & TE:
                 self.board.uart_tx(self.name, bytes([self.last_tx & 0xFF]))
