@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from vbench.compiler.kernel_sources import (REPO_ROOT, RUNTIME_DIR, kernel_include_dirs,
-                                            kernel_sources, runtime_sources)
+                                            kernel_sources, runtime_sources, scratch_bytes,
+                                            variant_dir)
 from vbench.errors import VbenchError
 
 HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-fPIC", "-DVB_HOST_MARKER_HOOK")
@@ -56,13 +57,19 @@ def firmware_sources(model_dir: str | Path, variant: str | None = None) -> Firmw
 
     Compile every source with the same flags, e.g.
     arm-none-eabi-gcc -mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard -mthumb -O2 -std=c99.
-    Optional defines: VB_SCRATCH_BYTES=<n> (scratch for optimized kernels),
+    Optional defines: VB_SCRATCH_BYTES=<n> (scratch for optimized kernels; set here for a
+    variant, sized from the model by kernel_sources.scratch_bytes),
     VB_ARENA_ATTRIBUTES=<attribute list> (e.g. to place the arena in a RAM section).
     """
     model_dir = Path(model_dir)
     sources = runtime_sources() + kernel_sources(variant) + [_model_source(model_dir)]
     include_dirs = [RUNTIME_DIR, *kernel_include_dirs(variant), model_dir]
-    return FirmwareSources(sources, include_dirs, {})
+    defines: dict[str, str] = {}
+    if variant_dir(variant) is not None:
+        scratch = scratch_bytes(model_dir)
+        if scratch:
+            defines["VB_SCRATCH_BYTES"] = str(scratch)
+    return FirmwareSources(sources, include_dirs, defines)
 
 
 @functools.lru_cache(maxsize=None)

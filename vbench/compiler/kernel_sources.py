@@ -4,10 +4,15 @@ firmware/kernels/reference/<op>.c is the portable, bit-exact baseline. An optimi
 variant lives in firmware/kernels/<variant>/ and replaces the reference file with the
 same basename; operators the variant does not provide keep the reference file. Extra
 .c files in the variant directory (shared helpers) are added too.
+
+A board names its optimized variant in its platform file (`[toolchain] kernels = "..."`);
+`resolve_kernels("optimized", platform)` maps to it. Optimized builds get a scratch buffer
+(`VB_SCRATCH_BYTES`, see `scratch_bytes`) sized from the model.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from vbench.errors import VbenchError
@@ -56,3 +61,52 @@ def kernel_include_dirs(variant: str | None, kernels_dir: Path = KERNELS_DIR) ->
 
 def runtime_sources() -> list[Path]:
     return [RUNTIME_DIR / "vb_runtime.c", RUNTIME_DIR / "vb_marker.c"]
+
+
+def resolve_kernels(kernels: str | None, platform=None) -> str | None:
+    """A `--kernels` choice -> variant directory name (None = reference kernels).
+
+    None or "reference": the reference kernels; "optimized": the variant the platform file
+    names in `[toolchain] kernels`; anything else: that variant directory."""
+    if kernels in (None, "", "reference"):
+        return None
+    if kernels == "optimized":
+        if platform is None:
+            raise VbenchError("--kernels optimized needs a platform (its [toolchain] kernels key)")
+        name = platform.section("toolchain").get("kernels")
+        if not isinstance(name, str) or not name:
+            raise VbenchError(f"{platform.path}: no optimized kernels for this board "
+                              f"([toolchain] kernels is not set)")
+        kernels = name
+    variant_dir(kernels)  # raises for an unknown variant
+    return kernels
+
+
+# Scratch for optimized kernels: room for SCRATCH_COLUMNS im2col columns of int16 of the
+# largest CONV_2D patch (K = filter_h * filter_w * in_c), capped at SCRATCH_CAP_BYTES but
+# never below two columns. The kernels use what they get and fall back when it is too little.
+SCRATCH_COLUMNS = 8
+SCRATCH_CAP_BYTES = 16 * 1024
+
+
+def scratch_bytes(model_dir: str | Path) -> int:
+    """VB_SCRATCH_BYTES for the model compiled into `model_dir` (0: no CONV_2D layer).
+    K comes from the summary's MAC count: macs = batches * out_h * out_w * out_c * K."""
+    found = sorted(Path(model_dir).glob("*_model.json"))
+    if len(found) != 1:
+        return 0
+    summary = json.loads(found[0].read_text())
+    k_max = 0
+    for layer in summary.get("layers", []):
+        if layer.get("op") != "CONV_2D":
+            continue
+        outputs = 1
+        for d in layer["output_shape"]:
+            outputs *= int(d)
+        if outputs:
+            k_max = max(k_max, int(layer["macs"]) // outputs)
+    if k_max == 0:
+        return 0
+    column = 2 * k_max
+    total = max(min(SCRATCH_COLUMNS * column, SCRATCH_CAP_BYTES), 2 * column)
+    return (total + 15) // 16 * 16
