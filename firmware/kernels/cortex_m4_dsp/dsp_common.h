@@ -1,0 +1,157 @@
+/*
+ * Helpers shared by the Cortex-M4 DSP kernels (cortex_m4_dsp variant).
+ *
+ * SIMD: the ARMv7E-M DSP instructions the kernels use (SXTB16, SXTAB16, SMLAD, SMLABB,
+ * SMLATT, SADD16). With __ARM_FEATURE_DSP they map to the ACLE intrinsics of arm_acle.h (and
+ * inline asm for the rotated SXTB16/SXTAB16 forms, which GCC 12's ACLE does not expose);
+ * elsewhere (the host build that the tests use) they are plain C with the same results,
+ * so the host runs the very same algorithm, register blocking and data layout.
+ *
+ * Data layout: a "reordered" int16 group holds 4 consecutive int8 values x0..x3 as two
+ * words [x0, x2] and [x1, x3] (low half first), which is what SXTB16(x) and
+ * SXTB16(x ROR 8) produce from the packed bytes. A filter word unpacked the same way pairs
+ * element for element, so SMLAD(xa, SXTB16(w)) + SMLAD(xb, SXTB16(w ROR 8)) is the dot
+ * product of the 4 values.
+ *
+ * Requantization: vb_dsp_rq_fast() below computes TFLite's MultiplyByQuantizedMultiplier (double
+ * or single rounding, as the layer's flag says) with one SMLAL; vb_dsp_requant_store()
+ * (dsp_common.c) applies it to a run of accumulators of one output channel.
+ */
+#ifndef VB_DSP_COMMON_H
+#define VB_DSP_COMMON_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels_common.h"
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define VB_DSP_NATIVE 1
+
+static inline int32_t vb_sxtb16(uint32_t x) { return __sxtb16((int32_t)x); }
+
+static inline int32_t vb_sxtb16_ror8(uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* a + SXTB16(x), lane-wise */
+static inline int32_t vb_sxtab16(int32_t a, uint32_t x) { return __sxtab16(a, (int32_t)x); }
+
+static inline int32_t vb_sxtab16_ror8(int32_t a, uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+static inline int32_t vb_smlad(int32_t a, int32_t b, int32_t acc) { return __smlad(a, b, acc); }
+static inline int32_t vb_smlabb(int32_t a, int32_t b, int32_t acc) { return __smlabb(a, b, acc); }
+static inline int32_t vb_smlatt(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
+static inline int32_t vb_sadd16(int32_t a, int32_t b) { return __sadd16(a, b); }
+
+#else /* portable equivalents (host tests) */
+#define VB_DSP_NATIVE 0
+
+static inline int32_t vb_pack16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
+}
+static inline int32_t vb_lo16(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x & 0xFFFFu); }
+static inline int32_t vb_hi16(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x >> 16); }
+
+static inline int32_t vb_sxtb16(uint32_t x)
+{
+    return vb_pack16((int8_t)(uint8_t)(x & 0xFFu), (int8_t)(uint8_t)((x >> 16) & 0xFFu));
+}
+static inline int32_t vb_sxtb16_ror8(uint32_t x) { return vb_sxtb16((x >> 8) | (x << 24)); }
+static inline int32_t vb_sadd16(int32_t a, int32_t b)
+{
+    return vb_pack16(vb_lo16(a) + vb_lo16(b), vb_hi16(a) + vb_hi16(b));
+}
+static inline int32_t vb_sxtab16(int32_t a, uint32_t x) { return vb_sadd16(a, vb_sxtb16(x)); }
+static inline int32_t vb_sxtab16_ror8(int32_t a, uint32_t x) { return vb_sadd16(a, vb_sxtb16_ror8(x)); }
+static inline int32_t vb_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(vb_lo16(a) * vb_lo16(b)) + (uint32_t)(vb_hi16(a) * vb_hi16(b)));
+}
+static inline int32_t vb_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(vb_lo16(a) * vb_lo16(b)));
+}
+static inline int32_t vb_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(vb_hi16(a) * vb_hi16(b)));
+}
+#endif
+
+/* Unaligned little-endian word access (one LDR/STR on Cortex-M4, which allows it). */
+static inline uint32_t vb_rd32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Both halves set to v (an int16 lane constant for SADD16 / SXTAB16). */
+static inline int32_t vb_dup16(int32_t v) { return (int32_t)(((uint32_t)v & 0xFFFFu) * 0x10001u); }
+
+/* Fast requantization: one 64-bit multiply-accumulate (SMLAL) and a shift.
+ *
+ * Double rounding (gemmlowp), multiplier m >= 0, right shift e >= 1 (shift = -e), x = acc:
+ *   RoundingDivideByPOT(SRDHM(x, m), e)
+ *     = floor((x*m + 2^30 + 2^(30+e) - [x < 0] * 2^31) / 2^(31+e))
+ * (SRDHM's truncation toward zero equals floor((x*m + 2^30) / 2^31) for both signs; the
+ * rounding divide adds 2^(e-1) minus 1 for negative values, and nested floors of exact
+ * power-of-two divisions compose; for x < 0 with x*m >= -2^30 both sides are 0, so the sign
+ * of x may stand for the sign of x*m + 2^30.) The top word of the 64-bit sum shifted right by
+ * e - 1 is the result. Checked against the reference formulas on random and edge values.
+ *
+ * Single rounding (TFLITE_SINGLE_ROUNDING) with total = 31 - shift >= 32:
+ *   (x*m + 2^(total-1)) >> total = top word of the sum >> (total - 32).
+ */
+typedef struct {
+    int64_t k;          /* constant added to x*m */
+    uint32_t negmask;   /* 0x80000000 (double rounding: subtract 2^31 for x < 0) or 0 */
+    int32_t mult;
+    int32_t sh;         /* shift of the top word */
+} vb_dsp_rq_t;
+
+/* Set up the fast form; 0 when this (mult, shift, rounding) needs the general formulas. */
+static inline int vb_dsp_rq_setup(vb_dsp_rq_t *q, int32_t mult, int32_t shift, uint32_t flags)
+{
+    if (mult < 0 || shift > -1 || shift < -31) {
+        return 0;
+    }
+    q->mult = mult;
+    if (flags & VB_FLAG_SINGLE_ROUNDING) {
+        const int32_t total = 31 - shift; /* 32..62 */
+        q->k = (int64_t)1 << (total - 1);
+        q->negmask = 0;
+        q->sh = total - 32;
+    } else {
+        const int32_t e = -shift; /* 1..31 */
+        q->k = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e));
+        q->negmask = 0x80000000u;
+        q->sh = e - 1;
+    }
+    return 1;
+}
+
+static inline int32_t vb_dsp_rq_fast(int32_t x, const vb_dsp_rq_t *q)
+{
+    const int64_t v = q->k - (int64_t)((uint32_t)x & q->negmask) + (int64_t)x * q->mult;
+    return (int32_t)(v >> 32) >> q->sh;
+}
+
+/* Requantize n accumulators of one output channel, acc[0..n-1], with the layer's
+ * rounding, add the output zero point, clamp, and store them at out[0], out[ostride], ...
+ * (dsp_common.c; a function of its own so its loop gets all the registers). */
+void vb_dsp_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride,
+                          int32_t mult, int32_t shift, uint32_t flags, int32_t out_offset,
+                          int32_t act_min, int32_t act_max);
+
+#endif /* VB_DSP_COMMON_H */
