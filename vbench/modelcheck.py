@@ -257,13 +257,16 @@ def _symbol_table(elf: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-def build_check_image(case: ModelCase, plat: Platform, progress: Progress = _quiet) -> CheckImage:
-    """The model_check firmware with this model for this board (cached by content). Raises
+def build_check_image(case: ModelCase, plat: Platform, progress: Progress = _quiet,
+                      kernels: str | None = None) -> CheckImage:
+    """The model_check firmware with this model for this board (cached by content), with the
+    reference kernels or the `kernels` choice (see kernel_sources.resolve_kernels). Raises
     FitError naming the model, the board and the overflow when it cannot be linked."""
     from vbench.compiler import firmware_sources
+    from vbench.compiler.kernel_sources import resolve_kernels
     from vbench.firmware import build_firmware, elf_sizes
 
-    fw = firmware_sources(case.compiled.out_dir)
+    fw = firmware_sources(case.compiled.out_dir, resolve_kernels(kernels, plat))
     base = {"VB_CHECK_INPUT_BYTES": case.compiled.input.bytes,
             "VB_CHECK_OUTPUT_BYTES": case.compiled.output.bytes}
     failures = []
@@ -386,6 +389,7 @@ class FirmwareJob:
     platform: str
     flips: tuple[tuple[str, int], ...] = ()   # (symbol, byte offset) XORed with 0xFF before each run
     progress: bool = False
+    kernels: str | None = None                # None/"reference", "optimized" or a variant name
 
 
 def _capacities(plat: Platform) -> tuple[int, int]:
@@ -415,9 +419,12 @@ def check_on_platform(job: FirmwareJob) -> dict[str, Any]:
     """Build once, run every input, compare with golden; one result row."""
     from vbench.sim.elf import load_image
 
+    from vbench.compiler.kernel_sources import resolve_kernels
+
     case, progress = job.case, (stderr_progress if job.progress else _quiet)
     plat = load_platform(job.platform)
     c = case.compiled
+    variant = resolve_kernels(job.kernels, plat)
     flash_cap, sram_cap = _capacities(plat)
     row: dict[str, Any] = {
         "model": case.label, "platform": plat.name, "bit_exact": False, "mismatches": None,
@@ -426,11 +433,12 @@ def check_on_platform(job: FirmwareJob) -> dict[str, Any]:
         "host_bit_exact": not case.host_bad_inputs, "arena_bytes": c.arena_bytes,
         "arena_lower_bound": c.arena_lower_bound, "weight_bytes": c.weight_bytes, "const_bytes": c.const_bytes,
         "flash_capacity": flash_cap, "sram_capacity": sram_cap, "fits": None, "error": None,
+        "kernels": variant or "reference",
     }
     t0 = time.perf_counter()
     progress(f"{case.label} on {plat.name}: building")
     try:
-        check = build_check_image(case, plat, progress)
+        check = build_check_image(case, plat, progress, variant)
     except FitError as exc:
         row.update(fits=False, error=str(exc))
         progress(str(exc))
@@ -526,14 +534,20 @@ def run_jobs(jobs: list[FirmwareJob], workers: int = 1) -> list[dict[str, Any]]:
 def check_models(models: list[str | Path] | None = None, platforms: list[str] | None = None,
                  inputs: int = DEFAULT_INPUTS, seed: int = DEFAULT_SEED, dataset: Path | None | bool = None,
                  dataset_inputs: int | None = None, workers: int = 1, progress: bool = False,
-                 flips: tuple[tuple[str, int], ...] = ()) -> list[dict[str, Any]]:
+                 flips: tuple[tuple[str, int], ...] = (), kernels: str | None = None) -> list[dict[str, Any]]:
     """The whole check; rows model-major, platform-minor. `dataset=None` uses the default KWS set
-    when present, False none, a Path that folder. Raises VbenchError on bad input."""
+    when present, False none, a Path that folder. `kernels`: None/"reference", "optimized" (each
+    board's `[toolchain] kernels` variant) or a variant directory name. Raises VbenchError on bad
+    input."""
+    from vbench.compiler.kernel_sources import resolve_kernels
+
     if inputs < 1:
         raise VbenchError(f"--inputs must be at least 1, not {inputs}")
     if dataset_inputs is not None and dataset_inputs < 0:
         raise VbenchError(f"--dataset-inputs must be 0 or more, not {dataset_inputs}")
     plats = [load_platform(p).name for p in (platforms or DEFAULT_PLATFORMS)]
+    for p in plats:
+        resolve_kernels(kernels, load_platform(p))  # unknown variant / board without one: fail early
     if dataset is None:
         folder = default_dataset_dir()
     elif dataset is False:
@@ -547,7 +561,7 @@ def check_models(models: list[str | Path] | None = None, platforms: list[str] | 
     cases = [prepare_model(p, inputs, seed, folder, dataset_inputs, say) for p in paths]
     if folder is not None and dataset is not None and dataset is not False and not any(c.dataset_inputs for c in cases):
         say(f"no file in {folder} has the input size of a checked model; dataset not used")
-    jobs = [FirmwareJob(c, p, flips, progress) for c in cases for p in plats]
+    jobs = [FirmwareJob(c, p, flips, progress, kernels) for c in cases for p in plats]
     return run_jobs(jobs, workers)
 
 

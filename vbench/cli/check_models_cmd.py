@@ -32,6 +32,10 @@ def add_arguments(p) -> None:
     p.add_argument("--dataset-inputs", type=int, metavar="M",
                    help="dataset files per model, evenly spread over the folder (default: N)")
     p.add_argument("--no-dataset", action="store_true", help="random inputs only")
+    p.add_argument("--kernels", default="reference", metavar="K",
+                   help="kernels in the firmware: reference, optimized (the variant each board's "
+                        "platform file names in [toolchain] kernels) or a directory name under "
+                        "firmware/kernels/ (default: %(default)s)")
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="J",
                    help="model x board checks run in parallel (default: the number of CPUs)")
     p.add_argument("--json", action="store_true", help="print the result rows as JSON")
@@ -49,7 +53,8 @@ def run(args) -> int:
     t0 = time.perf_counter()
     rows = check_models(args.model, args.platform, inputs=args.inputs, seed=args.seed,
                         dataset=False if args.no_dataset else args.dataset,
-                        dataset_inputs=args.dataset_inputs, workers=workers, progress=True)
+                        dataset_inputs=args.dataset_inputs, workers=workers, progress=True,
+                        kernels=args.kernels)
     wall = time.perf_counter() - t0
     ok = all_ok(rows)
     if args.json:
