@@ -1,39 +1,65 @@
-"""`vbench run`: the main job. For now (virtual boards issue) it builds the demo firmware and runs
-it on every selected platform; the MLPerf Tiny harness replaces the body (benchmark issue)."""
+"""`vbench run`: the MLPerf Tiny benchmark on virtual boards (the README's main job).
+
+Defaults: all four workloads, performance and energy modes, on the reference board. Writes
+results.json, results.csv, report.md and plots to --out, atomically; prints a summary table.
+"""
 
 from __future__ import annotations
 
-import json
+import sys
+import time
+from pathlib import Path
 
+from vbench.benchmark import DEFAULT_PLATFORM, MODES, WORKLOADS, Job, Suite, parse_list
+from vbench.errors import VbenchError
 from vbench.platform import load_platform
-from vbench.sim.board import run_firmware
+from vbench.report import make_result_set, summary_table, write_result_set
 
 NAME = "run"
-HELP = "build the firmware and run it on the virtual boards (default: both platforms)"
+HELP = "run the MLPerf Tiny benchmark (latency, energy, accuracy) on virtual boards and write a report"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--platform", action="append", help="board name (repeatable; default: all boards)")
+    p.add_argument("--platform", action="append", help=f"board (repeatable; default {DEFAULT_PLATFORM})")
+    p.add_argument("--workload", default="kws,vww,ic,ad", help="comma-separated: kws, vww, ic, ad (default all)")
+    p.add_argument("--mode", default="performance,energy", help="comma-separated: performance, energy, accuracy")
+    p.add_argument("--dataset", type=Path, help="EEMBC dataset directory (DIR/kws01/y_labels.csv and the files)")
+    p.add_argument("--accuracy-limit", type=int, help="accuracy on the first N files only")
+    p.add_argument("--kernels", default="reference", help="reference, or a kernel variant directory name")
+    p.add_argument("--scenario", default=None, help="LoadGen scenario (see `vbench loadgen`)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a platform parameter")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", type=Path, default=Path("results"), help="output directory (default %(default)s)")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel simulations (default: all cores)")
+    p.add_argument("--no-plots", action="store_true")
 
 
 def run(args) -> int:
-    from vbench.firmware import build_firmware  # the firmware build driver
-
-    names = args.platform or ["nucleo-l4r5zi", "rv32imaf-mcu"]
-    rows, status = [], 0
-    for name in names:
-        plat = load_platform(name, args.set)
-        elf = build_firmware("demo", plat)
-        r = run_firmware(elf, plat)
-        rows.append(r.to_json())
-        if not args.json:
-            print(r.uart, end="" if r.uart.endswith("\n") else "\n")
-            print(f"{name}: {r.exit} code={r.exit_code} instructions={r.instructions:,} cycles={r.cycles:,} "
-                  f"time={r.time_s * 1e3:.3f} ms energy={r.energy_uj:.3f} uJ wall={r.wall_s:.2f} s\n")
-        if r.exit != "exit" or r.exit_code != 0:
-            status = 1
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    return status
+    workloads = parse_list(args.workload, WORKLOADS, "workload")
+    modes = parse_list(args.mode, MODES, "mode")
+    platforms = args.platform or [DEFAULT_PLATFORM]
+    for name in platforms:
+        load_platform(name, args.set)  # bad board or override: fail before any simulation
+    if "accuracy" in modes and not args.dataset:
+        raise VbenchError("--mode accuracy needs --dataset DIR (the EEMBC layout, e.g. DIR/kws01/y_labels.csv)")
+    if args.dataset and not args.dataset.is_dir():
+        raise VbenchError(f"--dataset {args.dataset}: not a directory")
+    if args.scenario:
+        raise VbenchError("--scenario is run by `vbench loadgen` (LoadGen scenarios are not wired into `run` yet)")
+    variant = None if args.kernels == "reference" else args.kernels
+    jobs = [Job(w, p, m, tuple(args.set), str(args.dataset) if args.dataset else None, variant, args.accuracy_limit)
+            for p in platforms for w in workloads for m in modes]
+    print(f"vbench run: {len(jobs)} jobs ({', '.join(workloads)} x {', '.join(platforms)} x {', '.join(modes)})",
+          file=sys.stderr)
+    t0 = time.perf_counter()
+    suite = Suite(jobs) if args.jobs is None else Suite(jobs, max(1, args.jobs))
+    records = suite.run(progress=lambda line: print(line, file=sys.stderr, flush=True))
+    wall = time.perf_counter() - t0
+    result_set = make_result_set(records, wall_s=round(wall, 2), platforms=platforms, workloads=workloads,
+                                 modes=modes, kernels=args.kernels)
+    files = write_result_set(args.out, result_set, plots=not args.no_plots)
+    print(summary_table(records))
+    print(f"\nwall time {wall:.1f} s; wrote {', '.join(str(f) for f in files[:4])}" + (" and plots" if len(files) > 4 else ""))
+    failed = [r for r in records if r.get("failing")]
+    for r in failed:
+        print(f"FAILED {r['workload']}/{r['platform']}/{r['mode']}: {r['reason']}", file=sys.stderr)
+    return 1 if failed else 0

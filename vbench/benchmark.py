@@ -1,0 +1,172 @@
+"""The benchmark job behind `vbench run`: workloads x platforms x modes through the EEMBC harness
+(vbench/harness), turned into result records (vbench/report.py) with per-layer profiles.
+
+Jobs are independent simulations, so they run in parallel over local cores; each record carries
+the hashes of the firmware and the model it measured and the overrides it ran with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from vbench import __version__
+from vbench.errors import VbenchError
+
+WORKLOADS = {"kws": "kws01", "vww": "vww01", "ic": "ic01", "ad": "ad01"}
+MODES = ("performance", "energy", "accuracy")
+DEFAULT_PLATFORM = "nucleo-l4r5zi"
+
+
+@dataclass(frozen=True)
+class Job:
+    workload: str            # kws, vww, ic, ad
+    platform: str
+    mode: str
+    overrides: tuple[str, ...] = ()
+    dataset: str | None = None
+    variant: str | None = None
+    accuracy_limit: int | None = None
+    synthetic: bool = True   # time with generated inputs where the dataset files are absent
+
+
+def parse_list(text: str | None, known: tuple[str, ...] | dict, what: str) -> list[str]:
+    if not text:
+        return []
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in items if t not in known]
+    if bad:
+        raise VbenchError(f"unknown {what} {', '.join(bad)} (known: {', '.join(known)})")
+    return items
+
+
+def _sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _layer_profile(target, data: bytes) -> list[dict[str, Any]]:
+    """Cycles, instructions and energy per layer of one warm inference of `data`."""
+    from vbench.harness.build import compile_workload_model
+    from vbench.harness.runner import Runner
+
+    transport = target.open()
+    try:
+        runner = Runner(transport)
+        runner.connect()
+        runner.load(data)
+        runner.infer(1, 1)
+        board = transport.board
+        before = {r["layer"]: r for r in board.profile()["layers"]}
+        runner.infer(1, 0)
+        after = board.profile()["layers"]
+    finally:
+        transport.close()
+    summary = next(compile_workload_model(target.model_id).glob("*_model.json"), None)
+    ops = [layer["op"] for layer in json.loads(summary.read_text())["layers"]] if summary else []
+    out = []
+    for r in after:
+        if r["layer"] is None:
+            continue
+        b = before.get(r["layer"], {})
+        row = {"layer": r["layer"], "op": ops[r["layer"]] if r["layer"] < len(ops) else ""}
+        for key in ("cycles", "instructions", "energy_uj", "stall_flash", "stall_branch", "stall_load_use",
+                    "stall_divide"):
+            row[key] = r.get(key, 0) - b.get(key, 0)
+        out.append(row)
+    return out
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """One record: workload x platform x mode. Failures become records with `failing` set, so a
+    report still shows them."""
+    from vbench.harness.build import workload
+    from vbench.harness.modes import VirtualTarget, _timing_inputs, run_mode
+    from vbench.platform import REPO_ROOT
+
+    model_id = WORKLOADS[job.workload]
+    target = VirtualTarget(model_id, job.platform, job.overrides, variant=job.variant,
+                           energy_mode=job.mode == "energy").prepare()
+    model_path = REPO_ROOT / "models" / workload(model_id).model_file
+    record: dict[str, Any] = {
+        "workload": job.workload, "platform": job.platform, "mode": job.mode, "latency_ms": None,
+        "energy_uj": None, "accuracy": None, "cycles": None, "instructions": None,
+        "firmware_sha256": _sha256(target.elf), "model_sha256": _sha256(model_path),
+        "overrides": dict(o.split("=", 1) for o in job.overrides), "vbench_version": __version__,
+        "model_id": model_id, "kernels": job.variant or "reference",
+    }
+    t0 = time.perf_counter()
+    if job.mode == "accuracy":
+        if not job.dataset:
+            raise VbenchError("accuracy mode needs --dataset DIR (EEMBC layout: DIR/kws01/y_labels.csv ...)")
+        res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=1)
+        auc = res.get("auc")
+        record["accuracy"] = auc if job.workload == "ad" else res["top1_percent"] / 100
+        record.update(files=res["files"], complete=res["complete"], quality_target=res["quality_target"])
+    else:
+        res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic)
+        runs = res["runs"]
+        cycles = sorted(r.get("per_inference_cycles") or r["cycles"] / max(r["inferences"], 1) for r in runs)
+        record.update(
+            latency_ms=res["median_latency_ms"], energy_uj=res.get("median_energy_per_inference_uj"),
+            average_power_mw=res.get("median_average_power_mw"), cycles=int(round(cycles[len(cycles) // 2])),
+            instructions=res.get("median_instructions_per_inference"), throughput_ips=res["median_throughput_ips"],
+            valid=res["valid"], exact=res["exact"], extrapolated=res["extrapolated"], inputs=res["inputs"],
+            runs=len(runs), simulated_inferences=sum(r.get("simulated_inferences", 0) for r in runs),
+        )
+        if job.mode == "performance":
+            inputs, _ = _timing_inputs(model_id, job.dataset, True)
+            record["layers"] = _layer_profile(target, inputs[0][1])
+    record["wall_s"] = round(time.perf_counter() - t0, 3)
+    return record
+
+
+@dataclass
+class Suite:
+    jobs: list[Job]
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def run(self, progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+        """Longest jobs first over a process pool; results come back in job order."""
+        order = sorted(range(len(self.jobs)), key=lambda i: -_cost(self.jobs[i]))
+        results: list[dict[str, Any] | None] = [None] * len(self.jobs)
+        if self.workers <= 1 or len(self.jobs) == 1:
+            for i in order:
+                results[i] = _safe(self.jobs[i])
+                if progress:
+                    progress(_line(results[i]))
+        else:
+            with ProcessPoolExecutor(max_workers=self.workers) as pool:
+                futures = {pool.submit(_safe, self.jobs[i]): i for i in order}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    if progress:
+                        progress(_line(results[futures[fut]]))
+        return [r for r in results if r is not None]
+
+
+def _cost(job: Job) -> int:
+    return {"vww": 4, "ic": 4, "kws": 2, "ad": 1}[job.workload] * (10 if job.mode == "accuracy" else 1)
+
+
+def _safe(job: Job) -> dict[str, Any]:
+    try:
+        return run_job(job)
+    except VbenchError as exc:
+        return {"workload": job.workload, "platform": job.platform, "mode": job.mode, "latency_ms": None,
+                "energy_uj": None, "accuracy": None, "cycles": None, "instructions": None,
+                "firmware_sha256": None, "model_sha256": None, "overrides": dict(o.split("=", 1) for o in job.overrides),
+                "vbench_version": __version__, "failing": True, "reason": str(exc)}
+
+
+def _line(r: dict[str, Any]) -> str:
+    if r.get("failing"):
+        return f"  {r['workload']}/{r['platform']}/{r['mode']}: FAILED: {r['reason']}"
+    what = (f"accuracy {r['accuracy']:.4f}" if r["mode"] == "accuracy"
+            else f"latency {r['latency_ms']:.3f} ms" + (f", energy {r['energy_uj']:.1f} uJ" if r.get("energy_uj") else ""))
+    return f"  done {r['workload']}/{r['platform']}/{r['mode']}: {what} ({r.get('wall_s', 0):.1f} s)"
