@@ -587,6 +587,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
                      f"{_fmt(r['cycles']):>13} {ms:>8} {_fmt(r['flash_bytes']):>10} {_fmt(r['ram_bytes']):>9}  "
                      f"{split:<24} {fits}")
     lines.append("")
+    kernels = {r["platform"]: r.get("kernels", "reference") for r in rows}
+    lines.append("kernels: " + ", ".join(f"{k} on {p}" for p, k in kernels.items()))
     lines.append("footprint: arena (linked) vs the peak live-tensor lower bound, measured RAM and flash vs the board")
     seen = set()
     for r in rows:

@@ -1,0 +1,92 @@
+/* FULLY_CONNECTED for RV32IM cores (rv32 variant), bit-exact with
+ * reference/fully_connected.c.
+ *
+ * Four weight rows per pass: each input value is loaded (and offset) once and multiplied into
+ * four int32 accumulators; the loop is unrolled by 4 with immediate offsets. Accumulators of up
+ * to VB_RV_FC_BLOCK rows are requantized in one run (per-tensor) or row by row (per-channel).
+ * No scratch memory. */
+#include "rv32_common.h"
+
+#define VB_RV_FC_BLOCK 32
+
+/* acc[r] += w[r * depth + i] * (x[i] + offset) for r < 4, i < depth. */
+__attribute__((noinline, optimize("no-schedule-insns"))) static void
+vb_rv_fc_4rows(const int8_t *x, const int8_t *w, int32_t depth, int32_t offset, int32_t *acc)
+{
+    const int8_t *w0 = w, *w1 = w + depth, *w2 = w + 2 * depth, *w3 = w + 3 * depth;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    int32_t i = depth;
+#define VB_RV_FC_STEP(j)                 \
+    do {                                 \
+        const int32_t xv = x[j] + offset; \
+        s0 += w0[j] * xv;                \
+        s1 += w1[j] * xv;                \
+        s2 += w2[j] * xv;                \
+        s3 += w3[j] * xv;                \
+    } while (0)
+    for (; i >= 4; i -= 4) {
+        VB_RV_FC_STEP(0);
+        VB_RV_FC_STEP(1);
+        VB_RV_FC_STEP(2);
+        VB_RV_FC_STEP(3);
+        x += 4;
+        w0 += 4;
+        w1 += 4;
+        w2 += 4;
+        w3 += 4;
+    }
+    for (; i > 0; --i) {
+        VB_RV_FC_STEP(0);
+        ++x;
+        ++w0;
+        ++w1;
+        ++w2;
+        ++w3;
+    }
+#undef VB_RV_FC_STEP
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+}
+
+static int32_t vb_rv_fc_row(const int8_t *x, const int8_t *w, int32_t depth, int32_t offset, int32_t s)
+{
+    for (int32_t i = 0; i < depth; ++i) {
+        s += w[i] * (x[i] + offset);
+    }
+    return s;
+}
+
+void vb_fully_connected(const vb_fc_params_t *p, const int8_t *input, int8_t *output)
+{
+    const int32_t depth = p->in_depth, rows = p->out_depth, offset = p->input_offset;
+    int32_t acc[VB_RV_FC_BLOCK];
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + b * depth;
+        int8_t *out = output + b * rows;
+        for (int32_t r0 = 0; r0 < rows; r0 += VB_RV_FC_BLOCK) {
+            const int32_t n = rows - r0 < VB_RV_FC_BLOCK ? rows - r0 : VB_RV_FC_BLOCK;
+            int32_t r = 0;
+            for (; r + 4 <= n; r += 4) {
+                acc[r] = p->bias[r0 + r];
+                acc[r + 1] = p->bias[r0 + r + 1];
+                acc[r + 2] = p->bias[r0 + r + 2];
+                acc[r + 3] = p->bias[r0 + r + 3];
+                vb_rv_fc_4rows(x, p->filter + (r0 + r) * depth, depth, offset, acc + r);
+            }
+            for (; r < n; ++r) {
+                acc[r] = vb_rv_fc_row(x, p->filter + (r0 + r) * depth, depth, offset, p->bias[r0 + r]);
+            }
+            if (p->per_channel) {
+                for (r = 0; r < n; ++r) {
+                    vb_rv_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
+                                        p->flags, p->output_offset, p->act_min, p->act_max);
+                }
+            } else {
+                vb_rv_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], p->flags,
+                                    p->output_offset, p->act_min, p->act_max);
+            }
+        }
+    }
+}

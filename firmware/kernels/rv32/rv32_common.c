@@ -1,0 +1,25 @@
+/* Shared out-of-line helpers of the rv32 kernels (see rv32_common.h). */
+#include "rv32_common.h"
+
+void vb_rv_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride, int32_t mult,
+                         int32_t shift, uint32_t flags, int32_t out_offset, int32_t act_min,
+                         int32_t act_max)
+{
+    const int32_t lo = act_min - out_offset, hi = act_max - out_offset;
+    vb_rv_rq_t q;
+    if (vb_rv_rq_setup(&q, mult, shift, flags)) {
+        for (; n > 0; --n, out += ostride) {
+            int32_t v = vb_rv_rq_fast(*acc++, &q);
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+            *out = (int8_t)(v + out_offset);
+        }
+        return;
+    }
+    for (; n > 0; --n, out += ostride) {
+        int32_t v = vb_requantize(*acc++, mult, shift, flags);
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+        *out = (int8_t)(v + out_offset);
+    }
+}
