@@ -330,7 +330,8 @@ def run_mode(mode: str, target, dataset_dir=None, *, limit: int | None = None, w
     cores). synthetic: time with generated inputs when the dataset files are absent.
     extrapolate=False simulates every timed inference (slow: 10 s of virtual time per run).
     all_warmups simulates every warm-up instead of one. progress(done, total, file) and
-    log(line) are called as the run goes."""
+    log(line) are called as the run goes. Accuracy workers are spawned interpreters, so a script
+    that calls this at module level needs the usual `if __name__ == "__main__":` guard."""
     if mode not in MODES:
         raise VbenchError(f"unknown mode '{mode}' (known: {', '.join(MODES)})")
     if mode == "accuracy":
