@@ -1,0 +1,412 @@
+"""`vbench calibrate`: fit the documented free parameters of a platform to board measurements,
+cross-validate, and report the error that is left.
+
+    calibrate("calibration/nucleo-l4r5zi-mlperf-tiny.csv", "nucleo-l4r5zi", ["power.cycle_pc"])
+
+1. Read the measurement CSV (vbench/calibration/measurements.py) and keep the rows of the platform.
+2. Simulate every row's firmware once with the current parameters ("before").
+3. Timing parameters (timing.*, flash.*): bounded nonlinear least squares on the rows with a
+   measured latency; every evaluation is a simulation (cached), so keep these fits small.
+4. Energy parameters (power.*): the energy of a simulated window is linear in the power model's
+   coefficients (vbench/sim/board.py `energy_features`), so one simulation per row (at the fitted
+   timing) and a linear least squares fit on the rows with a measured power or energy. A row with
+   `power_mw` is fitted on power (energy / simulated time; independent of timing errors to first
+   order), a row with only `energy_uj` on energy.
+5. Errors per row before and after the fit, and leave-one-out cross-validated errors (each row
+   predicted by a fit on the others; the energy folds reuse the full-data timing fit).
+6. A fitted value outside its bounds (params.py) is rejected, with the report written; a fit with
+   fewer independent rows than parameters is refused.
+7. Write the calibrated file with provenance (data sha256, rows used, method, residuals, CV) and
+   the report (report.md, rows.csv, calibration.json, predicted_vs_measured.png).
+
+Without parameters to fit, the command evaluates the current model against the measurements.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from vbench.calibration.fit import CalibrationRefused, LinearFit, TimingFit, linear_fit, timing_fit
+from vbench.calibration.measurements import Measurement, MeasurementFile, read_measurements
+from vbench.calibration.params import FEATURE, MODEL_KEYS, FreeParam, parse_fit
+from vbench.calibration.workloads import Firmware, SimResult, default_cache_dir, resolve_firmware, simulate
+from vbench.errors import VbenchError
+from vbench.platform import REPO_ROOT, load_platform
+from vbench.power import PowerModel, load_power_model
+
+CLOCK_TOLERANCE = 0.005   # measured vs simulated core clock
+QUANTITIES = ("latency_ms", "power_mw", "energy_uj")
+UNITS = {"latency_ms": "ms", "power_mw": "mW", "energy_uj": "uJ"}
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    pass
+
+
+# ====================================================================== energy model on features
+
+
+def coefficients(pm: PowerModel, power_overrides: dict[str, float]) -> dict[str, float]:
+    out = {f"class_pc.{c}": v for c, v in pm.class_pc.items()}
+    out.update(stall_pc=pm.stall_pc, flash_read_pc=pm.flash_read_pc, sram_read_pc=pm.sram_read_pc,
+               sram_write_pc=pm.sram_write_pc, static_ua=pm.static_ua)
+    out.update({k: v for k, v in power_overrides.items() if k in out})
+    return out
+
+
+def energy_columns(sim: SimResult, supply_v: float, scale: float) -> dict[str, float]:
+    """dE/d(coefficient) in uJ per pC (charges) or per uA (static current)."""
+    cols = {}
+    for key in MODEL_KEYS:
+        feat = sim.features[FEATURE[key]]
+        cols[key] = supply_v * feat if key == "static_ua" else supply_v * scale * feat * 1e-6
+    return cols
+
+
+def energy_uj(sim: SimResult, coeffs: dict[str, float], supply_v: float, scale: float) -> float:
+    cols = energy_columns(sim, supply_v, scale)
+    return float(sum(cols[k] * coeffs[k] for k in MODEL_KEYS))
+
+
+def power_mw(sim: SimResult, e_uj: float) -> float:
+    return e_uj / sim.time_s / 1e3 if sim.time_s > 0 else math.nan
+
+
+# ====================================================================== rows
+
+
+@dataclass
+class Row:
+    m: Measurement
+    used: bool = True
+    note: str = ""
+    fw: Firmware | None = None
+    overrides: list[str] = field(default_factory=list)     # platform overrides (timing fit adds its own)
+    power_overrides: dict[str, float] = field(default_factory=dict)
+    pm: PowerModel | None = None
+    supply_v: float = 0.0
+    before: SimResult | None = None
+    after: SimResult | None = None
+    pred: dict[str, dict[str, float]] = field(default_factory=dict)  # quantity -> before/after/cv
+
+    @property
+    def energy_target(self) -> str | None:
+        return "power_mw" if self.m.power_mw else "energy_uj" if self.m.energy_uj else None
+
+    def measured(self, q: str) -> float | None:
+        return getattr(self.m, q)
+
+    def scale(self, sim: SimResult) -> float:
+        return self.pm.range_scale.get(sim.voltage_range, 1.0) if self.pm else 1.0
+
+
+def _platform_matches(row_platform: str | None, name: str) -> bool:
+    if not row_platform:
+        return True
+    norm = lambda s: s.strip().lower().replace("_", "-")  # noqa: E731
+    return norm(row_platform) == norm(name)
+
+
+def _split_overrides(m: Measurement) -> tuple[list[str], dict[str, float]]:
+    plat, power = [], {}
+    for o in m.overrides:
+        key, _, raw = o.partition("=")
+        key = key.strip()
+        if key.startswith("power.") and key != "power.model":
+            try:
+                power[key[len("power."):]] = float(raw)
+            except ValueError:
+                raise VbenchError(f"{m.label}: override {o}: a power model figure must be a number") from None
+        else:
+            plat.append(o)
+    return plat, power
+
+
+# ====================================================================== result
+
+
+@dataclass
+class CalibrationResult:
+    data: MeasurementFile
+    platform: str
+    platform_fingerprint: str
+    params: list[FreeParam]
+    rows: list[Row]
+    fitted: dict[str, float] = field(default_factory=dict)
+    stderr: dict[str, float] = field(default_factory=dict)
+    continuous: dict[str, float] = field(default_factory=dict)
+    methods: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    simulations: int = 0
+    outputs: dict[str, str] = field(default_factory=dict)
+    energy_condition: float | None = None
+
+    @property
+    def status(self) -> str:
+        return "rejected" if self.rejected else "fitted" if self.params else "evaluated"
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per quantity: rows, RMS and max relative error before and after, and the cross-validated RMS."""
+        out = {}
+        for q in QUANTITIES:
+            errs = {k: [] for k in ("before", "after", "cv")}
+            for r in self.rows:
+                if not r.used or q not in r.pred:
+                    continue
+                for k in errs:
+                    e = r.pred[q].get(f"{k}_err_pct")
+                    if e is not None and not math.isnan(e):
+                        errs[k].append(e)
+            if not errs["before"]:
+                continue
+            rms = lambda v: float(np.sqrt(np.mean(np.square(v)))) if v else None  # noqa: E731
+            out[q] = {"rows": len(errs["before"]),
+                      "rms_before_pct": rms(errs["before"]), "max_before_pct": max(map(abs, errs["before"])),
+                      "rms_after_pct": rms(errs["after"]),
+                      "max_after_pct": max(map(abs, errs["after"])) if errs["after"] else None,
+                      "cv_rms_pct": rms(errs["cv"]), "cv_rows": len(errs["cv"]),
+                      "fitted": q in self.fitted_quantities}
+        return out
+
+    @property
+    def fitted_quantities(self) -> set[str]:
+        qs = set()
+        if any(p.kind == "timing" for p in self.params):
+            qs.add("latency_ms")
+        if any(p.kind == "energy" for p in self.params):
+            qs |= {"power_mw", "energy_uj"}
+        return qs
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "platform": self.platform, "platform_fingerprint": self.platform_fingerprint,
+            "data_file": str(self.data.path), "data_sha256": self.data.sha256,
+            "rows_used": [r.m.line for r in self.rows if r.used],
+            "rows_skipped": {r.m.line: r.note for r in self.rows if not r.used},
+            "fit_method": self.methods,
+            "parameters": [{"name": p.name, "kind": p.kind, "unit": p.unit, "before": p.current,
+                            "after": self.fitted.get(p.name), "stderr": self.stderr.get(p.name),
+                            "continuous_optimum": self.continuous.get(p.name), "bounds": p.bounds_text,
+                            "bounds_source": p.bounds_source, "members": list(p.members)} for p in self.params],
+            "rejected": self.rejected, "notes": self.notes, "summary": self.summary(),
+            "rows": [{"row": r.m.line, "firmware": r.m.firmware, "overrides": list(r.m.overrides),
+                      "source": r.m.source, "used": r.used, "note": r.note,
+                      "energy_target": r.energy_target if r.used else None,
+                      **{q: v for q, v in r.pred.items()}} for r in self.rows],
+            "simulations": self.simulations, "energy_condition_number": self.energy_condition,
+            "outputs": self.outputs,
+        }
+
+
+# ====================================================================== the calibration
+
+
+def _err(pred: float | None, meas: float | None) -> float | None:
+    if pred is None or meas is None or not math.isfinite(pred):
+        return None
+    return (pred - meas) / meas * 100.0
+
+
+def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] = (), *, out: str | Path | None = None,
+              report_dir: str | Path | None = None, cache_dir: Path | None | str = "default",
+              progress: Progress = _quiet, write: bool = True) -> CalibrationResult:
+    """Run the calibration; see the module doc. Raises VbenchError for bad input, CalibrationRefused
+    (after writing the report) when the fit is refused or rejected."""
+    cache = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
+    mf = read_measurements(data)
+    base = load_platform(platform)
+    params = parse_fit(list(fit), base)
+    result = CalibrationResult(mf, base.name, base.fingerprint(), params, [])
+
+    # ---- rows of this platform, resolved and simulated with the current parameters
+    for m in mf.rows:
+        row = Row(m)
+        result.rows.append(row)
+        if not _platform_matches(m.platform, base.name):
+            row.used, row.note = False, f"measured on {m.platform}, not {base.name}"
+            continue
+        if not (m.latency_ms or m.energy_uj or m.power_mw):
+            row.used, row.note = False, "no latency, energy or power to compare"
+            continue
+        row.overrides, row.power_overrides = _split_overrides(m)
+        try:
+            plat = load_platform(platform, row.overrides) if row.overrides else base
+            row.pm = load_power_model(plat)
+        except VbenchError as exc:
+            raise VbenchError(f"{mf.path}: {m.label}: {exc}") from None
+        if "supply_v" in row.power_overrides and m.voltage_v and abs(row.power_overrides["supply_v"] - m.voltage_v) > 1e-9:
+            raise VbenchError(f"{mf.path}: {m.label}: voltage_v {m.voltage_v} contradicts the override "
+                              f"power.supply_v={row.power_overrides['supply_v']}")
+        row.supply_v = m.voltage_v or row.power_overrides.get("supply_v") or row.pm.supply_v
+        for p in params:
+            hit = [k for k in p.members if k in row.power_overrides] if p.kind == "energy" else \
+                [o for o in row.overrides if o.split("=", 1)[0].strip() == p.name]
+            if hit:
+                raise VbenchError(f"{mf.path}: {m.label} overrides {hit[0]}, which is being fitted ({p.name})")
+        try:
+            row.fw = resolve_firmware(m.firmware, plat, mf.path.parent)
+            progress(f"{m.label}: {m.firmware} on {base.name}")
+            row.before = simulate(row.fw, plat, cache)
+        except VbenchError as exc:
+            raise VbenchError(f"{mf.path}: {m.label}: {exc}") from None
+        result.simulations += 0 if row.before.cached else 1
+        if m.clock_hz and abs(row.before.clock_hz - m.clock_hz) > CLOCK_TOLERANCE * m.clock_hz:
+            raise VbenchError(
+                f"{mf.path}: {m.label}: measured at {m.clock_hz:,.0f} Hz but '{m.firmware}' runs at "
+                f"{row.before.clock_hz:,.0f} Hz on {base.name}; a row of the same firmware at another clock needs "
+                f"the override core.clock_hz={m.clock_hz:g}")
+        row.after = row.before
+    used = [r for r in result.rows if r.used]
+    if not used:
+        names = sorted({r.m.platform for r in result.rows if r.m.platform})
+        raise VbenchError(f"{mf.path}: no row to compare on {base.name}"
+                          + (f" (rows are for {', '.join(names)})" if names else ""))
+
+    tparams = [p for p in params if p.kind == "timing"]
+    eparams = [p for p in params if p.kind == "energy"]
+    timing_values: dict[str, int] = {}
+
+    # ---- timing: bounded nonlinear least squares on the latency rows
+    tfit: TimingFit | None = None
+    lat_rows = [r for r in used if r.m.latency_ms]
+    if tparams:
+        if not lat_rows:
+            raise CalibrationRefused(f"{mf.path}: no row on {base.name} has a measured latency, so "
+                                     f"{', '.join(p.name for p in tparams)} cannot be fitted")
+        y = np.array([r.m.latency_ms for r in lat_rows])
+
+        def evaluate(values: tuple[int, ...], i: int) -> float:
+            r = lat_rows[i]
+            extra = [f"{p.name}={v}" for p, v in zip(tparams, values)]
+            plat = load_platform(platform, r.overrides + extra)
+            sim = simulate(r.fw, plat, cache)
+            result.simulations += 0 if sim.cached else 1
+            return sim.latency_ms
+
+        progress(f"timing fit of {', '.join(p.name for p in tparams)} on {len(lat_rows)} rows")
+        try:
+            tfit = timing_fit(tparams, y, evaluate, tuple(p.current for p in tparams))
+        except CalibrationRefused as exc:
+            result.rejected.append(str(exc))
+            _finish(result, out, report_dir, write)
+            raise
+        timing_values = {p.name: v for p, v in zip(tparams, tfit.values)}
+        result.fitted.update(timing_values)
+        result.continuous.update({p.name: c for p, c in zip(tparams, tfit.continuous)})
+        result.methods.append(
+            f"timing: bounded nonlinear least squares (scipy.optimize.least_squares, trf) of the relative latency "
+            f"error over {len(lat_rows)} rows, on the multilinear interpolation of simulated latencies between "
+            f"integer parameter values, then the best integer values around the optimum; {tfit.nfev} evaluations")
+        if tfit.cv_note:
+            result.notes.append(f"timing: {tfit.cv_note}")
+        for r in used:  # the rows at the fitted timing
+            plat = load_platform(platform, r.overrides + [f"{k}={v}" for k, v in timing_values.items()])
+            r.after = simulate(r.fw, plat, cache)
+            result.simulations += 0 if r.after.cached else 1
+
+    # ---- energy: linear least squares on the power/energy rows
+    efit: LinearFit | None = None
+    e_rows = [r for r in used if r.energy_target]
+    if eparams:
+        if not e_rows:
+            raise CalibrationRefused(f"{mf.path}: no row on {base.name} has a measured power or energy, so "
+                                     f"{', '.join(p.name for p in eparams)} cannot be fitted")
+        A = np.zeros((len(e_rows), len(eparams)))
+        offset, y = np.zeros(len(e_rows)), np.zeros(len(e_rows))
+        for i, r in enumerate(e_rows):
+            sim = r.after
+            cols = energy_columns(sim, r.supply_v, r.scale(sim))
+            coeffs = coefficients(r.pm, r.power_overrides)
+            div = sim.time_s * 1e3 if r.energy_target == "power_mw" else 1.0
+            fitted_keys = {k for p in eparams for k in p.members}
+            offset[i] = sum(cols[k] * coeffs[k] for k in MODEL_KEYS if k not in fitted_keys) / div
+            for j, p in enumerate(eparams):
+                A[i, j] = sum(cols[k] for k in p.members) / div
+            y[i] = r.measured(r.energy_target)
+        try:
+            efit = linear_fit(A, offset, y, eparams)
+        except CalibrationRefused as exc:
+            result.rejected.append(str(exc))
+            _finish(result, out, report_dir, write)
+            raise
+        result.energy_condition = efit.condition
+        for j, p in enumerate(eparams):
+            result.fitted[p.name] = float(efit.values[j])
+            result.stderr[p.name] = float(efit.stderr[j])
+        result.methods.append(
+            f"energy: linear least squares of the relative {'/'.join(sorted({r.energy_target for r in e_rows}))} "
+            f"error over {len(e_rows)} rows (the model is linear in its coefficients; one simulation per row)")
+        if efit.cv_note:
+            result.notes.append(f"energy: {efit.cv_note}")
+        for p in eparams:
+            v = result.fitted[p.name]
+            if not (p.lo <= v <= p.hi):
+                result.rejected.append(f"{p.name} = {v:.4g} {p.unit} is outside its bounds {p.bounds_text} "
+                                       f"({p.bounds_source}): rejected, not clipped")
+
+    # ---- predictions before / after / cross-validated
+    e_index = {id(r): i for i, r in enumerate(e_rows)}
+    l_index = {id(r): i for i, r in enumerate(lat_rows)}
+    for r in used:
+        coeffs_b = coefficients(r.pm, r.power_overrides)
+        coeffs_a = dict(coeffs_b)
+        for p in eparams:
+            for k in p.members:
+                coeffs_a[k] = result.fitted[p.name]
+        eb = energy_uj(r.before, coeffs_b, r.supply_v, r.scale(r.before))
+        ea = energy_uj(r.after, coeffs_a, r.supply_v, r.scale(r.after))
+        values = {
+            "latency_ms": (r.before.latency_ms, r.after.latency_ms),
+            "energy_uj": (eb, ea),
+            "power_mw": (power_mw(r.before, eb), power_mw(r.after, ea)),
+        }
+        for q in QUANTITIES:
+            meas = r.measured(q)
+            if meas is None:
+                continue
+            b, a = values[q]
+            cv = None
+            if q == "latency_ms" and tfit is not None and id(r) in l_index:
+                cv = float(tfit.cv_predicted[l_index[id(r)]])
+            if q == r.energy_target and efit is not None and id(r) in e_index:
+                cv = float(efit.cv_predicted[e_index[id(r)]])
+            if cv is not None and math.isnan(cv):
+                cv = None
+            if not params:
+                a = None  # evaluation only: nothing was fitted
+            r.pred[q] = {"measured": meas, "before": b, "after": a, "cv": cv,
+                         "before_err_pct": _err(b, meas), "after_err_pct": _err(a, meas), "cv_err_pct": _err(cv, meas)}
+    _finish(result, out, report_dir, write)
+    if result.rejected:
+        raise CalibrationRefused("; ".join(result.rejected)
+                                 + (f" (report: {result.outputs['report']})" if "report" in result.outputs else ""))
+    return result
+
+
+def _finish(result: CalibrationResult, out, report_dir, write: bool) -> None:
+    if not write:
+        return
+    from vbench.calibration import output
+
+    rdir = Path(report_dir) if report_dir else REPO_ROOT / "build" / "calibration" / result.platform
+    result.outputs.update(output.write_report(result, rdir))
+    if result.params and not result.rejected and all(r.pred or not r.used for r in result.rows):
+        result.outputs.update(output.write_parameter_files(result, Path(out) if out else None))
+
+
+def default_out(result: CalibrationResult) -> Path:
+    if any(p.kind == "timing" for p in result.params):
+        return REPO_ROOT / "build" / "calibration" / f"{result.platform}-calibrated.toml"
+    return REPO_ROOT / "power_models" / f"{result.platform}-calibrated.toml"
+
+
+__all__ = ["calibrate", "CalibrationResult", "CalibrationRefused", "default_out", "energy_uj", "coefficients",
+           "energy_columns"]

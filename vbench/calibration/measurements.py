@@ -1,0 +1,151 @@
+"""Board measurements for `vbench calibrate`: a CSV file a user fills from a real board.
+
+Columns (all nine must be in the header, in any order; extra columns such as `notes` are kept
+out of the fit; any cell may be empty):
+
+    firmware    an ELF path (relative to the CSV file, else to the working directory), or a
+                vbench firmware with its build options, e.g. `kws01` (one inference of a
+                MLPerf Tiny workload), `bench_mix BENCH_ITERATIONS=2`, `microbench MB_ONLY="alu" -O2`
+    platform    the vbench platform the row was measured on (empty: the one being calibrated;
+                a row naming another platform is skipped)
+    overrides   platform overrides for this row, `key=value` separated by `;`
+                (e.g. `core.clock_hz=80e6; flash.wait_states=3`)
+    latency_ms  measured time of the firmware's measured window (see vbench/calibration/workloads.py)
+    energy_uj   measured energy of that window
+    power_mw    measured average power over that window
+    voltage_v   supply voltage of the measurement (the row is simulated at this supply)
+    clock_hz    core clock of the measurement (checked against the simulated clock)
+    source      where the figures come from (free text, carried into the calibrated file)
+
+Lines whose first cell starts with `#` are comments. Numbers must be finite and positive.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vbench.errors import VbenchError
+
+COLUMNS = ("firmware", "platform", "overrides", "latency_ms", "energy_uj", "power_mw", "voltage_v",
+           "clock_hz", "source")
+NUMERIC = ("latency_ms", "energy_uj", "power_mw", "voltage_v", "clock_hz")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    line: int                       # line of the file the row is on (the header is line 1)
+    firmware: str
+    platform: str | None
+    overrides: tuple[str, ...]
+    latency_ms: float | None
+    energy_uj: float | None
+    power_mw: float | None
+    voltage_v: float | None
+    clock_hz: float | None
+    source: str
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def label(self) -> str:
+        return f"row {self.line}"
+
+
+@dataclass(frozen=True)
+class MeasurementFile:
+    path: Path
+    sha256: str
+    rows: tuple[Measurement, ...]
+
+
+def _number(text: str, path: Path, line: int, column: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise VbenchError(f"{path}: line {line}, column {column}: '{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise VbenchError(f"{path}: line {line}, column {column}: '{text}' is not a finite number")
+    if value <= 0:
+        raise VbenchError(f"{path}: line {line}, column {column}: {text} must be positive")
+    return value
+
+
+def parse_overrides(text: str, where: str) -> tuple[str, ...]:
+    out = []
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" not in part or not part.split("=", 1)[0].strip():
+            raise VbenchError(f"{where}: override '{part}' is not of the form key.path=value")
+        out.append(part)
+    return tuple(out)
+
+
+def read_measurements(path: str | Path) -> MeasurementFile:
+    """Parse and validate a measurement CSV; every problem is a VbenchError naming file, line and column."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise VbenchError(f"measurement file not found: {path}") from None
+    except OSError as exc:
+        raise VbenchError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise VbenchError(f"{path}: not a UTF-8 text file (expected a CSV with the columns {', '.join(COLUMNS)})") \
+            from None
+    records: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
+                continue
+            records.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise VbenchError(f"{path}: not a valid CSV file (line {reader.line_num}): {exc}") from None
+    if not records:
+        raise VbenchError(f"{path}: empty file (expected a header with the columns {', '.join(COLUMNS)})")
+    header = [h.strip().lower() for h in records[0][1]]
+    dupes = sorted({h for h in header if h and header.count(h) > 1})
+    if dupes:
+        raise VbenchError(f"{path}: column(s) {', '.join(dupes)} appear more than once in the header")
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        hints = []
+        for c in missing:
+            close = difflib.get_close_matches(c, [h for h in header if h not in COLUMNS], n=1)
+            if close:
+                hints.append(f"'{close[0]}' for '{c}'?")
+        hint = f" (did you mean {' '.join(hints)})" if hints else ""
+        raise VbenchError(f"{path}: missing column(s) {', '.join(missing)}{hint}; the header must name all of "
+                          f"{', '.join(COLUMNS)} (cells may be empty)")
+    index = {h: i for i, h in enumerate(header)}
+    rows = []
+    for line, cells in records[1:]:
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            raise VbenchError(f"{path}: line {line} has {len(cells)} cells but the header has {len(header)} columns")
+        cells = cells + [""] * (len(header) - len(cells))
+        get = {h: cells[i] for h, i in index.items()}
+        fw = get["firmware"].strip()
+        if not fw:
+            raise VbenchError(f"{path}: line {line}, column firmware: empty (an ELF path or a vbench firmware "
+                              f"such as kws01 is needed)")
+        nums = {c: _number(get[c], path, line, c) for c in NUMERIC}
+        rows.append(Measurement(
+            line=line, firmware=fw, platform=get["platform"].strip() or None,
+            overrides=parse_overrides(get["overrides"], f"{path}: line {line}, column overrides"),
+            source=get["source"].strip(), extra={h: get[h] for h in header if h not in COLUMNS and h},
+            **nums))
+    if not rows:
+        raise VbenchError(f"{path}: no measurement rows (only a header)")
+    return MeasurementFile(path=path, sha256=hashlib.sha256(raw).hexdigest(), rows=tuple(rows))

@@ -1,0 +1,51 @@
+"""`vbench calibrate`: fit free parameters of a platform to board measurements, cross-validate,
+and report the error that is left (see vbench/calibrate.py and docs/calibration.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+NAME = "calibrate"
+HELP = ("fit a platform's free parameters (power model coefficients, timing records) to board measurements "
+        "from a CSV file, with leave-one-out cross-validation, and write the calibrated file and an error report")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("measurements", type=Path, metavar="MEASUREMENTS.csv",
+                   help="columns firmware, platform, overrides, latency_ms, energy_uj, power_mw, voltage_v, clock_hz, "
+                        "source (docs/calibration.md)")
+    p.add_argument("--platform", required=True, metavar="NAME", help="the platform to calibrate")
+    p.add_argument("--fit", action="extend", nargs="+", default=[], metavar="PARAM",
+                   help="parameters to fit, e.g. power.cycle_pc, power.static_ua, timing.branch_refill; NAME=LO:HI "
+                        "(or =a,b,c for timing) sets the bounds; without --fit the current model is only evaluated")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="calibrated file: a power model (energy parameters only; default "
+                        "power_models/<platform>-calibrated.toml) or a platform override file (timing parameters; "
+                        "default build/calibration/<platform>-calibrated.toml, its power model beside it)")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="report folder (report.md, rows.csv, calibration.json, predicted_vs_measured.png; "
+                        "default build/calibration/<platform>/)")
+    p.add_argument("--no-cache", action="store_true", help="simulate every row again (default: reuse "
+                                                           "build/calibration-cache/)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args) -> int:
+    from vbench.calibrate import calibrate
+    from vbench.calibration.output import tables
+
+    def progress(msg: str) -> None:
+        print(f"calibrate: {msg}", file=sys.stderr, flush=True)
+
+    kwargs = {"cache_dir": None} if args.no_cache else {}
+    result = calibrate(args.measurements, args.platform, args.fit, out=args.out, report_dir=args.report,
+                       progress=progress, **kwargs)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1))
+    else:
+        print(tables(result), end="")
+        for what, path in result.outputs.items():
+            print(f"wrote {what}: {path}")
+    return 0
