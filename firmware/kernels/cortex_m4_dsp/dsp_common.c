@@ -11,7 +11,6 @@ void vb_dsp_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t os
                           int32_t mult, int32_t shift, uint32_t flags, int32_t out_offset,
                           int32_t act_min, int32_t act_max)
 {
-    const int32_t lo = act_min - out_offset, hi = act_max - out_offset;
     vb_dsp_rq_t q;
     if (vb_dsp_rq_setup(&q, mult, shift, flags)) {
         /* two loops so the negative mask is an immediate (one register less) */
@@ -20,25 +19,25 @@ void vb_dsp_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t os
                 const int32_t x = *acc;
                 const int64_t v = q.k - (int64_t)((uint32_t)x & 0x80000000u) + (int64_t)x * q.mult;
                 int32_t r = (int32_t)(v >> 32) >> q.sh;
-                r = r < lo ? lo : r;
-                r = r > hi ? hi : r;
-                *out = (int8_t)(r + out_offset);
+                r += out_offset; /* |r| <= 2^30 + 1 here: no overflow */
+                r = r < act_min ? act_min : r;
+                *out = (int8_t)(r > act_max ? act_max : r);
             }
         } else {
             for (; n > 0; --n, ++acc, out += ostride) {
                 const int64_t v = q.k + (int64_t)*acc * q.mult;
                 int32_t r = (int32_t)(v >> 32) >> q.sh;
-                r = r < lo ? lo : r;
-                r = r > hi ? hi : r;
-                *out = (int8_t)(r + out_offset);
+                r += out_offset; /* |r| <= 2^30 + 1 here: no overflow */
+                r = r < act_min ? act_min : r;
+                *out = (int8_t)(r > act_max ? act_max : r);
             }
         }
         return;
     }
     for (; n > 0; --n, ++acc, out += ostride) {
         int32_t v = vb_requantize(*acc, mult, shift, flags);
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-        *out = (int8_t)(v + out_offset);
+        v = (int32_t)((uint32_t)v + (uint32_t)out_offset);
+        v = v < act_min ? act_min : v;
+        *out = (int8_t)(v > act_max ? act_max : v);
     }
 }
