@@ -60,7 +60,8 @@ def tables(result) -> str:
             lines.append(f"| {p.name} | {_fmt(p.current)}{unit} | {_fmt(after)}{unit}{extra} | "
                          f"{_fmt(result.stderr.get(p.name), '.2g')} | {p.bounds_text} | {p.bounds_source} |")
     summ = result.summary()
-    if summ:
+    fitted = bool(result.params)
+    if summ and fitted:
         lines += ["", "| quantity | rows | RMS error before | max before | RMS error after | max after | "
                       "leave-one-out CV RMS |", "|---|---|---|---|---|---|---|"]
         for q, s in summ.items():
@@ -69,16 +70,26 @@ def tables(result) -> str:
             lines.append(f"| {q}{' (fitted)' if s['fitted'] else ''} | {s['rows']} | {s['rms_before_pct']:.2f}% | "
                          f"{s['max_before_pct']:.2f}% | {_fmt(s['rms_after_pct'], '.2f')}% | "
                          f"{_fmt(s['max_after_pct'], '.2f')}% | {cv} |")
-    lines += ["", "| row | firmware | quantity | measured | before | error | after | error | CV prediction | CV error |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    elif summ:
+        lines += ["", "| quantity | rows | RMS error | max error |", "|---|---|---|---|"]
+        for q, s in summ.items():
+            lines.append(f"| {q} | {s['rows']} | {s['rms_before_pct']:.2f}% | {s['max_before_pct']:.2f}% |")
+    if fitted:
+        lines += ["", "| row | firmware | quantity | measured | before | error | after | error | CV prediction | "
+                      "CV error |", "|---|---|---|---|---|---|---|---|---|---|"]
+    else:
+        lines += ["", "| row | firmware | quantity | measured | vbench | error |", "|---|---|---|---|---|---|"]
     for r in result.rows:
         if not r.used:
-            lines.append(f"| {r.m.line} | {r.m.firmware} | skipped: {r.note} | | | | | | | |")
+            lines.append(f"| {r.m.line} | {r.m.firmware} | skipped: {r.note} |" + " |" * (7 if fitted else 3))
             continue
         for q, v in r.pred.items():
-            lines.append(f"| {r.m.line} | {r.m.firmware} | {q} | {_fmt(v['measured'], '.5g')} | {_fmt(v['before'], '.5g')} | "
-                         f"{_pct(v['before_err_pct'])} | {_fmt(v['after'], '.5g')} | {_pct(v['after_err_pct'])} | "
-                         f"{_fmt(v['cv'], '.5g')} | {_pct(v['cv_err_pct'])} |")
+            row = (f"| {r.m.line} | {r.m.firmware} | {q} | {_fmt(v['measured'], '.5g')} | {_fmt(v['before'], '.5g')} | "
+                   f"{_pct(v['before_err_pct'])} |")
+            if fitted:
+                row += (f" {_fmt(v['after'], '.5g')} | {_pct(v['after_err_pct'])} | {_fmt(v['cv'], '.5g')} | "
+                        f"{_pct(v['cv_err_pct'])} |")
+            lines.append(row)
     for n in result.notes:
         lines.append(f"\nNote: {n}")
     for n in result.rejected:
