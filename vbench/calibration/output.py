@@ -359,7 +359,9 @@ def write_parameter_files(result, out: Path | None) -> dict[str, str]:
         _check_power_model(result.platform, pm_path)
         written["power_model"] = str(pm_path)
     if has_timing:
-        data: dict[str, Any] = {"extends": os.path.relpath(base.path, out.parent.resolve())}
+        inside = out.resolve().is_relative_to(REPO_ROOT)  # a file outside the repository keeps working
+        data: dict[str, Any] = {"extends": os.path.relpath(base.path, out.parent.resolve()) if inside
+                                else str(base.path)}
         for p in result.params:
             if p.kind != "timing":
                 continue
