@@ -34,6 +34,7 @@ class Job:
     variant: str | None = None
     accuracy_limit: int | None = None
     synthetic: bool = True   # time with generated inputs where the dataset files are absent
+    scenarios: tuple[str, ...] = ()  # LoadGen scenarios computed from the performance latencies
 
 
 def parse_list(text: str | None, known: tuple[str, ...] | dict, what: str) -> list[str]:
@@ -118,7 +119,13 @@ def run_job(job: Job) -> dict[str, Any]:
             instructions=res.get("median_instructions_per_inference"), throughput_ips=res["median_throughput_ips"],
             valid=res["valid"], exact=res["exact"], extrapolated=res["extrapolated"], inputs=res["inputs"],
             runs=len(runs), simulated_inferences=sum(r.get("simulated_inferences", 0) for r in runs),
+            run_latencies_ms=[r["latency_ms"] for r in runs],
         )
+        if job.scenarios and job.mode == "performance":
+            from vbench.loadgen import run_scenario
+
+            lat_s = [ms / 1e3 for ms in record["run_latencies_ms"]]
+            record["scenarios"] = {name: run_scenario(name, lat_s).to_dict() for name in job.scenarios}
         if job.mode == "performance":
             inputs, _ = _timing_inputs(model_id, job.dataset, True)
             record["layers"] = _layer_profile(target, inputs[0][1])

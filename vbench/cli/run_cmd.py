@@ -26,7 +26,8 @@ def add_arguments(p) -> None:
     p.add_argument("--dataset", type=Path, help="EEMBC dataset directory (DIR/kws01/y_labels.csv and the files)")
     p.add_argument("--accuracy-limit", type=int, help="accuracy on the first N files only")
     p.add_argument("--kernels", default="reference", help="reference, or a kernel variant directory name")
-    p.add_argument("--scenario", default=None, help="LoadGen scenario (see `vbench loadgen`)")
+    p.add_argument("--scenario", default=None,
+                   help="LoadGen scenarios in virtual time, comma-separated: SingleStream, MultiStream, Server, Offline")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a platform parameter")
     p.add_argument("--out", type=Path, default=Path("results"), help="output directory (default %(default)s)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel simulations (default: all cores)")
@@ -43,11 +44,14 @@ def run(args) -> int:
         raise VbenchError("--mode accuracy needs --dataset DIR (the EEMBC layout, e.g. DIR/kws01/y_labels.csv)")
     if args.dataset and not args.dataset.is_dir():
         raise VbenchError(f"--dataset {args.dataset}: not a directory")
-    if args.scenario:
-        raise VbenchError("--scenario is run by `vbench loadgen` (LoadGen scenarios are not wired into `run` yet)")
+    from vbench.loadgen import SCENARIOS
+
+    scenarios = tuple(parse_list(args.scenario, SCENARIOS, "scenario"))
+    if scenarios and "performance" not in modes:
+        raise VbenchError("--scenario needs --mode performance (the scenarios use its per-input latencies)")
     variant = None if args.kernels == "reference" else args.kernels
-    jobs = [Job(w, p, m, tuple(args.set), str(args.dataset) if args.dataset else None, variant, args.accuracy_limit)
-            for p in platforms for w in workloads for m in modes]
+    jobs = [Job(w, p, m, tuple(args.set), str(args.dataset) if args.dataset else None, variant, args.accuracy_limit,
+                scenarios=scenarios) for p in platforms for w in workloads for m in modes]
     print(f"vbench run: {len(jobs)} jobs ({', '.join(workloads)} x {', '.join(platforms)} x {', '.join(modes)})",
           file=sys.stderr)
     t0 = time.perf_counter()
@@ -58,6 +62,12 @@ def run(args) -> int:
                                  modes=modes, kernels=args.kernels)
     files = write_result_set(args.out, result_set, plots=not args.no_plots)
     print(summary_table(records))
+    for r in records:
+        for name, sc in (r.get("scenarios") or {}).items():
+            lat = f"p{sc['latency_percentile'] * 100:g} latency {sc['latency_s_at_percentile'] * 1e3:.3f} ms" \
+                if sc.get("latency_s_at_percentile") is not None else ""
+            print(f"{r['workload']}/{r['platform']} {name}: {sc['queries']} queries, {sc['samples']} samples, "
+                  f"{lat} throughput {sc['throughput_sps']:.3f}/s {'VALID' if sc['valid'] else 'INVALID'}")
     print(f"\nwall time {wall:.1f} s; wrote {', '.join(str(f) for f in files[:4])}" + (" and plots" if len(files) > 4 else ""))
     failed = [r for r in records if r.get("failing")]
     for r in failed:
