@@ -269,7 +269,8 @@ def test_fallbacks_without_scratch(tmp_path):
 
 
 def test_scratch_sizing():
-    """8 int16 columns of the largest CONV_2D patch, capped at 16 KiB but at least two columns."""
+    """8 int16 columns of the largest CONV_2D patch (rounded up to 4 taps) plus an int8 copy,
+    capped at 16 KiB but at least two columns plus the copy."""
     import json
     import tempfile
 
@@ -280,10 +281,11 @@ def test_scratch_sizing():
             (Path(d) / "m_model.json").write_text(json.dumps({"layers": layers}))
             return scratch_bytes(d)
 
-    assert summary(64) == 8 * 2 * 64
-    assert summary(576) == 8 * 2 * 576
+    assert summary(64) == 8 * 2 * 64 + 64
+    assert summary(27) == (8 * 2 * 28 + 28 + 15) // 16 * 16
+    assert summary(576) == 8 * 2 * 576 + 576
     assert summary(1500) == 16 * 1024
-    assert summary(4608) == 2 * 2 * 4608
+    assert summary(4608) == 2 * 2 * 4608 + 4608
 
 
 def test_resolve_kernels():
@@ -301,11 +303,8 @@ def test_resolve_kernels():
 # ------------------------------------------------------------------ requantization helpers
 
 REQUANT_DRIVER = r"""
-#include "kernels_common.h"
-void vb_dsp_requant_store(const int32_t *, int32_t, int8_t *, int32_t, int32_t, int32_t, uint32_t,
-                          int32_t, int32_t, int32_t);
-void vb_rv_requant_store(const int32_t *, int32_t, int8_t *, int32_t, int32_t, int32_t, uint32_t,
-                         int32_t, int32_t, int32_t);
+#include "dsp_common.h"
+#include "rv32_common.h"
 /* out[3][n]: reference, cortex_m4_dsp, rv32 */
 void run(const int32_t *acc, int32_t n, int32_t mult, int32_t shift, uint32_t flags, int32_t oo,
          int32_t lo, int32_t hi, int8_t *out)
@@ -314,7 +313,9 @@ void run(const int32_t *acc, int32_t n, int32_t mult, int32_t shift, uint32_t fl
         int32_t v = vb_requantize(acc[i], mult, shift, flags) + oo;
         out[i] = (int8_t)vb_clamp_i32(v, lo, hi);
     }
-    vb_dsp_requant_store(acc, n, out + n, 1, mult, shift, flags, oo, lo, hi);
+    vb_dsp_out_t o;
+    vb_dsp_out_init(&o, flags, oo, lo, hi);
+    vb_dsp_requant_store(acc, n, out + n, 1, mult, shift, &o);
     vb_rv_requant_store(acc, n, out + 2 * n, 1, mult, shift, flags, oo, lo, hi);
 }
 """

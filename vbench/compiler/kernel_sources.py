@@ -82,31 +82,41 @@ def resolve_kernels(kernels: str | None, platform=None) -> str | None:
     return kernels
 
 
-# Scratch for optimized kernels: room for SCRATCH_COLUMNS im2col columns of int16 of the
-# largest CONV_2D patch (K = filter_h * filter_w * in_c), capped at SCRATCH_CAP_BYTES but
-# never below two columns. The kernels use what they get and fall back when it is too little.
+# Scratch for optimized kernels (the largest need over the model's layers, capped at
+# SCRATCH_CAP_BYTES; the kernels use what they get and fall back when it is too little):
+# - CONV_2D: SCRATCH_COLUMNS im2col columns of int16 of the patch (K = filter_h * filter_w *
+#   in_c, rounded up to a multiple of 4) plus one int8 copy of the patch, never below two
+#   columns plus the copy;
+# - 3x3 DEPTHWISE_CONV_2D: a zero-point-padded plane of 4 channels, (in_h + 2) x (in_w + 2)
+#   words (the kernels work in stripes of rows when they get less).
 SCRATCH_COLUMNS = 8
 SCRATCH_CAP_BYTES = 16 * 1024
 
 
 def scratch_bytes(model_dir: str | Path) -> int:
-    """VB_SCRATCH_BYTES for the model compiled into `model_dir` (0: no CONV_2D layer).
-    K comes from the summary's MAC count: macs = batches * out_h * out_w * out_c * K."""
+    """VB_SCRATCH_BYTES for the model compiled into `model_dir` (0: nothing to size).
+    Filter taps come from the summary's MAC counts: macs = batches * out_h * out_w * out_c * taps
+    (taps = K for CONV_2D, filter_h * filter_w for DEPTHWISE_CONV_2D)."""
     found = sorted(Path(model_dir).glob("*_model.json"))
     if len(found) != 1:
         return 0
     summary = json.loads(found[0].read_text())
-    k_max = 0
+    need = 0
     for layer in summary.get("layers", []):
-        if layer.get("op") != "CONV_2D":
+        op = layer.get("op")
+        if op not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             continue
         outputs = 1
         for d in layer["output_shape"]:
             outputs *= int(d)
-        if outputs:
-            k_max = max(k_max, int(layer["macs"]) // outputs)
-    if k_max == 0:
-        return 0
-    column = 2 * k_max
-    total = max(min(SCRATCH_COLUMNS * column, SCRATCH_CAP_BYTES), 2 * column)
-    return (total + 15) // 16 * 16
+        if not outputs:
+            continue
+        taps = int(layer["macs"]) // outputs
+        if op == "CONV_2D":
+            k4 = (taps + 3) // 4 * 4
+            column = 2 * k4
+            need = max(need, max(min(SCRATCH_COLUMNS * column + k4, SCRATCH_CAP_BYTES), 2 * column + k4))
+        elif taps == 9:
+            _, h, w, _ = layer["input_shapes"][0]
+            need = max(need, min((int(h) + 2) * (int(w) + 2) * 4, SCRATCH_CAP_BYTES))
+    return (need + 15) // 16 * 16

@@ -1,138 +1,138 @@
 /* CONV_2D for the Cortex-M4 DSP extension (cortex_m4_dsp variant), bit-exact with
  * reference/conv_2d.c.
  *
- * Algorithm: im2col of a block of output pixels (up to VB_CONV_MAX_COLS) into the runtime's
- * scratch buffer as int16 with the input offset added (taps in the padding become 0, which is
- * what skipping them in the reference amounts to), in the reordered group layout of
- * dsp_common.h; two columns are interleaved group by group so one pointer walks both. Then
- * for every pair of output channels and every pair of columns a 2x2 register-blocked dot
- * product: per 4 filter taps two filter words (int8, straight from flash) unpacked with
- * SXTB16, four column words and eight SMLADs (16 MACs). Filter rows of one channel pair stay
- * in the flash D-cache while they meet every column of the block. K % 4 tail taps and an odd
- * last channel use scalar code; an odd last column is computed against whatever the pair's
- * second slot holds and not stored.
+ * im2col of a block of output pixels (up to VB_CONV_MAX_COLS) into the runtime's scratch buffer
+ * as int16 with the input offset added, in the reordered group layout of dsp_common.h; taps in
+ * the padding become 0 (what skipping them in the reference amounts to), and so do the up to 3
+ * taps that round K = filter_h * filter_w * in_c up to G = ceil(K / 4) groups. Two columns are
+ * interleaved group by group ([col 0: 2 words][col 1: 2 words]) so one pointer walks both. When
+ * in_c % 4 == 0 every run of input values is whole groups and goes straight in (LDR + 2 SXTAB16
+ * + 2 STR per 4 values); otherwise the patch is first gathered as int8 (padding = the input zero
+ * point) and converted group by group.
  *
- * Scratch: 4 * K bytes per column pair (K = filter_h * filter_w * in_c); with less than one
- * pair the kernel uses a plain loop nest with the reference's order and arithmetic. */
+ * For every pair of output channels, a hand-scheduled loop (vb_dot2x2_pairs) runs over the
+ * block's column pairs: per group two filter words (int8, straight from flash; the last group
+ * of a row may read up to 3 bytes past it, which meet zero columns) unpacked with SXTB16, four
+ * column words and eight SMLADs (16 MACs), accumulators started from the biases. Filter rows of
+ * one channel pair stay in the flash D-cache while they meet every column of the block. An odd
+ * last channel uses a C loop; an odd last column is computed against whatever the pair's
+ * second slot holds and not stored. Requantization per channel over the block
+ * (vb_dsp_requant_store).
+ *
+ * Scratch: 4 * 4G bytes per column pair (+ 4G bytes of int8 patch when in_c % 4 != 0); with less
+ * than one pair the kernel uses a plain loop nest with the reference's order and arithmetic. */
 #include "dsp_common.h"
 
 #define VB_CONV_MAX_COLS 8
 
-typedef struct {
-    int16_t *pair;      /* base of the column pair being written */
-    int32_t slot;       /* 0 or 1 */
-    int32_t groups;     /* K / 4 */
-    int32_t tail;       /* K % 4 */
-    int32_t offset;     /* input offset */
-    int32_t off2;       /* offset in both int16 lanes */
-    int32_t e;          /* next logical element */
-} vb_col_writer_t;
-
-static inline int16_t *vb_col_slot(vb_col_writer_t *w, int32_t e)
+/* Column writer for one column slot: dst walks the slot's two words of each group. */
+static inline int32_t *vb_col_put(int32_t *dst, const int8_t *src, int32_t groups, int32_t off2)
 {
-    if (e < 4 * w->groups) {
-        const int32_t j = e & 3;
-        return w->pair + (e >> 2) * 8 + w->slot * 4 + (((j & 1) << 1) | (j >> 1));
+    for (; groups > 0; --groups, src += 4, dst += 4) {
+        const uint32_t x = vb_rd32(src);
+        dst[0] = vb_sxtab16(off2, x);
+        dst[1] = vb_sxtab16_ror8(off2, x);
     }
-    return w->pair + w->groups * 8 + w->slot * w->tail + (e - 4 * w->groups);
+    return dst;
 }
 
-static void vb_col_values(vb_col_writer_t *w, const int8_t *src, int32_t n)
+static inline int32_t *vb_col_zero(int32_t *dst, int32_t groups)
 {
-    int32_t e = w->e;
-    const int32_t full = 4 * w->groups;
-    while (n > 0) {
-        if ((e & 3) == 0 && n >= 4 && e + 4 <= full) {
-            int32_t *dst = (int32_t *)(void *)(w->pair + (e >> 2) * 8 + w->slot * 4);
-            do {
-                const uint32_t x = vb_rd32(src);
-                dst[0] = vb_sxtab16(w->off2, x);
-                dst[1] = vb_sxtab16_ror8(w->off2, x);
-                dst += 4;
-                src += 4;
-                e += 4;
-                n -= 4;
-            } while (n >= 4 && e + 4 <= full);
-        } else {
-            *vb_col_slot(w, e) = (int16_t)(*src + w->offset);
-            ++src;
-            ++e;
-            --n;
-        }
+    for (; groups > 0; --groups, dst += 4) {
+        dst[0] = 0;
+        dst[1] = 0;
     }
-    w->e = e;
+    return dst;
 }
 
-static void vb_col_zeros(vb_col_writer_t *w, int32_t n)
+/* Valid kx range [lo, hi) of a filter row (dilation 1) whose first tap is at column ix0. */
+static inline void vb_conv_kx_range(int32_t ix0, int32_t fw, int32_t in_w, int32_t *lo, int32_t *hi)
 {
-    int32_t e = w->e;
-    const int32_t full = 4 * w->groups;
-    while (n > 0) {
-        if ((e & 3) == 0 && n >= 4 && e + 4 <= full) {
-            int32_t *dst = (int32_t *)(void *)(w->pair + (e >> 2) * 8 + w->slot * 4);
-            dst[0] = 0;
-            dst[1] = 0;
-            e += 4;
-            n -= 4;
-        } else {
-            *vb_col_slot(w, e) = 0;
-            ++e;
-            --n;
-        }
+    int32_t a = -ix0 > 0 ? -ix0 : 0;
+    int32_t b = in_w - ix0 < fw ? in_w - ix0 : fw;
+    if (a > fw) {
+        a = fw;
     }
-    w->e = e;
+    if (b < a) {
+        b = a;
+    }
+    *lo = a;
+    *hi = b;
 }
 
-/* The K patch values of output pixel (oy, ox), offset added, padding 0. */
-static void vb_im2col(const vb_conv_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
-                      vb_col_writer_t *w)
+/* in_c % 4 == 0: the patch of output pixel (oy, ox) straight into a column slot. */
+static void vb_im2col_groups(const vb_conv_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
+                             int32_t *dst, int32_t off2)
 {
-    const int32_t in_c = p->in_c;
-    const int32_t iy0 = oy * p->stride_h - p->pad_h;
-    const int32_t ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t fw = p->filter_w;
-    w->e = 0;
+    const int32_t in_c = p->in_c, gc = in_c >> 2, fw = p->filter_w;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
     for (int32_t ky = 0; ky < p->filter_h; ++ky) {
         const int32_t iy = iy0 + ky * p->dilation_h;
         if (iy < 0 || iy >= p->in_h) {
-            vb_col_zeros(w, fw * in_c);
+            dst = vb_col_zero(dst, fw * gc);
             continue;
         }
         const int8_t *row = in_batch + iy * p->in_w * in_c;
         if (p->dilation_w == 1) {
-            int32_t lo = -ix0 > 0 ? -ix0 : 0;
-            int32_t hi = p->in_w - ix0 < fw ? p->in_w - ix0 : fw;
-            if (hi < lo) {
-                hi = lo;
-            }
-            if (lo > fw) {
-                lo = hi = fw;
-            }
-            vb_col_zeros(w, lo * in_c);
-            vb_col_values(w, row + (ix0 + lo) * in_c, (hi - lo) * in_c);
-            vb_col_zeros(w, (fw - hi) * in_c);
+            int32_t lo, hi;
+            vb_conv_kx_range(ix0, fw, p->in_w, &lo, &hi);
+            dst = vb_col_zero(dst, lo * gc);
+            dst = vb_col_put(dst, row + (ix0 + lo) * in_c, (hi - lo) * gc, off2);
+            dst = vb_col_zero(dst, (fw - hi) * gc);
         } else {
             for (int32_t kx = 0; kx < fw; ++kx) {
                 const int32_t ix = ix0 + kx * p->dilation_w;
-                if (ix < 0 || ix >= p->in_w) {
-                    vb_col_zeros(w, in_c);
-                } else {
-                    vb_col_values(w, row + ix * in_c, in_c);
-                }
+                dst = ix < 0 || ix >= p->in_w ? vb_col_zero(dst, gc) : vb_col_put(dst, row + ix * in_c, gc, off2);
             }
         }
     }
 }
 
-/* Two filter rows (w0, w1 = w0 + K) against `npairs` column pairs `stride` bytes apart, over the
- * first 4 * groups taps (the K % 4 tail is left to the caller):
- *   acc[c] += row 0 . column c,  acc[8 + c] += row 1 . column c   (c = 0 .. 2 * npairs - 1)
- * (the row-1 half is 8 words = VB_CONV_MAX_COLS further). */
+/* Any in_c: gather the int8 patch (padding and the round-up to 4G taps = the input zero point),
+ * then convert it group by group into a column slot. */
+static void vb_im2col_patch(const vb_conv_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
+                            int8_t *patch, int32_t groups, int32_t *dst, int32_t off2)
+{
+    const int32_t in_c = p->in_c, fw = p->filter_w, run = fw * in_c;
+    const int8_t zp = (int8_t)(-p->input_offset);
+    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    int8_t *d = patch;
+    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        if (iy < 0 || iy >= p->in_h) {
+            memset(d, zp, (size_t)run);
+            d += run;
+            continue;
+        }
+        const int8_t *row = in_batch + iy * p->in_w * in_c;
+        for (int32_t kx = 0; kx < fw; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            if (ix < 0 || ix >= p->in_w) {
+                for (int32_t c = 0; c < in_c; ++c) {
+                    *d++ = zp;
+                }
+            } else {
+                const int8_t *src = row + ix * in_c;
+                for (int32_t c = 0; c < in_c; ++c) {
+                    *d++ = src[c];
+                }
+            }
+        }
+    }
+    while (d < patch + 4 * groups) {
+        *d++ = zp;
+    }
+    vb_col_put(dst, patch, groups, off2);
+}
+
+/* Two filter rows (w0, w1 = w0 + K) against `npairs` column pairs `stride` bytes apart, G groups:
+ *   acc[c] = bias[0] + row 0 . column c,  acc[8 + c] = bias[1] + row 1 . column c
+ * (c = 0 .. 2 * npairs - 1; the row-1 half is VB_CONV_MAX_COLS words further). */
 #if VB_DSP_NATIVE
 /* Hand-scheduled for the Cortex-M4 pipeline: all 14 usable registers (4 accumulators, 4
- * column words, 2 filter words, 3 pointers, 1 counter); per group of 4 taps one filter LDR
- * pipelined with the four column LDRs (the last one advances the column pointer by
- * pre-indexed writeback), 2 x SXTB16 + 4 x SMLAD per filter row; unrolled twice. */
+ * column words, 2 filter words, 3 pointers, 1 counter); per group one filter LDR pipelined with
+ * the four column LDRs (the last one advances the column pointer by pre-indexed writeback),
+ * 2 x SXTB16 + 4 x SMLAD per filter row, 20 cycles per 16 MACs; unrolled twice. */
 #define VB_M4_GROUP_2X2                    \
     "    ldr     r9, [r1], #4\n"             \
     "    ldr     r4, [r0, #4]\n"             \
@@ -156,18 +156,22 @@ static void vb_im2col(const vb_conv_params_t *p, const int8_t *in_batch, int32_t
 #define VB_UNUSED __attribute__((unused))
 __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
     VB_UNUSED const int16_t *x, VB_UNUSED const int8_t *w0, VB_UNUSED const int8_t *w1,
-    VB_UNUSED int32_t groups, VB_UNUSED int32_t *acc, VB_UNUSED int32_t npairs, VB_UNUSED int32_t stride)
+    VB_UNUSED int32_t groups, VB_UNUSED int32_t *acc, VB_UNUSED int32_t npairs, VB_UNUSED int32_t stride,
+    VB_UNUSED const int32_t *bias)
 {
     /* r10/r12 = row 0 x columns 2j/2j+1, r11/lr = row 1; r0 = column pointer - 4, r1/r2 =
      * filter rows, r3 = group count */
     __asm__ volatile(
         "    push    {r4-r11, lr}\n"
-        "    push    {r0-r3}\n"                  /* sp+0 x, +4 w0, +8 w1, +12 groups */
-        "1:  ldr     r4, [sp, #52]\n"             /* acc; npairs at sp+56, stride at sp+60 */
-        "    ldrd    r10, r12, [r4]\n"           /* row 0: columns 2j, 2j+1 */
-        "    ldrd    r11, lr, [r4, #32]\n"       /* row 1: 8 words further */
-        "    ldrd    r0, r1, [sp]\n"
-        "    ldrd    r2, r3, [sp, #8]\n"
+        "    push    {r0-r3}\n"
+        "    ldr     r4, [sp, #64]\n"            /* bias */
+        "    ldrd    r4, r5, [r4]\n"
+        "    push    {r4, r5}\n"                 /* sp+0 b0, +4 b1, +8 x, +12 w0, +16 w1, +20 groups */
+        "1:  ldrd    r10, r11, [sp]\n"           /* acc at sp+60, npairs +64, stride +68 */
+        "    mov     r12, r10\n"
+        "    mov     lr, r11\n"
+        "    ldrd    r0, r1, [sp, #8]\n"
+        "    ldrd    r2, r3, [sp, #16]\n"
         "    subs    r0, r0, #4\n"
         "    lsrs    r3, r3, #1\n"
         "    bcc     2f\n"
@@ -178,41 +182,48 @@ __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
         VB_M4_GROUP_2X2
         "    subs    r3, r3, #1\n"
         "    bne     5b\n"
-        "3:  ldr     r4, [sp, #52]\n"
+        "3:  ldr     r4, [sp, #60]\n"
         "    strd    r11, lr, [r4, #32]\n"
         "    strd    r10, r12, [r4], #8\n"
-        "    str     r4, [sp, #52]\n"
-        "    ldr     r0, [sp]\n"
-        "    ldr     r5, [sp, #60]\n"
+        "    str     r4, [sp, #60]\n"
+        "    ldr     r0, [sp, #8]\n"
+        "    ldr     r5, [sp, #68]\n"
         "    add     r0, r0, r5\n"
-        "    str     r0, [sp]\n"
-        "    ldr     r5, [sp, #56]\n"
+        "    str     r0, [sp, #8]\n"
+        "    ldr     r5, [sp, #64]\n"
         "    subs    r5, r5, #1\n"
-        "    str     r5, [sp, #56]\n"
+        "    str     r5, [sp, #64]\n"
         "    bne     1b\n"
-        "    add     sp, sp, #16\n"
+        "    add     sp, sp, #24\n"
         "    pop     {r4-r11, pc}\n");
 }
 #else
-static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1, int32_t groups,
-                            int32_t *acc, int32_t npairs, int32_t stride)
+/* The last group of a row: only the bytes of the row (the assembly reads past them). */
+static inline uint32_t vb_rd32_part(const int8_t *p, int32_t valid)
+{
+    uint32_t v = 0;
+    for (int32_t i = 0; i < valid && i < 4; ++i) {
+        v |= (uint32_t)(uint8_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1, int32_t groups, int32_t *acc,
+                            int32_t npairs, int32_t stride, const int32_t *bias, int32_t K)
 {
     for (int32_t j = 0; j < npairs; ++j, acc += 2) {
         const int32_t *xp = (const int32_t *)(const void *)((const uint8_t *)(const void *)x + j * stride);
-        const int8_t *p0 = w0, *p1 = w1;
-        int32_t s00 = acc[0], s01 = acc[VB_CONV_MAX_COLS], s10 = acc[1], s11 = acc[VB_CONV_MAX_COLS + 1];
-        for (int32_t g = groups; g > 0; --g) {
+        int32_t s00 = bias[0], s01 = bias[1], s10 = bias[0], s11 = bias[1];
+        for (int32_t g = 0; g < groups; ++g) {
             const int32_t x0a = xp[0], x0b = xp[1], x1a = xp[2], x1b = xp[3];
             xp += 4;
-            const uint32_t wa = vb_rd32(p0);
-            p0 += 4;
+            const uint32_t wa = vb_rd32_part(w0 + 4 * g, K - 4 * g);
             const int32_t wae = vb_sxtb16(wa), wao = vb_sxtb16_ror8(wa);
             s00 = vb_smlad(x0a, wae, s00);
             s00 = vb_smlad(x0b, wao, s00);
             s10 = vb_smlad(x1a, wae, s10);
             s10 = vb_smlad(x1b, wao, s10);
-            const uint32_t wb = vb_rd32(p1);
-            p1 += 4;
+            const uint32_t wb = vb_rd32_part(w1 + 4 * g, K - 4 * g);
             const int32_t wbe = vb_sxtb16(wb), wbo = vb_sxtb16_ror8(wb);
             s01 = vb_smlad(x0a, wbe, s01);
             s01 = vb_smlad(x0b, wbo, s01);
@@ -227,13 +238,13 @@ static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1
 }
 #endif
 
-/* One filter row x two columns. */
-static inline void vb_dot_1x2(const int16_t *pair, const int8_t *w0, int32_t groups, int32_t tail,
-                              int32_t *a0, int32_t *a1)
+/* One filter row x two columns (K taps; the columns' round-up taps are 0). */
+static inline void vb_dot_1x2(const int16_t *pair, const int8_t *w0, int32_t K, int32_t *a0, int32_t *a1)
 {
     int32_t s0 = *a0, s1 = *a1;
     const int32_t *x = (const int32_t *)(const void *)pair;
-    for (int32_t g = groups; g > 0; --g) {
+    int32_t k = K;
+    for (; k >= 4; k -= 4) {
         const uint32_t wa = vb_rd32(w0);
         w0 += 4;
         const int32_t wae = vb_sxtb16(wa), wao = vb_sxtb16_ror8(wa);
@@ -243,11 +254,14 @@ static inline void vb_dot_1x2(const int16_t *pair, const int8_t *w0, int32_t gro
         s1 = vb_smlad(x[3], wao, s1);
         x += 4;
     }
-    const int16_t *t0 = (const int16_t *)(const void *)x;
-    const int16_t *t1 = t0 + tail;
-    for (int32_t t = 0; t < tail; ++t) {
-        s0 += w0[t] * t0[t];
-        s1 += w0[t] * t1[t];
+    if (k) {
+        /* natural positions 0..k-1 of the last group: reordered halves [0, 2] and [1, 3] */
+        const int16_t *h = (const int16_t *)(const void *)x;
+        static const int8_t slot[4] = {0, 2, 1, 3};
+        for (int32_t i = 0; i < k; ++i) {
+            s0 += w0[i] * h[slot[i]];
+            s1 += w0[i] * h[4 + slot[i]];
+        }
     }
     *a0 = s0;
     *a1 = s1;
@@ -295,27 +309,28 @@ static void vb_conv_2d_plain(const vb_conv_params_t *p, const int8_t *input, int
 void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
 {
     const int32_t K = p->filter_h * p->filter_w * p->in_c;
-    const int32_t groups = K >> 2, tail = K & 3;
-    const int32_t pair_elems = groups * 8 + 2 * tail; /* a multiple of 2: pairs stay word aligned */
+    const int32_t groups = (K + 3) >> 2;
+    const int32_t pair_elems = groups * 8;
     const uint32_t pair_bytes = (uint32_t)pair_elems * 2u;
+    const int direct = (p->in_c & 3) == 0;
+    const int pointwise = direct && p->filter_h == 1 && p->filter_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+                          p->pad_h == 0 && p->pad_w == 0 && p->out_h == p->in_h && p->out_w == p->in_w;
+    const uint32_t patch_bytes = direct ? 0u : (uint32_t)groups * 4u;
     uint32_t scratch_bytes = 0;
     int16_t *scratch = (int16_t *)vb_kernel_scratch(&scratch_bytes);
-    if (!scratch || scratch_bytes < pair_bytes) {
+    if (!scratch || scratch_bytes < pair_bytes + patch_bytes) {
         vb_conv_2d_plain(p, input, output);
         return;
     }
-    int32_t max_cols = (int32_t)(scratch_bytes / pair_bytes) * 2;
+    int32_t max_cols = (int32_t)((scratch_bytes - patch_bytes) / pair_bytes) * 2;
     if (max_cols > VB_CONV_MAX_COLS) {
         max_cols = VB_CONV_MAX_COLS;
     }
+    int8_t *patch = (int8_t *)scratch + (uint32_t)(max_cols / 2) * pair_bytes;
     const int32_t out_c = p->out_c, npix = p->out_h * p->out_w;
-    const uint32_t flags = p->flags;
-    const int32_t oo = p->output_offset, lo = p->act_min, hi = p->act_max;
-    vb_col_writer_t w;
-    w.groups = groups;
-    w.tail = tail;
-    w.offset = p->input_offset;
-    w.off2 = vb_dup16(p->input_offset);
+    const int32_t off2 = vb_dup16(p->input_offset);
+    vb_dsp_out_t ost;
+    vb_dsp_out_init(&ost, p->flags, p->output_offset, p->act_min, p->act_max);
 
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
@@ -323,54 +338,49 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
         int32_t oy = 0, ox = 0;
         for (int32_t q0 = 0; q0 < npix; q0 += max_cols) {
             const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols;
-            for (int32_t i = 0; i < n; ++i) {
-                w.pair = scratch + (i >> 1) * pair_elems;
-                w.slot = i & 1;
-                vb_im2col(p, in_batch, oy, ox, &w);
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
+            if (pointwise) {
+                /* 1x1, stride 1, no padding: the block's pixels are consecutive in the input */
+                const int8_t *src = in_batch + q0 * p->in_c;
+                for (int32_t i = 0; i < n; ++i, src += p->in_c) {
+                    vb_col_put((int32_t *)(void *)(scratch + (i >> 1) * pair_elems) + 2 * (i & 1), src, groups,
+                               off2);
+                }
+            } else {
+                for (int32_t i = 0; i < n; ++i) {
+                    int32_t *dst = (int32_t *)(void *)(scratch + (i >> 1) * pair_elems) + 2 * (i & 1);
+                    if (direct) {
+                        vb_im2col_groups(p, in_batch, oy, ox, dst, off2);
+                    } else {
+                        vb_im2col_patch(p, in_batch, oy, ox, patch, groups, dst, off2);
+                    }
+                    if (++ox == p->out_w) {
+                        ox = 0;
+                        ++oy;
+                    }
                 }
             }
             const int32_t npairs = (n + 1) >> 1;
+            int8_t *out = out_batch + q0 * out_c;
             int32_t oc = 0;
             for (; oc + 2 <= out_c; oc += 2) {
                 const int8_t *w0 = p->filter + oc * K;
-                const int8_t *w1 = w0 + K;
-                const int32_t b0 = p->bias[oc], b1 = p->bias[oc + 1];
                 int32_t acc[2 * VB_CONV_MAX_COLS]; /* [row][column] */
-                for (int32_t c = 0; c < 2 * npairs; ++c) {
-                    acc[c] = b0;
-                    acc[VB_CONV_MAX_COLS + c] = b1;
-                }
-                if (groups > 0) {
-                    vb_dot2x2_pairs(scratch, w0, w1, groups, acc, npairs, (int32_t)pair_bytes);
-                }
-                if (tail) {
-                    const int8_t *f0 = w0 + 4 * groups, *f1 = w1 + 4 * groups;
-                    for (int32_t c = 0; c < n; ++c) {
-                        const int16_t *t = scratch + (c >> 1) * pair_elems + 8 * groups + (c & 1) * tail;
-                        for (int32_t i = 0; i < tail; ++i) {
-                            acc[c] += f0[i] * t[i];
-                            acc[VB_CONV_MAX_COLS + c] += f1[i] * t[i];
-                        }
-                    }
-                }
-                int8_t *out = out_batch + q0 * out_c + oc;
-                vb_dsp_requant_store(acc, n, out, out_c, p->multiplier[oc], p->shift[oc], flags, oo, lo, hi);
-                vb_dsp_requant_store(acc + VB_CONV_MAX_COLS, n, out + 1, out_c, p->multiplier[oc + 1],
-                                     p->shift[oc + 1], flags, oo, lo, hi);
+#if VB_DSP_NATIVE
+                vb_dot2x2_pairs(scratch, w0, w0 + K, groups, acc, npairs, (int32_t)pair_bytes, p->bias + oc);
+#else
+                vb_dot2x2_pairs(scratch, w0, w0 + K, groups, acc, npairs, (int32_t)pair_bytes, p->bias + oc, K);
+#endif
+                vb_dsp_requant_store(acc, n, out + oc, out_c, p->multiplier[oc], p->shift[oc], &ost);
+                vb_dsp_requant_store(acc + VB_CONV_MAX_COLS, n, out + oc + 1, out_c, p->multiplier[oc + 1],
+                                     p->shift[oc + 1], &ost);
             }
             if (oc < out_c) {
-                const int8_t *w0 = p->filter + oc * K;
                 int32_t acc[VB_CONV_MAX_COLS];
                 for (int32_t pr = 0; pr < npairs; ++pr) {
-                    acc[2 * pr] = p->bias[oc];
-                    acc[2 * pr + 1] = p->bias[oc];
-                    vb_dot_1x2(scratch + pr * pair_elems, w0, groups, tail, &acc[2 * pr], &acc[2 * pr + 1]);
+                    acc[2 * pr] = acc[2 * pr + 1] = p->bias[oc];
+                    vb_dot_1x2(scratch + pr * pair_elems, p->filter + oc * K, K, &acc[2 * pr], &acc[2 * pr + 1]);
                 }
-                vb_dsp_requant_store(acc, n, out_batch + q0 * out_c + oc, out_c, p->multiplier[oc],
-                                     p->shift[oc], flags, oo, lo, hi);
+                vb_dsp_requant_store(acc, n, out + oc, out_c, p->multiplier[oc], p->shift[oc], &ost);
             }
         }
     }

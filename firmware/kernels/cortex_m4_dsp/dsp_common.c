@@ -1,43 +1,109 @@
 /* Shared out-of-line helpers of the cortex_m4_dsp kernels (see dsp_common.h). */
 #include "dsp_common.h"
 
-/* Requantize n accumulators of one output channel, acc[0..n-1], with the layer's
- * rounding, add the output zero point, clamp, and store them at out[0], out[ostride], ...
- *
- * Fast form (one SMLAL and a shift per value, see vb_dsp_rq_fast): double rounding with a
- * right shift (shift <= -1), single rounding with 31 - shift >= 32 (shift <= -1). Other shifts
- * (left shifts, shift == 0) and negative multipliers take the exact general formulas. */
-void vb_dsp_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride,
-                          int32_t mult, int32_t shift, uint32_t flags, int32_t out_offset,
-                          int32_t act_min, int32_t act_max)
+/* Fast requantization of a run of one channel's accumulators (see vb_dsp_rq_fast), for a
+ * multiplier >= 0 and -31 <= shift <= -1. With sh = -shift - 1 (= ~shift) the 64-bit constant is
+ *   double rounding: 2^30 + 2^(31+sh) - [x < 0] * 2^31   (sh = 0: 0xC0000000 - [x < 0] * 2^31)
+ *   single rounding: 2^(31+sh)
+ * and the result is the top word of constant + x * mult, shifted right by sh. */
+#if VB_DSP_NATIVE
+/* Per value: LDR, the constant (minus 2^31 for a negative accumulator under double rounding),
+ * SMLAL, ASR of the top word, output offset, clamp (SSAT, or two compare/IT/MOV), STRB; 11
+ * constants + 3 temporaries use all 14 usable registers, hence assembly. */
+#define VB_RQ_LOOP(label, rounding, clamp)                  \
+    label ":\n"                                            \
+    "    ldr     r12, [r0], #4\n"                          \
+    rounding                                                \
+    "    smlal   r11, lr, r12, r4\n"                       \
+    "    asr     lr, lr, r5\n"                             \
+    "    add     lr, lr, r8\n"                             \
+    clamp                                                   \
+    "    strb    lr, [r2]\n"                               \
+    "    add     r2, r2, r3\n"                             \
+    "    subs    r1, r1, #1\n"                             \
+    "    bne     " label "b\n"                             \
+    "    pop     {r4-r11, pc}\n"
+#define VB_RQ_DOUBLE                                        \
+    "    and     lr, r12, #0x80000000\n"                   \
+    "    subs    r11, r6, lr\n"                            \
+    "    sbc     lr, r7, #0\n"
+#define VB_RQ_SINGLE_K                                      \
+    "    mov     r11, r6\n"                                \
+    "    mov     lr, r7\n"
+#define VB_RQ_CLAMP                                         \
+    "    cmp     lr, r9\n"                                 \
+    "    it      lt\n"                                     \
+    "    movlt   lr, r9\n"                                 \
+    "    cmp     lr, r10\n"                                \
+    "    it      gt\n"                                     \
+    "    movgt   lr, r10\n"
+#define VB_RQ_SAT "    ssat    lr, #8, lr\n"
+
+#define VB_UNUSED __attribute__((unused))
+__attribute__((naked, noinline)) void vb_dsp_rq_run(VB_UNUSED const int32_t *acc, VB_UNUSED int32_t n,
+                                                    VB_UNUSED int8_t *out, VB_UNUSED int32_t ostride,
+                                                    VB_UNUSED const vb_dsp_out_t *o, VB_UNUSED int32_t mult,
+                                                    VB_UNUSED int32_t shift)
+{
+    __asm__ volatile(
+        "    push    {r4-r11, lr}\n"
+        "    cmp     r1, #0\n"
+        "    it      le\n"
+        "    pople   {r4-r11, pc}\n"
+        "    ldrd    r12, r4, [sp, #36]\n"     /* o, mult */
+        "    ldr     r5, [sp, #44]\n"          /* shift */
+        "    ldm     r12, {r8-r11}\n"          /* out_offset, act_min, act_max, mode */
+        "    mvn     r5, r5\n"                 /* sh = -shift - 1 */
+        "    subs    r7, r5, #1\n"
+        "    bmi     1f\n"
+        "    movs    r6, #1\n"
+        "    lsl     r7, r6, r7\n"             /* khi = 2^(sh-1) */
+        "    tst     r11, #2\n"
+        "    ite     eq\n"
+        "    moveq   r6, #0x40000000\n"        /* klo: double 2^30, single 0 */
+        "    movne   r6, #0\n"
+        "    b       2f\n"
+        "1:  movs    r7, #0\n"                 /* sh = 0 */
+        "    tst     r11, #2\n"
+        "    ite     eq\n"
+        "    moveq   r6, #0xC0000000\n"
+        "    movne   r6, #0x80000000\n"
+        "2:  cmp     r11, #1\n"
+        "    beq     12f\n"
+        "    cmp     r11, #2\n"
+        "    beq     13f\n"
+        "    cmp     r11, #3\n"
+        "    beq     14f\n"
+        VB_RQ_LOOP("11", VB_RQ_DOUBLE, VB_RQ_CLAMP)
+        VB_RQ_LOOP("12", VB_RQ_DOUBLE, VB_RQ_SAT)
+        VB_RQ_LOOP("13", VB_RQ_SINGLE_K, VB_RQ_CLAMP)
+        VB_RQ_LOOP("14", VB_RQ_SINGLE_K, VB_RQ_SAT));
+}
+#else
+void vb_dsp_rq_run(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride, const vb_dsp_out_t *o,
+                   int32_t mult, int32_t shift)
 {
     vb_dsp_rq_t q;
-    if (vb_dsp_rq_setup(&q, mult, shift, flags)) {
-        /* two loops so the negative mask is an immediate (one register less) */
-        if (q.negmask) {
-            for (; n > 0; --n, ++acc, out += ostride) {
-                const int32_t x = *acc;
-                const int64_t v = q.k - (int64_t)((uint32_t)x & 0x80000000u) + (int64_t)x * q.mult;
-                int32_t r = (int32_t)(v >> 32) >> q.sh;
-                r += out_offset; /* |r| <= 2^30 + 1 here: no overflow */
-                r = r < act_min ? act_min : r;
-                *out = (int8_t)(r > act_max ? act_max : r);
-            }
-        } else {
-            for (; n > 0; --n, ++acc, out += ostride) {
-                const int64_t v = q.k + (int64_t)*acc * q.mult;
-                int32_t r = (int32_t)(v >> 32) >> q.sh;
-                r += out_offset; /* |r| <= 2^30 + 1 here: no overflow */
-                r = r < act_min ? act_min : r;
-                *out = (int8_t)(r > act_max ? act_max : r);
-            }
-        }
+    if (!vb_dsp_rq_setup(&q, mult, shift, o->flags)) {
+        vb_dsp_rq_general(acc, n, out, ostride, o, mult, shift);
         return;
     }
-    for (; n > 0; --n, ++acc, out += ostride) {
-        int32_t v = vb_requantize(*acc, mult, shift, flags);
-        v = (int32_t)((uint32_t)v + (uint32_t)out_offset);
-        v = v < act_min ? act_min : v;
-        *out = (int8_t)(v > act_max ? act_max : v);
+    for (; n > 0; --n, out += ostride) {
+        int32_t r = vb_dsp_rq_fast(*acc++, &q) + o->out_offset; /* |r| <= 2^30 + 1: no overflow */
+        r = r < o->act_min ? o->act_min : r;
+        *out = (int8_t)(r > o->act_max ? o->act_max : r);
+    }
+}
+#endif
+
+/* Any multiplier and shift: the reference formulas. */
+void vb_dsp_rq_general(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride, const vb_dsp_out_t *o,
+                       int32_t mult, int32_t shift)
+{
+    for (; n > 0; --n, out += ostride) {
+        int32_t v = vb_requantize(*acc++, mult, shift, o->flags);
+        v = (int32_t)((uint32_t)v + (uint32_t)o->out_offset); /* wraps as the reference's int32 add */
+        v = v < o->act_min ? o->act_min : v;
+        *out = (int8_t)(v > o->act_max ? o->act_max : v);
     }
 }

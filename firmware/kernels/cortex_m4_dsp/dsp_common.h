@@ -147,11 +147,44 @@ static inline int32_t vb_dsp_rq_fast(int32_t x, const vb_dsp_rq_t *q)
     return (int32_t)(v >> 32) >> q->sh;
 }
 
-/* Requantize n accumulators of one output channel, acc[0..n-1], with the layer's
- * rounding, add the output zero point, clamp, and store them at out[0], out[ostride], ...
- * (dsp_common.c; a function of its own so its loop gets all the registers). */
-void vb_dsp_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride,
-                          int32_t mult, int32_t shift, uint32_t flags, int32_t out_offset,
-                          int32_t act_min, int32_t act_max);
+/* Per-layer output stage: zero point, activation range, rounding (first four fields are read by
+ * the assembly in dsp_common.c in this order). */
+typedef struct {
+    int32_t out_offset, act_min, act_max;
+    int32_t mode;       /* VB_RQ_SINGLE | VB_RQ_SSAT */
+    uint32_t flags;     /* the layer's VB_FLAG_* */
+} vb_dsp_out_t;
+
+#define VB_RQ_SSAT 1    /* the clamp range is [-128, 127]: one SSAT */
+#define VB_RQ_SINGLE 2  /* single rounding: no sign correction */
+
+static inline void vb_dsp_out_init(vb_dsp_out_t *o, uint32_t flags, int32_t out_offset, int32_t act_min,
+                                   int32_t act_max)
+{
+    o->out_offset = out_offset;
+    o->act_min = act_min;
+    o->act_max = act_max;
+    o->flags = flags;
+    o->mode = ((flags & VB_FLAG_SINGLE_ROUNDING) ? VB_RQ_SINGLE : 0) |
+              (act_min == -128 && act_max == 127 ? VB_RQ_SSAT : 0);
+}
+
+/* dsp_common.c: the fast form over a run (mult >= 0, -31 <= shift <= -1) and the general one. */
+void vb_dsp_rq_run(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride, const vb_dsp_out_t *o,
+                   int32_t mult, int32_t shift);
+void vb_dsp_rq_general(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride, const vb_dsp_out_t *o,
+                       int32_t mult, int32_t shift);
+
+/* Requantize acc[0..n-1] of one output channel (multiplier, shift) with the layer's rounding, add
+ * the output zero point, clamp, and store at out[0], out[ostride], ... */
+static inline void vb_dsp_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride,
+                                        int32_t mult, int32_t shift, const vb_dsp_out_t *o)
+{
+    if (mult >= 0 && shift <= -1 && shift >= -31) {
+        vb_dsp_rq_run(acc, n, out, ostride, o, mult, shift);
+    } else {
+        vb_dsp_rq_general(acc, n, out, ostride, o, mult, shift);
+    }
+}
 
 #endif /* VB_DSP_COMMON_H */

@@ -72,6 +72,8 @@ void vb_fully_connected(const vb_fc_params_t *p, const int8_t *input, int8_t *ou
 {
     const int32_t depth = p->in_depth, rows = p->out_depth;
     const int32_t offset = p->input_offset, off2 = vb_dup16(offset);
+    vb_dsp_out_t ost;
+    vb_dsp_out_init(&ost, p->flags, p->output_offset, p->act_min, p->act_max);
     int32_t acc[VB_FC_BLOCK];
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * depth;
@@ -92,11 +94,10 @@ void vb_fully_connected(const vb_fc_params_t *p, const int8_t *input, int8_t *ou
             if (p->per_channel) {
                 for (r = 0; r < n; ++r) {
                     vb_dsp_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                         p->flags, p->output_offset, p->act_min, p->act_max);
+                                         &ost);
                 }
             } else {
-                vb_dsp_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], p->flags,
-                                     p->output_offset, p->act_min, p->act_max);
+                vb_dsp_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], &ost);
             }
         }
     }
