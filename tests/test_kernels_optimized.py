@@ -174,6 +174,11 @@ def dw_c4_3x3_left_and_zero_shifts():
 
 
 @case
+def dw_c4_3x3_stride2_plane_in_stripes():          # padded plane 72 x 72 words > the 16 KiB scratch cap
+    return _conv([1, 70, 70, 4], 0, (3, 3), stride=(2, 2), depthwise=True, in_q=(0.05, -100))
+
+
+@case
 def dw_c8_3x3_batch2_saturating():
     return _conv([2, 4, 5, 8], 0, (3, 3), depthwise=True, target=3000.0)
 
@@ -251,10 +256,11 @@ def test_double_rounding_layers_match_reference(name, tmp_path):
         assert all(h.run(data) == expected for h in variants)
 
 
-def test_fallbacks_without_scratch(tmp_path):
-    """A model directory without its summary gets no scratch: the CONV_2D kernels take their
-    plain loop nests, still bit-exact."""
-    path, compiled = _model(tmp_path, "conv_in5_out7_3x3_same_relu")
+@pytest.mark.parametrize("name", ["conv_in5_out7_3x3_same_relu", "dw_c5_3x3_same_relu6"])
+def test_fallbacks_without_scratch(tmp_path, name):
+    """A model directory without its summary gets no scratch: CONV_2D takes its plain loop nest,
+    3x3 DEPTHWISE_CONV_2D its per-pixel tap ranges; still bit-exact."""
+    path, compiled = _model(tmp_path, name)
     bare = tmp_path / "bare"
     bare.mkdir()
     for f in compiled.out_dir.iterdir():
