@@ -275,7 +275,7 @@ def test_fallbacks_without_scratch(tmp_path, name):
 
 
 def test_scratch_sizing():
-    """8 int16 columns of the largest CONV_2D patch (rounded up to 4 taps) plus an int8 copy,
+    """16 int16 columns of the largest CONV_2D patch (rounded up to 4 taps) plus an int8 copy,
     capped at 16 KiB but at least two columns plus the copy."""
     import json
     import tempfile
@@ -287,9 +287,9 @@ def test_scratch_sizing():
             (Path(d) / "m_model.json").write_text(json.dumps({"layers": layers}))
             return scratch_bytes(d)
 
-    assert summary(64) == 8 * 2 * 64 + 64
-    assert summary(27) == (8 * 2 * 28 + 28 + 15) // 16 * 16
-    assert summary(576) == 8 * 2 * 576 + 576
+    assert summary(64) == 16 * 2 * 64 + 64
+    assert summary(27) == (16 * 2 * 28 + 28 + 15) // 16 * 16
+    assert summary(600) == 16 * 1024
     assert summary(1500) == 16 * 1024
     assert summary(4608) == 2 * 2 * 4608 + 4608
 

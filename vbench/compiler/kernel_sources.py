@@ -89,7 +89,7 @@ def resolve_kernels(kernels: str | None, platform=None) -> str | None:
 #   columns plus the copy;
 # - 3x3 DEPTHWISE_CONV_2D: a zero-point-padded plane of 4 channels, (in_h + 2) x (in_w + 2)
 #   words (the kernels work in stripes of rows when they get less).
-SCRATCH_COLUMNS = 8
+SCRATCH_COLUMNS = 16
 SCRATCH_CAP_BYTES = 16 * 1024
 
 

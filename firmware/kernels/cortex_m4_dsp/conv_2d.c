@@ -23,7 +23,9 @@
  * than one pair the kernel uses a plain loop nest with the reference's order and arithmetic. */
 #include "dsp_common.h"
 
-#define VB_CONV_MAX_COLS 8
+#define VB_CONV_MAX_COLS 16
+#define VB_STR_(x) #x
+#define VB_STR(x) VB_STR_(x)
 
 /* Column writer for one column slot: dst walks the slot's two words of each group. */
 static inline int32_t *vb_col_put(int32_t *dst, const int8_t *src, int32_t groups, int32_t off2)
@@ -183,7 +185,7 @@ __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
         "    subs    r3, r3, #1\n"
         "    bne     5b\n"
         "3:  ldr     r4, [sp, #60]\n"
-        "    strd    r11, lr, [r4, #32]\n"
+        "    strd    r11, lr, [r4, #" VB_STR(VB_CONV_MAX_COLS) " * 4]\n"
         "    strd    r10, r12, [r4], #8\n"
         "    str     r4, [sp, #60]\n"
         "    ldr     r0, [sp, #8]\n"

@@ -30,6 +30,37 @@
 #define VB_RQ_SINGLE_K                                      \
     "    mov     r11, r6\n"                                \
     "    mov     lr, r7\n"
+/* SSAT modes, two values per iteration (r9/r10 are free there): x in r12 and r9 */
+#define VB_RQ_ONE(x, rounding)                              \
+    rounding                                                \
+    "    smlal   r11, lr, " x ", r4\n"                     \
+    "    asr     lr, lr, r5\n"                             \
+    "    add     lr, lr, r8\n"                             \
+    "    ssat    lr, #8, lr\n"                             \
+    "    strb    lr, [r2]\n"                               \
+    "    add     r2, r2, r3\n"
+#define VB_RQ_DOUBLE_X(x)                                   \
+    "    and     lr, " x ", #0x80000000\n"                 \
+    "    subs    r11, r6, lr\n"                            \
+    "    sbc     lr, r7, #0\n"
+#define VB_RQ_LOOP_SAT2(label, rounding_r12, rounding_r9)   \
+    label ":\n"                                            \
+    "    tst     r1, #1\n"                                 \
+    "    beq     " label "1f\n"                            \
+    "    ldr     r12, [r0], #4\n"                          \
+    VB_RQ_ONE("r12", rounding_r12)                          \
+    "    subs    r1, r1, #1\n"                             \
+    "    it      eq\n"                                     \
+    "    popeq   {r4-r11, pc}\n"                           \
+    label "1:\n"                                           \
+    "    ldr     r12, [r0]\n"                              \
+    "    ldr     r9, [r0, #4]\n"                           \
+    "    add     r0, r0, #8\n"                             \
+    VB_RQ_ONE("r12", rounding_r12)                          \
+    VB_RQ_ONE("r9", rounding_r9)                            \
+    "    subs    r1, r1, #2\n"                             \
+    "    bne     " label "1b\n"                            \
+    "    pop     {r4-r11, pc}\n"
 #define VB_RQ_CLAMP                                         \
     "    cmp     lr, r9\n"                                 \
     "    it      lt\n"                                     \
@@ -37,7 +68,6 @@
     "    cmp     lr, r10\n"                                \
     "    it      gt\n"                                     \
     "    movgt   lr, r10\n"
-#define VB_RQ_SAT "    ssat    lr, #8, lr\n"
 
 #define VB_UNUSED __attribute__((unused))
 __attribute__((naked, noinline)) void vb_dsp_rq_run(VB_UNUSED const int32_t *acc, VB_UNUSED int32_t n,
@@ -75,9 +105,9 @@ __attribute__((naked, noinline)) void vb_dsp_rq_run(VB_UNUSED const int32_t *acc
         "    cmp     r11, #3\n"
         "    beq     14f\n"
         VB_RQ_LOOP("11", VB_RQ_DOUBLE, VB_RQ_CLAMP)
-        VB_RQ_LOOP("12", VB_RQ_DOUBLE, VB_RQ_SAT)
+        VB_RQ_LOOP_SAT2("12", VB_RQ_DOUBLE_X("r12"), VB_RQ_DOUBLE_X("r9"))
         VB_RQ_LOOP("13", VB_RQ_SINGLE_K, VB_RQ_CLAMP)
-        VB_RQ_LOOP("14", VB_RQ_SINGLE_K, VB_RQ_SAT));
+        VB_RQ_LOOP_SAT2("14", VB_RQ_SINGLE_K, VB_RQ_SINGLE_K));
 }
 #else
 void vb_dsp_rq_run(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride, const vb_dsp_out_t *o,

@@ -13,7 +13,7 @@
  * uses a plain loop nest with the reference's order and arithmetic. */
 #include "rv32_common.h"
 
-#define VB_RV_CONV_COLS 8
+#define VB_RV_CONV_COLS 16
 
 /* Plain loop nest (the reference's order and arithmetic). */
 static void vb_rv_conv_plain(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
