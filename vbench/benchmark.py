@@ -31,7 +31,7 @@ class Job:
     mode: str
     overrides: tuple[str, ...] = ()
     dataset: str | None = None
-    variant: str | None = None
+    variant: str | None = None   # None/"reference", "optimized" (the platform's variant) or a variant name
     accuracy_limit: int | None = None
     synthetic: bool = True   # time with generated inputs where the dataset files are absent
     scenarios: tuple[str, ...] = ()  # LoadGen scenarios computed from the performance latencies
@@ -90,8 +90,12 @@ def run_job(job: Job) -> dict[str, Any]:
     from vbench.harness.modes import VirtualTarget, _timing_inputs, run_mode
     from vbench.platform import REPO_ROOT
 
+    from vbench.compiler.kernel_sources import resolve_kernels
+    from vbench.platform import load_platform
+
     model_id = WORKLOADS[job.workload]
-    target = VirtualTarget(model_id, job.platform, job.overrides, variant=job.variant,
+    variant = resolve_kernels(job.variant, load_platform(job.platform, list(job.overrides)))
+    target = VirtualTarget(model_id, job.platform, job.overrides, variant=variant,
                            energy_mode=job.mode == "energy").prepare()
     model_path = REPO_ROOT / "models" / workload(model_id).model_file
     record: dict[str, Any] = {
@@ -99,7 +103,7 @@ def run_job(job: Job) -> dict[str, Any]:
         "energy_uj": None, "accuracy": None, "cycles": None, "instructions": None,
         "firmware_sha256": _sha256(target.elf), "model_sha256": _sha256(model_path),
         "overrides": dict(o.split("=", 1) for o in job.overrides), "vbench_version": __version__,
-        "model_id": model_id, "kernels": job.variant or "reference",
+        "model_id": model_id, "kernels": variant or "reference",
     }
     t0 = time.perf_counter()
     if job.mode == "accuracy":

@@ -25,7 +25,8 @@ def add_arguments(p) -> None:
     p.add_argument("--mode", default="performance,energy", help="comma-separated: performance, energy, accuracy")
     p.add_argument("--dataset", type=Path, help="EEMBC dataset directory (DIR/kws01/y_labels.csv and the files)")
     p.add_argument("--accuracy-limit", type=int, help="accuracy on the first N files only")
-    p.add_argument("--kernels", default="reference", help="reference, or a kernel variant directory name")
+    p.add_argument("--kernels", default="optimized",
+                   help="optimized (the platform's kernel variant, default), reference, or a variant directory name")
     p.add_argument("--scenario", default=None,
                    help="LoadGen scenarios in virtual time, comma-separated: SingleStream, MultiStream, Server, Offline")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a platform parameter")
@@ -49,7 +50,7 @@ def run(args) -> int:
     scenarios = tuple(parse_list(args.scenario, SCENARIOS, "scenario"))
     if scenarios and "performance" not in modes:
         raise VbenchError("--scenario needs --mode performance (the scenarios use its per-input latencies)")
-    variant = None if args.kernels == "reference" else args.kernels
+    variant = args.kernels
     jobs = [Job(w, p, m, tuple(args.set), str(args.dataset) if args.dataset else None, variant, args.accuracy_limit,
                 scenarios=scenarios) for p in platforms for w in workloads for m in modes]
     print(f"vbench run: {len(jobs)} jobs ({', '.join(workloads)} x {', '.join(platforms)} x {', '.join(modes)})",
