@@ -35,6 +35,7 @@ class Job:
     accuracy_limit: int | None = None
     synthetic: bool = True   # time with generated inputs where the dataset files are absent
     scenarios: tuple[str, ...] = ()  # LoadGen scenarios computed from the performance latencies
+    accuracy_workers: int = 1    # processes for an accuracy job (each with its own board)
 
 
 def parse_list(text: str | None, known: tuple[str, ...] | dict, what: str) -> list[str]:
@@ -109,7 +110,7 @@ def run_job(job: Job) -> dict[str, Any]:
     if job.mode == "accuracy":
         if not job.dataset:
             raise VbenchError("accuracy mode needs --dataset DIR (EEMBC layout: DIR/kws01/y_labels.csv ...)")
-        res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=1)
+        res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=job.accuracy_workers)
         auc = res.get("auc")
         record["accuracy"] = auc if job.workload == "ad" else res["top1_percent"] / 100
         record.update(files=res["files"], complete=res["complete"], quality_target=res["quality_target"])

@@ -6,6 +6,7 @@ results.json, results.csv, report.md and plots to --out, atomically; prints a su
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -51,8 +52,12 @@ def run(args) -> int:
     if scenarios and "performance" not in modes:
         raise VbenchError("--scenario needs --mode performance (the scenarios use its per-input latencies)")
     variant = args.kernels
+    cores = args.jobs or os.cpu_count() or 1
+    n_jobs = len(platforms) * len(workloads) * len(modes)
+    acc_workers = max(1, cores // min(n_jobs, cores))  # a lone accuracy job gets every core
     jobs = [Job(w, p, m, tuple(args.set), str(args.dataset) if args.dataset else None, variant, args.accuracy_limit,
-                scenarios=scenarios) for p in platforms for w in workloads for m in modes]
+                scenarios=scenarios, accuracy_workers=acc_workers)
+            for p in platforms for w in workloads for m in modes]
     print(f"vbench run: {len(jobs)} jobs ({', '.join(workloads)} x {', '.join(platforms)} x {', '.join(modes)})",
           file=sys.stderr)
     t0 = time.perf_counter()
