@@ -127,7 +127,8 @@ static void vb_im2col_patch(const vb_conv_params_t *p, const int8_t *in_batch, i
     vb_col_put(dst, patch, groups, off2);
 }
 
-/* Two filter rows (w0, w1 = w0 + K) against `npairs` column pairs `stride` bytes apart, G groups:
+/* Two filter rows (w0, w1 = w0 + K) against `npairs` column pairs `stride` bytes apart (the
+ * assembly requires stride = 16 G, contiguous pairs, as the caller lays them out), G groups:
  *   acc[c] = bias[0] + row 0 . column c,  acc[8 + c] = bias[1] + row 1 . column c
  * (c = 0 .. 2 * npairs - 1; the row-1 half is VB_CONV_MAX_COLS words further). */
 #if VB_DSP_NATIVE
@@ -169,12 +170,12 @@ __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
         "    ldr     r4, [sp, #64]\n"            /* bias */
         "    ldrd    r4, r5, [r4]\n"
         "    push    {r4, r5}\n"                 /* sp+0 b0, +4 b1, +8 x, +12 w0, +16 w1, +20 groups */
-        "1:  ldrd    r10, r11, [sp]\n"           /* acc at sp+60, npairs +64, stride +68 */
-        "    mov     r12, r10\n"
+        "    subs    r0, r0, #4\n"               /* column pairs are contiguous (stride = 16 G): */
+        "1:  ldrd    r10, r11, [sp]\n"           /* r0 runs on from pair to pair */
+        "    mov     r12, r10\n"                 /* acc at sp+60, npairs +64 */
         "    mov     lr, r11\n"
-        "    ldrd    r0, r1, [sp, #8]\n"
-        "    ldrd    r2, r3, [sp, #16]\n"
-        "    subs    r0, r0, #4\n"
+        "    ldrd    r1, r2, [sp, #12]\n"
+        "    ldr     r3, [sp, #20]\n"
         "    lsrs    r3, r3, #1\n"
         "    bcc     2f\n"
         VB_M4_GROUP_2X2
@@ -188,10 +189,6 @@ __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
         "    strd    r11, lr, [r4, #" VB_STR(VB_CONV_MAX_COLS) " * 4]\n"
         "    strd    r10, r12, [r4], #8\n"
         "    str     r4, [sp, #60]\n"
-        "    ldr     r0, [sp, #8]\n"
-        "    ldr     r5, [sp, #68]\n"
-        "    add     r0, r0, r5\n"
-        "    str     r0, [sp, #8]\n"
         "    ldr     r5, [sp, #64]\n"
         "    subs    r5, r5, #1\n"
         "    str     r5, [sp, #64]\n"
