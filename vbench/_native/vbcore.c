@@ -739,3 +739,6 @@ VB_API void vb_add_idle(vb_core *v, uint64_t n) {
     v->c.charge_fc += n * v->p.charge_stall_fc;
     v->layers[v->layer].cycles += n;
 }
+
+/* The budget changes per harness command; unlike vb_set_params it keeps the block cache. */
+VB_API void vb_set_budget(vb_core *v, uint64_t instructions) { v->p.instruction_budget = instructions; }

@@ -55,6 +55,14 @@ class RunResult:
         }
 
 
+@dataclass(frozen=True)
+class Counters:
+    instructions: int
+    cycles: int
+    time_s: float
+    energy_uj: float
+
+
 class _Stop(Exception):
     pass
 
@@ -769,6 +777,19 @@ class Board:
         out.update(stall_cycles=float(sum(c.stall)), flash_reads=float(c.flash_reads),
                    sram_reads=float(c.sram_reads), sram_writes=float(c.sram_writes), time_s=time_s)
         return out
+
+    def set_instruction_budget(self, instructions: int) -> None:
+        """Stop after this many instructions in total (a harness sets it per command)."""
+        self.budget = int(instructions)
+        self.params.instruction_budget = self.budget
+        self.lib.vb_set_budget(self.core, self.budget)
+
+    def counters(self) -> "Counters":
+        """Totals so far: instructions, cycles, time_s, energy_uj (exact at a block boundary)."""
+        c = self._counters()
+        time_s = self.cycles_to_seconds(int(c.cycles))
+        energy_j = self.power.supply_v * (c.charge_fc * 1e-15 + self.power.static_ua * 1e-6 * time_s)
+        return Counters(int(c.instructions), int(c.cycles), time_s, energy_j * 1e6)
 
     def profile(self) -> dict[str, list[dict[str, Any]]]:
         """Per-function and per-layer cycles, instructions, energy and stalls by cause."""

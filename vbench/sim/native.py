@@ -129,6 +129,7 @@ def library() -> ctypes.CDLL:
         "vb_blocks_cached": (c_uint32, [c_void_p]),
         "vb_add_idle": (None, [c_void_p, c_uint64]),
         "vb_request_stop": (None, [c_void_p]),
+        "vb_set_budget": (None, [c_void_p, c_uint64]),
         "vb_layer_calls": (c_uint32, [c_void_p]),
         "vb_get_bucket": (c_int, [c_void_p, c_int, c_uint32, POINTER(c_uint64)]),
     }
