@@ -5,7 +5,9 @@ Per model: compile once (`compile_model`), load the golden model (TFLite BUILTIN
 host build (`HostModel`), make the inputs (random with a fixed seed, plus dataset files whose
 size matches the input tensor, e.g. the KWS accuracy set) and compute the golden outputs.
 
-Per model and board: build `firmware/apps/model_check` with the model once, then for every input
+Per model and board: build `firmware/apps/model_check` with the model once (reference kernels, or
+with `kernels="optimized"` the variant the board's platform file names in `[toolchain] kernels`,
+or a named variant directory), then for every input
 start a fresh board from the same image, write the input bytes into `vb_check_input` (a NOLOAD
 buffer that start-up leaves alone), run to exit and read `vb_check_output`. Instructions and
 cycles per inference are the sums over the runtime's layer markers (`Board.profile()` layers);
