@@ -363,6 +363,94 @@ def test_requantization_helpers_match_reference(tmp_path):
     assert checked > 10**6
 
 
+ARM_RQ_DRIVER = r"""
+#include "dsp_common.h"
+#define N 1024
+int32_t rq_acc[N];
+int8_t rq_out[N];
+int32_t rq_args[7]; /* mult, shift, flags, out_offset, act_min, act_max, n */
+void rq_done(void) __attribute__((noinline));
+void rq_done(void) { for (;;) { __asm__ volatile(""); } }
+void rq_entry(void)
+{
+    vb_dsp_out_t o;
+    vb_dsp_out_init(&o, (uint32_t)rq_args[2], rq_args[3], rq_args[4], rq_args[5]);
+    vb_dsp_requant_store(rq_acc, rq_args[6], rq_out, 1, rq_args[0], rq_args[1], &o);
+    rq_done();
+}
+"""
+ARM_LINK = """
+ENTRY(rq_entry)
+SECTIONS {
+  . = 0x10000000;
+  .text : { *(.text*) }
+  .rodata : { *(.rodata*) }
+  .data : { *(.data*) }
+  .bss : { *(.bss*) *(COMMON) }
+  /DISCARD/ : { *(.ARM.exidx*) *(.comment) }
+}
+"""
+
+
+@pytest.mark.skipif(not HAVE_CROSS, reason="cross compilers not installed")
+def test_arm_requantization_assembly_matches_reference(tmp_path):
+    """The Cortex-M4 assembly requantization loops (double/single rounding, SSAT or compare
+    clamp, odd and even run lengths, shift -1 and -31) executed instruction by instruction in
+    Unicorn, against vb_requantize computed on the host."""
+    unicorn = pytest.importorskip("unicorn")
+    from unicorn import arm_const
+
+    (tmp_path / "drv.c").write_text(ARM_RQ_DRIVER)
+    (tmp_path / "link.ld").write_text(ARM_LINK)
+    elf = tmp_path / "rq.elf"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard",
+                    "-O2", "-std=c99", "-Wall", "-Wextra", "--specs=picolibc.specs", "-nostartfiles",
+                    "-Wl,--no-warn-rwx-segments", f"-I{KERNELS_DIR}", f"-I{KERNELS_DIR / 'cortex_m4_dsp'}",
+                    str(tmp_path / "drv.c"), str(KERNELS_DIR / "cortex_m4_dsp" / "dsp_common.c"),
+                    "-T", str(tmp_path / "link.ld"), "-o", str(elf)], check=True)
+    subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", str(elf), str(tmp_path / "rq.bin")], check=True)
+    syms = {}
+    for line in subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True).stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            syms[parts[2]] = int(parts[0], 16)
+    drv = tmp_path / "ref.c"
+    drv.write_text(REQUANT_DRIVER)
+    lib = tmp_path / "libref.so"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-shared", "-fPIC", f"-I{KERNELS_DIR}",
+                    f"-I{KERNELS_DIR / 'cortex_m4_dsp'}", f"-I{KERNELS_DIR / 'rv32'}", str(drv),
+                    str(KERNELS_DIR / "cortex_m4_dsp" / "dsp_common.c"), str(KERNELS_DIR / "rv32" / "rv32_common.c"),
+                    "-o", str(lib)], check=True)
+    ref = ctypes.CDLL(str(lib))
+
+    uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
+    uc.ctl_set_cpu_model(arm_const.UC_CPU_ARM_CORTEX_M4)
+    uc.mem_map(0x10000000, 1 << 20)
+    uc.mem_write(0x10000000, (tmp_path / "rq.bin").read_bytes())
+    rng = np.random.default_rng(9)
+    checked = 0
+    for flags in (0, 2):
+        for shift in (-1, -2, -3, -7, -12, -20, -30, -31):
+            for mult in (0, 1, 2**30, 2**31 - 1, int(rng.integers(2**30, 2**31))):
+                for lo, hi, oo in ((-128, 127, 5), (-20, 90, -7)):
+                    n = int(rng.choice([1, 2, 7, 64, 1023]))
+                    scale = int(rng.choice([2**10, 2**20, 2**31]))
+                    acc = rng.integers(-scale, scale, n).astype(np.int32)
+                    acc[: min(n, 3)] = [2**31 - 1, -2**31, 0][: min(n, 3)]
+                    uc.mem_write(syms["rq_acc"], acc.tobytes())
+                    uc.mem_write(syms["rq_args"], np.array([mult, shift, flags, oo, lo, hi, n], "<i4").tobytes())
+                    uc.reg_write(arm_const.UC_ARM_REG_SP, 0x10000000 + (1 << 20) - 16)
+                    uc.reg_write(arm_const.UC_ARM_REG_LR, syms["rq_done"] | 1)
+                    uc.emu_start(syms["rq_entry"] | 1, syms["rq_done"])
+                    got = np.frombuffer(bytes(uc.mem_read(syms["rq_out"], n)), np.int8)
+                    out = (ctypes.c_int8 * (3 * n))()
+                    ref.run(acc.ctypes.data_as(ctypes.c_void_p), n, mult, shift, flags, oo, lo, hi, out)
+                    expected = np.frombuffer(out, np.int8)[:n]
+                    assert (got == expected).all(), f"mult {mult} shift {shift} flags {flags} range {lo}..{hi} n {n}"
+                    checked += n
+    assert checked > 10**4
+
+
 # ------------------------------------------------------------------ simulated boards
 
 def _chain_model(path: Path, seed: int) -> Path:
