@@ -13,8 +13,9 @@
  * For every pair of output channels, a hand-scheduled loop (vb_dot2x2_pairs) runs over the
  * block's column pairs: per group two filter words (int8, straight from flash; the last group
  * of a row may read up to 3 bytes past it, which meet zero columns) unpacked with SXTB16, four
- * column words and eight SMLADs (16 MACs), accumulators started from the biases. Filter rows of
- * one channel pair stay in the flash D-cache while they meet every column of the block. An odd
+ * column words and eight SMLADs (16 MACs), accumulators started from the biases. With K up to
+ * about 120 the two filter rows fit the 8-line flash D-cache and meet all column pairs of the
+ * block for one pass over flash; larger rows stream from flash per column pair. An odd
  * last channel uses a C loop; an odd last column is computed against whatever the pair's
  * second slot holds and not stored. Requantization per channel over the block
  * (vb_dsp_requant_store).
