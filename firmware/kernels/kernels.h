@@ -30,7 +30,17 @@ typedef enum {
     VB_OP_RESHAPE = 7,
     VB_OP_SOFTMAX = 8,
     VB_OP_QUANTIZE = 9,
-    VB_OP_DEQUANTIZE = 10
+    VB_OP_DEQUANTIZE = 10,
+    /* float32 kernels (firmware/kernels/reference/<op>_f32.c); the runtime dispatches them
+     * only when built with VB_FLOAT32 (firmware_sources sets it for float models). */
+    VB_OP_CONV_2D_F32 = 11,
+    VB_OP_DEPTHWISE_CONV_2D_F32 = 12,
+    VB_OP_FULLY_CONNECTED_F32 = 13,
+    VB_OP_AVERAGE_POOL_2D_F32 = 14,
+    VB_OP_MAX_POOL_2D_F32 = 15,
+    VB_OP_ADD_F32 = 16,
+    VB_OP_SOFTMAX_F32 = 17,
+    VB_OP_CONV_2D_HYBRID_F32 = 18
 } vb_op_t;
 
 /* Element types of graph tensors (values match TFLite's TensorType). */
@@ -135,6 +145,89 @@ void vb_reshape(const vb_reshape_params_t *p, const void *input, void *output);
 void vb_softmax(const vb_softmax_params_t *p, const int8_t *input, int8_t *output);
 void vb_quantize(const vb_quantize_params_t *p, const void *input, int8_t *output);
 void vb_dequantize(const vb_dequantize_params_t *p, const int8_t *input, float *output);
+
+/* ---------------------------------------------------------------- float32 kernels
+ * Float activations (NHWC float32) and float32 weights, same layouts as the int8 kernels.
+ * Each follows the loop and summation order of TFLite's float reference kernel
+ * (reference_ops::Conv, DepthwiseConv, FullyConnected, AveragePool, MaxPool, Add, Softmax),
+ * so with IEEE single precision and no FMA contraction a host build matches the TFLite
+ * reference interpreter except for expf() in SOFTMAX; firmware builds may contract
+ * multiply-adds (GCC's default in GNU C), which rounds differently. act_min/act_max are the
+ * fused activation's float range (TFLite CalculateActivationRange). */
+
+/* CONV_2D and DEPTHWISE_CONV_2D, float32. */
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_h, pad_w;
+    int32_t depth_multiplier;      /* depthwise only (1 for CONV_2D) */
+    float act_min, act_max;
+    const float *filter;
+    const float *bias;             /* [out_c], never NULL */
+} vb_conv_f32_params_t;
+
+/* CONV_2D with float activations and int8 weights (a TFLite "hybrid" conv, per-tensor
+ * weight scale): the input is quantized symmetrically per batch (scale max|x| / 127, into
+ * the int8 scratch the compiler plans in the arena), accumulated in int32 and scaled back:
+ * y = act(acc * (input_scale * filter_scale) + bias), as TFLite's EvalHybrid. */
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_h, pad_w;
+    float act_min, act_max;
+    float filter_scale;
+    const int8_t *filter;          /* [out_c][kh][kw][in_c] */
+    const float *bias;             /* [out_c], never NULL */
+} vb_conv_hybrid_f32_params_t;
+
+typedef struct {
+    int32_t batches, in_depth, out_depth;
+    float act_min, act_max;
+    const float *filter;           /* [out_depth][in_depth] */
+    const float *bias;             /* [out_depth], never NULL */
+} vb_fc_f32_params_t;
+
+typedef struct {
+    int32_t batches, in_h, in_w, channels, out_h, out_w;
+    int32_t filter_h, filter_w, stride_h, stride_w, pad_h, pad_w;
+    float act_min, act_max;
+} vb_pool_f32_params_t;
+
+typedef struct {
+    int32_t size;
+    float act_min, act_max;
+} vb_add_f32_params_t;
+
+typedef struct {
+    int32_t outer, depth;
+    float beta;
+} vb_softmax_f32_params_t;
+
+/* TFLite ActivationFunctionWithMinMax: min(max(x, lo), hi) with std::min/std::max semantics. */
+static inline float vb_act_f32(float x, float lo, float hi)
+{
+    const float y = x < lo ? lo : x;
+    return hi < y ? hi : y;
+}
+
+void vb_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *output);
+void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *input,
+                           int8_t *input_q, float *output);
+void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *output);
+void vb_fully_connected_f32(const vb_fc_f32_params_t *p, const float *input, float *output);
+void vb_average_pool_2d_f32(const vb_pool_f32_params_t *p, const float *input, float *output);
+void vb_max_pool_2d_f32(const vb_pool_f32_params_t *p, const float *input, float *output);
+void vb_add_f32(const vb_add_f32_params_t *p, const float *input1, const float *input2,
+                float *output);
+void vb_softmax_f32(const vb_softmax_f32_params_t *p, const float *input, float *output);
 
 /* Float helpers with TFLite QUANTIZE / DEQUANTIZE semantics (bit-exact; QUANTIZE
  * divides in single precision like LiteRT). Quantized values beyond int32 saturate. */

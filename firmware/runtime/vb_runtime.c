@@ -13,6 +13,19 @@ static uint8_t vb_scratch_buffer[VB_SCRATCH_BYTES] __attribute__((aligned(16)));
 
 static int vb_initialized;
 
+/* Float models (VB_FLOAT32 defined, as firmware_sources does for them) add the float32
+ * kernels to the dispatch; int8 images are built without them, unchanged.
+ * VB_ARENA_INPUTS(op): arena spans a layer reads (ADD's second operand; the hybrid conv's
+ * int8 scratch). */
+#ifdef VB_FLOAT32
+#define VB_OP_LAST VB_OP_CONV_2D_HYBRID_F32
+#define VB_ARENA_INPUTS(op) \
+    (((op) == VB_OP_ADD || (op) == VB_OP_ADD_F32 || (op) == VB_OP_CONV_2D_HYBRID_F32) ? 2u : 1u)
+#else
+#define VB_OP_LAST VB_OP_DEQUANTIZE
+#define VB_ARENA_INPUTS(op) ((op) == VB_OP_ADD ? 2u : 1u)
+#endif
+
 void *vb_kernel_scratch(uint32_t *size_bytes)
 {
 #if VB_SCRATCH_BYTES > 0
@@ -46,7 +59,7 @@ int vb_model_init(void)
     }
     for (uint32_t i = 0; i < m->num_layers; ++i) {
         const vb_layer_t *l = &m->layers[i];
-        const uint32_t n_in = l->op == VB_OP_ADD ? 2u : 1u;
+        const uint32_t n_in = VB_ARENA_INPUTS(l->op);
         for (uint32_t k = 0; k < n_in; ++k) {
             if (!vb_span_ok(l->input_offset[k], l->input_bytes[k], m->arena_bytes)) {
                 return VB_ERR_BAD_PLAN;
@@ -55,7 +68,7 @@ int vb_model_init(void)
         if (!vb_span_ok(l->output_offset, l->output_bytes, m->arena_bytes) || !l->params) {
             return VB_ERR_BAD_PLAN;
         }
-        if (l->op < VB_OP_CONV_2D || l->op > VB_OP_DEQUANTIZE) {
+        if (l->op < VB_OP_CONV_2D || l->op > VB_OP_LAST) {
             return VB_ERR_BAD_PLAN;
         }
     }
@@ -142,6 +155,42 @@ static void vb_run_layer(const vb_model_t *m, const vb_layer_t *l)
         vb_dequantize((const vb_dequantize_params_t *)l->params, (const int8_t *)in0,
                       (float *)(void *)out);
         break;
+#ifdef VB_FLOAT32
+    case VB_OP_CONV_2D_F32:
+        vb_conv_2d_f32((const vb_conv_f32_params_t *)l->params, (const float *)(const void *)in0,
+                       (float *)(void *)out);
+        break;
+    case VB_OP_CONV_2D_HYBRID_F32:
+        vb_conv_2d_hybrid_f32((const vb_conv_hybrid_f32_params_t *)l->params,
+                              (const float *)(const void *)in0,
+                              (int8_t *)(m->arena + l->input_offset[1]), (float *)(void *)out);
+        break;
+    case VB_OP_DEPTHWISE_CONV_2D_F32:
+        vb_depthwise_conv_2d_f32((const vb_conv_f32_params_t *)l->params,
+                                 (const float *)(const void *)in0, (float *)(void *)out);
+        break;
+    case VB_OP_FULLY_CONNECTED_F32:
+        vb_fully_connected_f32((const vb_fc_f32_params_t *)l->params,
+                               (const float *)(const void *)in0, (float *)(void *)out);
+        break;
+    case VB_OP_AVERAGE_POOL_2D_F32:
+        vb_average_pool_2d_f32((const vb_pool_f32_params_t *)l->params,
+                               (const float *)(const void *)in0, (float *)(void *)out);
+        break;
+    case VB_OP_MAX_POOL_2D_F32:
+        vb_max_pool_2d_f32((const vb_pool_f32_params_t *)l->params,
+                           (const float *)(const void *)in0, (float *)(void *)out);
+        break;
+    case VB_OP_ADD_F32:
+        vb_add_f32((const vb_add_f32_params_t *)l->params, (const float *)(const void *)in0,
+                   (const float *)(const void *)(m->arena + l->input_offset[1]),
+                   (float *)(void *)out);
+        break;
+    case VB_OP_SOFTMAX_F32:
+        vb_softmax_f32((const vb_softmax_f32_params_t *)l->params,
+                       (const float *)(const void *)in0, (float *)(void *)out);
+        break;
+#endif
     default:
         break; /* rejected by vb_model_init */
     }

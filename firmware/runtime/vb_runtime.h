@@ -17,6 +17,10 @@
  * The simulator watches calls to this symbol to attribute cycles to layers. Each
  * marker costs one call + return (plus moving the index into the argument register)
  * and is counted in the layer that follows it.
+ *
+ * Float models (`compile_model(..., dtype="float32")`) use the same API with float32 input
+ * and output tensors (vb_model_set_input takes their bytes); build them with -DVB_FLOAT32 and
+ * the float32 kernels (firmware_sources does both), which the layer loop then dispatches.
  */
 #ifndef VB_RUNTIME_H
 #define VB_RUNTIME_H

@@ -5,6 +5,10 @@ variant lives in firmware/kernels/<variant>/ and replaces the reference file wit
 same basename; operators the variant does not provide keep the reference file. Extra
 .c files in the variant directory (shared helpers) are added too.
 
+Float32 kernels are the files whose names end in `_f32.c`; they are part of a build only for
+float models (`kernel_sources(..., float32=True)`; `firmware_sources` decides from the compiled
+model's summary and defines VB_FLOAT32 for the runtime's float dispatch).
+
 A board names its optimized variant in its platform file (`[toolchain] kernels = "..."`);
 `resolve_kernels("optimized", platform)` maps to it. Optimized builds get a scratch buffer
 (`VB_SCRATCH_BYTES`, see `scratch_bytes`) sized from the model.
@@ -41,14 +45,22 @@ def variant_dir(variant: str | None, kernels_dir: Path = KERNELS_DIR) -> Path | 
     return path
 
 
-def kernel_sources(variant: str | None, kernels_dir: Path = KERNELS_DIR) -> list[Path]:
-    """Kernel .c files for `variant` (None or "reference" = reference kernels only)."""
-    reference = sorted((kernels_dir / "reference").glob("*.c"))
+FLOAT32_SUFFIX = "_f32.c"
+
+
+def _wanted(path: Path, float32: bool) -> bool:
+    return float32 or not path.name.endswith(FLOAT32_SUFFIX)
+
+
+def kernel_sources(variant: str | None, kernels_dir: Path = KERNELS_DIR, float32: bool = False) -> list[Path]:
+    """Kernel .c files for `variant` (None or "reference" = reference kernels only); with
+    float32, the float32 kernels (*_f32.c) too."""
+    reference = [p for p in sorted((kernels_dir / "reference").glob("*.c")) if _wanted(p, float32)]
     common = sorted(kernels_dir.glob("*.c"))  # shared helpers next to kernels.h, if any
     vdir = variant_dir(variant, kernels_dir)
     if vdir is None:
         return common + reference
-    optimized = {p.name: p for p in sorted(vdir.glob("*.c"))}
+    optimized = {p.name: p for p in sorted(vdir.glob("*.c")) if _wanted(p, float32)}
     selected = [optimized.pop(p.name, p) for p in reference]
     return common + selected + sorted(optimized.values())
 
