@@ -4,6 +4,10 @@
     cm = compile_model("models/kws_ref_model.tflite", "build/kws", "kws")
     print(cm.table())
 
+Float models run on the float32 kernels when asked for explicitly:
+`compile_model("models/ad01_fp32.tflite", out, "ad", dtype="float32")` (or dtype="auto": the
+model's own type). The default dtype "int8" refuses float models.
+
 Pipeline: tflite_reader (verify + parse) -> validate (every op/option) -> fold
 (requantization constants, zero-point folding) -> planner (arena offsets) -> emit (C).
 host_build runs the result natively (HostModel) and lists the sources a firmware image
@@ -23,12 +27,12 @@ from vbench.compiler.host_build import FirmwareSources, HostModel, build_host_li
 from vbench.compiler.kernel_sources import kernel_sources
 from vbench.compiler.planner import plan_arena
 from vbench.compiler.tflite_reader import read_tflite
-from vbench.compiler.validate import validate_graph
+from vbench.compiler.validate import DTYPES, graph_dtype, validate_graph
 from vbench.errors import VbenchError
 
 __all__ = ["compile_model", "CompiledModel", "LayerSummary", "TensorSummary", "load_graph",
            "firmware_sources", "FirmwareSources", "kernel_sources", "HostModel",
-           "build_host_library", "ROUNDING_MODES"]
+           "build_host_library", "ROUNDING_MODES", "DTYPES", "model_dtype"]
 
 
 @dataclass
@@ -72,6 +76,7 @@ class CompiledModel:
     input: TensorSummary
     output: TensorSummary
     layers: list[LayerSummary]
+    dtype: str = "int8"        # "int8" or "float32" (the kernels the plan uses)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -95,7 +100,7 @@ class CompiledModel:
             f"output    {'x'.join(map(str, self.output.shape))} {self.output.dtype} "
             f"scale {self.output.scale:.7g} zp {self.output.zero_point} ({self.output.bytes} B)",
             f"MACs      {self.total_macs:,}",
-            f"rounding  {self.rounding}",
+            f"rounding  {self.rounding}" if self.dtype == "int8" else f"dtype     {self.dtype} (float32 kernels)",
             f"arena     {self.arena_bytes:,} B (lower bound {self.arena_lower_bound:,} B = {pct:.1f}%, "
             f"no reuse {self.arena_sum_bytes:,} B)",
             f"flash     {self.const_bytes:,} B constants ({self.weight_bytes:,} B weights+biases)",
@@ -112,11 +117,17 @@ def default_name(model_path: str | Path) -> str:
     return stem if _NAME_RE.match(stem) else f"m_{stem}"
 
 
-def load_graph(model_path: str | Path):
-    """Read and validate a model; returns the Graph (raises VbenchError)."""
+def load_graph(model_path: str | Path, dtype: str = "int8"):
+    """Read and validate a model (for the int8 or the float32 kernels); returns the Graph
+    (raises VbenchError)."""
     graph = read_tflite(model_path)
-    validate_graph(graph)
+    validate_graph(graph, dtype)
     return graph
+
+
+def model_dtype(model_path: str | Path) -> str:
+    """"float32" for a float model (float activations or weights), else "int8"."""
+    return graph_dtype(read_tflite(model_path))
 
 
 def _tensor_summary(t) -> TensorSummary:
@@ -125,20 +136,28 @@ def _tensor_summary(t) -> TensorSummary:
 
 
 def compile_model(path: str | Path, out_dir: str | Path, name: str | None = None,
-                  rounding: str = "litert") -> CompiledModel:
-    """Compile an int8 .tflite into `out_dir/<name>_model.{c,h,json}`.
+                  rounding: str = "litert", dtype: str = "int8") -> CompiledModel:
+    """Compile a .tflite into `out_dir/<name>_model.{c,h,json}`.
 
     rounding: "litert" (default; bit-exact with the ai-edge-litert golden model, whose
     FULLY_CONNECTED rounds once) or "double" (gemmlowp double rounding everywhere, as
-    TFLite's source default, TFLite Micro and CMSIS-NN)."""
+    TFLite's source default, TFLite Micro and CMSIS-NN).
+    dtype: "int8" (default: an int8 model, float models are refused), "float32" (a float
+    model on the float32 kernels, within a tolerance of TFLite's float reference kernels; see
+    tests/test_float_models.py) or "auto" (whichever the model is)."""
     path, out_dir = Path(path), Path(out_dir)
     if rounding not in ROUNDING_MODES:
         raise VbenchError(f"rounding must be one of {', '.join(ROUNDING_MODES)}, not '{rounding}'")
+    if dtype not in (*DTYPES, "auto"):
+        raise VbenchError(f"dtype must be one of {', '.join(DTYPES)} or auto, not '{dtype}'")
     name = name or default_name(path)
     if not _NAME_RE.match(name):
         raise VbenchError(f"model name '{name}' must be a C identifier (letters, digits, _)")
-    graph = load_graph(path)
-    layers = fold_graph(graph, rounding)
+    graph = read_tflite(path)
+    if dtype == "auto":
+        dtype = graph_dtype(graph)
+    validate_graph(graph, dtype)
+    layers = fold_graph(graph, rounding, dtype)
     plan = plan_arena(graph, layers)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     layer_summaries = [
@@ -146,7 +165,7 @@ def compile_model(path: str | Path, out_dir: str | Path, name: str | None = None
                      int(l.macs), int(l.weight_bytes), int(l.const_bytes), list(l.notes))
         for l in layers]
     inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
-    summary = dict(name=name, model=path.name, model_sha256=sha, rounding=rounding,
+    summary = dict(name=name, model=path.name, model_sha256=sha, rounding=rounding, dtype=dtype,
                    arena_bytes=plan.arena_bytes,
                    arena_lower_bound=plan.lower_bound, arena_sum_bytes=plan.sum_bytes,
                    weight_bytes=sum(l.weight_bytes for l in layers),
@@ -160,4 +179,4 @@ def compile_model(path: str | Path, out_dir: str | Path, name: str | None = None
         arena_lower_bound=plan.lower_bound, arena_sum_bytes=plan.sum_bytes,
         weight_bytes=summary["weight_bytes"], const_bytes=const_bytes,
         total_macs=summary["total_macs"], input=_tensor_summary(inp),
-        output=_tensor_summary(out), layers=layer_summaries)
+        output=_tensor_summary(out), layers=layer_summaries, dtype=dtype)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vbench.compiler.fold import PARAMS_STRUCT, TYPE_CODES, Layer
+from vbench.compiler.fold import TYPE_CODES, Layer
 from vbench.compiler.planner import ArenaPlan
 from vbench.compiler.tflite_reader import Graph
 
 WEIGHTS_SECTION = ".rodata.vbench_weights"
-_C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t"}
-_VALUES_PER_LINE = {np.dtype(np.int8): 24, np.dtype(np.int32): 10}
+_C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t", np.dtype(np.float32): "float"}
+_VALUES_PER_LINE = {np.dtype(np.int8): 24, np.dtype(np.int32): 10, np.dtype(np.float32): 6}
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -50,7 +50,8 @@ def _array_text(symbol: str, values: np.ndarray) -> str:
     ctype = _C_TYPES[values.dtype]
     flat = values.reshape(-1).tolist()
     per_line = _VALUES_PER_LINE[values.dtype]
-    lines = [", ".join(_c_int(v) for v in flat[i:i + per_line]) for i in range(0, len(flat), per_line)]
+    literal = c_float if values.dtype == np.float32 else _c_int
+    lines = [", ".join(literal(v) for v in flat[i:i + per_line]) for i in range(0, len(flat), per_line)]
     body = ",\n    ".join(lines)
     return f"static const {ctype} {symbol}[{len(flat)}] VB_WEIGHTS = {{\n    {body}\n}};\n"
 
@@ -104,7 +105,7 @@ def model_source(graph: Graph, layers: list[Layer], plan: ArenaPlan, name: str,
         for key, values in layer.arrays.items():
             symbol = pool.add(f"l{layer.index}_{key}", values)
             fields.append(f"    .{key} = {symbol},")
-        struct = PARAMS_STRUCT[layer.op]
+        struct = layer.params_struct
         param_blocks.append(f"/* layer {layer.index}: {layer.op} */\n"
                             f"static const {struct} l{layer.index}_params = {{\n"
                             + "\n".join(fields) + "\n};\n")

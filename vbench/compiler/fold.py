@@ -18,6 +18,10 @@ from vbench.errors import VbenchError
 OP_KINDS = {  # matches vb_op_t in firmware/kernels/kernels.h
     "CONV_2D": 1, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 3, "AVERAGE_POOL_2D": 4,
     "MAX_POOL_2D": 5, "ADD": 6, "RESHAPE": 7, "SOFTMAX": 8, "QUANTIZE": 9, "DEQUANTIZE": 10,
+    # float32 kernels (Layer.kernel "_F32" / "_HYBRID_F32")
+    "CONV_2D_F32": 11, "DEPTHWISE_CONV_2D_F32": 12, "FULLY_CONNECTED_F32": 13,
+    "AVERAGE_POOL_2D_F32": 14, "MAX_POOL_2D_F32": 15, "ADD_F32": 16, "SOFTMAX_F32": 17,
+    "CONV_2D_HYBRID_F32": 18,
 }
 PARAMS_STRUCT = {
     "CONV_2D": "vb_conv_params_t", "DEPTHWISE_CONV_2D": "vb_conv_params_t",
@@ -25,6 +29,10 @@ PARAMS_STRUCT = {
     "MAX_POOL_2D": "vb_pool_params_t", "ADD": "vb_add_params_t",
     "RESHAPE": "vb_reshape_params_t", "SOFTMAX": "vb_softmax_params_t",
     "QUANTIZE": "vb_quantize_params_t", "DEQUANTIZE": "vb_dequantize_params_t",
+    "CONV_2D_F32": "vb_conv_f32_params_t", "DEPTHWISE_CONV_2D_F32": "vb_conv_f32_params_t",
+    "FULLY_CONNECTED_F32": "vb_fc_f32_params_t", "AVERAGE_POOL_2D_F32": "vb_pool_f32_params_t",
+    "MAX_POOL_2D_F32": "vb_pool_f32_params_t", "ADD_F32": "vb_add_f32_params_t",
+    "SOFTMAX_F32": "vb_softmax_f32_params_t", "CONV_2D_HYBRID_F32": "vb_conv_hybrid_f32_params_t",
 }
 TYPE_CODES = {"FLOAT32": 0, "INT8": 9}  # vb_type_t
 FLAG_ZP_FOLDED = 1
@@ -49,10 +57,15 @@ class Layer:
     input_shapes: list = field(default_factory=list)
     output_shape: tuple = ()
     notes: list = field(default_factory=list)
+    kernel: str = ""                    # "" (int8), "_F32" or "_HYBRID_F32": suffix of the kernel kind
 
     @property
     def kind(self) -> int:
-        return OP_KINDS[self.op]
+        return OP_KINDS[self.op + self.kernel]
+
+    @property
+    def params_struct(self) -> str:
+        return PARAMS_STRUCT[self.op + self.kernel]
 
     @property
     def const_bytes(self) -> int:
@@ -299,11 +312,121 @@ _FOLDERS = {
 }
 
 
-def fold_graph(graph: Graph, rounding: str = "litert") -> list[Layer]:
-    """One Layer per operator, in execution order. The graph must be validated first.
-    rounding: a key of ROUNDING_MODES."""
+# ----------------------------------------------------------------- float32 models
+
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def activation_range_f32(activation: int) -> tuple[float, float]:
+    """TFLite CalculateActivationRange (float)."""
+    return {1: (0.0, FLT_MAX), 2: (-1.0, 1.0), 3: (0.0, 6.0)}.get(activation, (-FLT_MAX, FLT_MAX))
+
+
+def _bias_f32(graph: Graph, op: Operator, channels: int) -> np.ndarray:
+    if len(op.inputs) > 2 and op.inputs[2] != -1:
+        return graph.tensors[op.inputs[2]].data.astype(np.float32).reshape(-1).copy()
+    return np.zeros(channels, np.float32)
+
+
+def _fold_conv_f32(graph: Graph, op: Operator, depthwise: bool) -> Layer:
+    o = op.options
+    inp, filt, out = (graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]],
+                      graph.tensors[op.outputs[0]])
+    n, h, w, cin = inp.shape
+    if depthwise:
+        _, kh, kw, cout = filt.shape
+        dm = cout // cin
+    else:
+        cout, kh, kw, _ = filt.shape
+        dm = 1
+    sh, sw, dh, dw = o["StrideH"], o["StrideW"], o["DilationHFactor"], o["DilationWFactor"]
+    oh = compute_out_size(o["Padding"], h, kh, sh, dh)
+    ow = compute_out_size(o["Padding"], w, kw, sw, dw)
+    act_min, act_max = activation_range_f32(o["FusedActivationFunction"])
+    params = dict(batches=n, in_h=h, in_w=w, in_c=cin, out_h=oh, out_w=ow, out_c=cout,
+                  filter_h=kh, filter_w=kw, stride_h=sh, stride_w=sw, dilation_h=dh,
+                  dilation_w=dw, pad_h=compute_padding(h, kh, oh, sh, dh),
+                  pad_w=compute_padding(w, kw, ow, sw, dw))
+    macs = n * oh * ow * cout * kh * kw * (1 if depthwise else cin)
+    inputs, kernel, notes = [op.inputs[0]], "_F32", ["float32"]
+    if filt.dtype == "INT8":   # hybrid conv: int8 weights, input quantized per batch at run time
+        params.update(act_min=act_min, act_max=act_max, filter_scale=float(np.float32(filt.scale)))
+        arrays = dict(filter=filt.data.astype(np.int8).reshape(-1), bias=_bias_f32(graph, op, cout))
+        scratch = Tensor(len(graph.tensors), f"{out.name}/hybrid_input_q", tuple(inp.shape), "INT8", None)
+        graph.tensors.append(scratch)   # planned like an activation, live during this layer only
+        inputs.append(scratch.index)
+        kernel, notes = "_HYBRID_F32", ["float32", "hybrid int8 weights"]
+    else:
+        params.update(depth_multiplier=dm, act_min=act_min, act_max=act_max)
+        arrays = dict(filter=filt.data.astype(np.float32).reshape(-1), bias=_bias_f32(graph, op, cout))
+    return Layer(op.index, op.opcode, inputs, op.outputs[0], params, arrays, macs,
+                 [inp.shape], out.shape, notes, kernel)
+
+
+def _fold_fc_f32(graph: Graph, op: Operator) -> Layer:
+    inp, filt, out = (graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]],
+                      graph.tensors[op.outputs[0]])
+    cout, depth = filt.shape
+    batches = inp.elements // depth
+    act_min, act_max = activation_range_f32(op.options.get("FusedActivationFunction", 0))
+    params = dict(batches=batches, in_depth=depth, out_depth=cout, act_min=act_min, act_max=act_max)
+    arrays = dict(filter=filt.data.astype(np.float32).reshape(-1), bias=_bias_f32(graph, op, cout))
+    return Layer(op.index, op.opcode, [op.inputs[0]], op.outputs[0], params, arrays,
+                 batches * cout * depth, [inp.shape], out.shape, ["float32"], "_F32")
+
+
+def _fold_pool_f32(graph: Graph, op: Operator) -> Layer:
+    o = op.options
+    inp, out = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    n, h, w, ch = inp.shape
+    kh, kw, sh, sw = o["FilterHeight"], o["FilterWidth"], o["StrideH"], o["StrideW"]
+    oh, ow = compute_out_size(o["Padding"], h, kh, sh), compute_out_size(o["Padding"], w, kw, sw)
+    act_min, act_max = activation_range_f32(o["FusedActivationFunction"])
+    params = dict(batches=n, in_h=h, in_w=w, channels=ch, out_h=oh, out_w=ow, filter_h=kh,
+                  filter_w=kw, stride_h=sh, stride_w=sw, pad_h=compute_padding(h, kh, oh, sh),
+                  pad_w=compute_padding(w, kw, ow, sw), act_min=act_min, act_max=act_max)
+    return Layer(op.index, op.opcode, [op.inputs[0]], op.outputs[0], params, {}, 0,
+                 [inp.shape], out.shape, ["float32"], "_F32")
+
+
+def _fold_add_f32(graph: Graph, op: Operator) -> Layer:
+    a, b = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+    out = graph.tensors[op.outputs[0]]
+    act_min, act_max = activation_range_f32(op.options.get("FusedActivationFunction", 0))
+    return Layer(op.index, op.opcode, [op.inputs[0], op.inputs[1]], op.outputs[0],
+                 dict(size=out.elements, act_min=act_min, act_max=act_max), {}, 0,
+                 [a.shape, b.shape], out.shape, ["float32"], "_F32")
+
+
+def _fold_softmax_f32(graph: Graph, op: Operator) -> Layer:
+    inp, out = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    depth = inp.shape[-1]
+    params = dict(outer=inp.elements // depth, depth=depth, beta=float(_f32(op.options["Beta"])))
+    return Layer(op.index, op.opcode, [op.inputs[0]], op.outputs[0], params, {}, 0,
+                 [inp.shape], out.shape, ["float32"], "_F32")
+
+
+_FOLDERS_F32 = {
+    "CONV_2D": lambda g, op: _fold_conv_f32(g, op, False),
+    "DEPTHWISE_CONV_2D": lambda g, op: _fold_conv_f32(g, op, True),
+    "FULLY_CONNECTED": _fold_fc_f32,
+    "AVERAGE_POOL_2D": _fold_pool_f32,
+    "MAX_POOL_2D": _fold_pool_f32,
+    "ADD": _fold_add_f32,
+    "RESHAPE": lambda g, op: _fold_reshape(g, op, False),
+    "SOFTMAX": _fold_softmax_f32,
+}
+
+
+def fold_graph(graph: Graph, rounding: str = "litert", dtype: str = "int8") -> list[Layer]:
+    """One Layer per operator, in execution order. The graph must be validated first (with the
+    same dtype). rounding: a key of ROUNDING_MODES (int8 only). dtype "float32": parameter
+    blocks of the float32 kernels; a hybrid CONV_2D adds an int8 scratch tensor to the graph
+    (its input quantized at run time), which the planner places like an activation."""
     if rounding not in ROUNDING_MODES:
         raise VbenchError(f"rounding must be one of {', '.join(ROUNDING_MODES)}, not '{rounding}'")
+    if dtype == "float32":
+        return [_FOLDERS_F32[op.opcode](graph, op) for op in graph.operators]
     layers = []
     for op in graph.operators:
         single = op.opcode in ROUNDING_MODES[rounding]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -51,9 +52,21 @@ def _model_source(model_dir: Path) -> Path:
     return found[0]
 
 
+def model_is_float(model_dir: str | Path) -> bool:
+    """Whether the model compiled into `model_dir` uses the float32 kernels (its summary's dtype)."""
+    found = sorted(Path(model_dir).glob("*_model.json"))
+    if len(found) != 1:
+        return False
+    try:
+        return json.loads(found[0].read_text()).get("dtype") == "float32"
+    except (OSError, ValueError):
+        return False
+
+
 def firmware_sources(model_dir: str | Path, variant: str | None = None) -> FirmwareSources:
     """C sources, include dirs and defines for linking the compiled model in `model_dir`
-    with the runtime and the kernels of `variant` (None = reference kernels).
+    with the runtime and the kernels of `variant` (None = reference kernels). A float model
+    (compiled with dtype float32) also gets the float32 kernels and VB_FLOAT32=1.
 
     Compile every source with the same flags, e.g.
     arm-none-eabi-gcc -mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard -mthumb -O2 -std=c99.
@@ -62,10 +75,11 @@ def firmware_sources(model_dir: str | Path, variant: str | None = None) -> Firmw
     VB_ARENA_ATTRIBUTES=<attribute list> (e.g. to place the arena in a RAM section).
     """
     model_dir = Path(model_dir)
-    sources = runtime_sources() + kernel_sources(variant) + [_model_source(model_dir)]
+    float32 = model_is_float(model_dir)
+    sources = runtime_sources() + kernel_sources(variant, float32=float32) + [_model_source(model_dir)]
     include_dirs = [RUNTIME_DIR, *kernel_include_dirs(variant), model_dir]
-    defines: dict[str, str] = {}
-    if variant_dir(variant) is not None:
+    defines: dict[str, str] = {"VB_FLOAT32": "1"} if float32 else {}
+    if variant_dir(variant) is not None and not float32:  # float kernels use no scratch
         scratch = scratch_bytes(model_dir)
         if scratch:
             defines["VB_SCRATCH_BYTES"] = str(scratch)

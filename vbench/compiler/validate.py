@@ -2,6 +2,12 @@
 
 Every operator, every option field and every tensor role is checked; anything else is a
 VbenchError that names the file, the operator index and the operator name.
+
+`validate_graph(graph)` requires an int8 model (float models are refused, naming the float
+tensor); `validate_graph(graph, "float32")` checks a float model for the float32 kernels
+instead: float32 activations throughout, float32 weights (CONV_2D may also have int8 weights
+with one scale, TFLite's hybrid conv), no QUANTIZE/DEQUANTIZE. `graph_dtype` tells which one a
+model is.
 """
 
 from __future__ import annotations
@@ -291,11 +297,167 @@ def _reject_float_model(graph: Graph):
                 raise VbenchError(
                     f"{graph.path.name} is a float model: operator {op.index} ({op.opcode}) uses "
                     f"{t.dtype} tensor '{t.name}'. vbench runs fully int8-quantized models; "
-                    "use the int8 variant (e.g. kws_ref_model.tflite, not *_float32.tflite)")
+                    "use the int8 variant (e.g. kws_ref_model.tflite, not *_float32.tflite), "
+                    "or compile it for the float32 kernels (dtype float32)")
 
 
-def validate_graph(graph: Graph) -> None:
-    """Raise VbenchError on the first thing the int8 runtime cannot run bit-exactly."""
+def graph_dtype(graph: Graph) -> str:
+    """"float32" when an operator other than QUANTIZE/DEQUANTIZE has a float activation or
+    weight (what the int8 path refuses), else "int8"."""
+    try:
+        _reject_float_model(graph)
+    except VbenchError:
+        return "float32"
+    return "int8"
+
+
+# ----------------------------------------------------------------- float32 models
+
+def _check_conv_f32(c: _Checker, depthwise: bool):
+    o = c.op.options
+    inp, filt = c.tensor(0, "input"), c.tensor(1, "filter")
+    bias = c.tensor(2, "bias", optional=True)
+    out = c.output()
+    c.activation(inp, "input", "FLOAT32"); c.activation(out, "output", "FLOAT32")
+    c.shape(inp, 4, "input"); c.shape(filt, 4, "filter")
+    if not filt.is_const:
+        c.fail(f"filter '{filt.name}' must be a constant; vbench does not support computed weights")
+    if filt.has_sparsity:
+        c.fail(f"filter '{filt.name}' is sparse, which vbench does not support")
+    if filt.dtype == "INT8" and not depthwise:
+        # TFLite's hybrid conv (EvalHybrid): int8 weights with one scale, zero point 0.
+        if not filt.is_quantized or len(filt.scales) != 1:
+            c.fail(f"filter '{filt.name}' is INT8 with {0 if filt.scales is None else len(filt.scales)} "
+                   "scales; vbench runs hybrid CONV_2D with one per-tensor weight scale only")
+        if not (math.isfinite(filt.scale) and filt.scale > 0):
+            c.fail(f"filter '{filt.name}' has scale {filt.scale}")
+        if filt.zero_point != 0:
+            c.fail(f"filter '{filt.name}' has zero point {filt.zero_point}; hybrid weights need 0")
+    elif filt.dtype != "FLOAT32":
+        c.fail(f"filter '{filt.name}' is {filt.dtype}, expected FLOAT32"
+               + ("" if depthwise else " (or INT8 for a hybrid conv)"))
+    _finite(c, filt)
+    n, h, w, cin = inp.shape
+    if depthwise:
+        _, kh, kw, cout = filt.shape
+        if filt.shape[0] != 1:
+            c.fail(f"filter '{filt.name}' has shape {list(filt.shape)}, expected [1, KH, KW, C]")
+        if cout % cin:
+            c.fail(f"{cout} output channels is not a multiple of {cin} input channels")
+        dm = cout // cin
+        if o.get("DepthMultiplier", 0) not in (0, dm):
+            c.fail(f"depth_multiplier {o['DepthMultiplier']} does not match the filter ({cout} / {cin} = {dm})")
+    else:
+        cout, kh, kw, fin = filt.shape
+        if fin != cin:
+            c.fail(f"filter depth {fin} differs from input depth {cin} (grouped convolution is not supported)")
+    _bias_f32(c, bias, cout)
+    oh = compute_out_size(o["Padding"], h, kh, o["StrideH"], o["DilationHFactor"])
+    ow = compute_out_size(o["Padding"], w, kw, o["StrideW"], o["DilationWFactor"])
+    if oh <= 0 or ow <= 0:
+        c.fail(f"filter {kh}x{kw} does not fit the {h}x{w} input")
+    c.expect_shape(out, (n, oh, ow, cout))
+
+
+def _bias_f32(c: _Checker, t: Tensor | None, channels: int):
+    if t is None:
+        return
+    if not t.is_const:
+        c.fail(f"bias '{t.name}' must be a constant")
+    if t.dtype != "FLOAT32":
+        c.fail(f"bias '{t.name}' is {t.dtype}, expected FLOAT32")
+    if t.elements != channels:
+        c.fail(f"bias '{t.name}' has {t.elements} values for {channels} output channels")
+    _finite(c, t)
+
+
+def _finite(c: _Checker, t: Tensor):
+    if t.dtype == "FLOAT32" and not np.all(np.isfinite(t.data)):
+        c.fail(f"constant '{t.name}' has non-finite values (inf or NaN)")
+
+
+def _check_fc_f32(c: _Checker):
+    inp, filt = c.tensor(0, "input"), c.tensor(1, "weights")
+    bias = c.tensor(2, "bias", optional=True)
+    out = c.output()
+    c.activation(inp, "input", "FLOAT32"); c.activation(out, "output", "FLOAT32")
+    c.shape(filt, 2, "weights")
+    if not filt.is_const:
+        c.fail(f"weights '{filt.name}' must be a constant; vbench does not support computed weights")
+    if filt.dtype != "FLOAT32" or filt.has_sparsity:
+        c.fail(f"weights '{filt.name}' are {filt.dtype}{' (sparse)' if filt.has_sparsity else ''}; "
+               "float FULLY_CONNECTED needs dense FLOAT32 weights (hybrid FC is not supported)")
+    _finite(c, filt)
+    cout, depth = filt.shape
+    _bias_f32(c, bias, cout)
+    if inp.elements % depth:
+        c.fail(f"input '{inp.name}' has {inp.elements} values, not a multiple of the weight depth {depth}")
+    if out.elements != inp.elements // depth * cout:
+        c.fail(f"output '{out.name}' has {out.elements} values, expected {inp.elements // depth * cout}")
+
+
+def _check_pool_f32(c: _Checker):
+    o = c.op.options
+    inp, out = c.tensor(0, "input"), c.output()
+    c.activation(inp, "input", "FLOAT32"); c.activation(out, "output", "FLOAT32")
+    c.shape(inp, 4, "input")
+    n, h, w, ch = inp.shape
+    oh = compute_out_size(o["Padding"], h, o["FilterHeight"], o["StrideH"])
+    ow = compute_out_size(o["Padding"], w, o["FilterWidth"], o["StrideW"])
+    if oh <= 0 or ow <= 0:
+        c.fail(f"window {o['FilterHeight']}x{o['FilterWidth']} does not fit the {h}x{w} input")
+    c.expect_shape(out, (n, oh, ow, ch))
+
+
+def _check_add_f32(c: _Checker):
+    a, b, out = c.tensor(0, "input 1"), c.tensor(1, "input 2"), c.output()
+    for t, role in ((a, "input 1"), (b, "input 2"), (out, "output")):
+        c.activation(t, role, "FLOAT32")
+    if a.shape != b.shape or a.shape != out.shape:
+        c.fail(f"broadcasting ADD ({list(a.shape)} + {list(b.shape)} -> {list(out.shape)}) is not supported")
+
+
+def _check_softmax_f32(c: _Checker):
+    inp, out = c.tensor(0, "input"), c.output()
+    c.activation(inp, "input", "FLOAT32"); c.activation(out, "output", "FLOAT32")
+    if inp.shape != out.shape or not inp.shape:
+        c.fail(f"input {list(inp.shape)} and output {list(out.shape)} shapes differ")
+
+
+def _check_reshape_f32(c: _Checker):
+    inp = c.tensor(0, "input")
+    if inp.dtype != "FLOAT32":
+        c.fail(f"input '{inp.name}' is {inp.dtype}, expected FLOAT32 in a float model")
+    _check_reshape(c)
+
+
+def _check_float_io_op(c: _Checker):
+    c.fail("QUANTIZE/DEQUANTIZE in a float model: vbench runs float32 models with float "
+           "activations throughout (mixed int8/float graphs are not supported)")
+
+
+_CHECKS_F32 = {
+    "CONV_2D": lambda c: _check_conv_f32(c, False),
+    "DEPTHWISE_CONV_2D": lambda c: _check_conv_f32(c, True),
+    "FULLY_CONNECTED": _check_fc_f32,
+    "AVERAGE_POOL_2D": _check_pool_f32,
+    "MAX_POOL_2D": _check_pool_f32,
+    "ADD": _check_add_f32,
+    "RESHAPE": _check_reshape_f32,
+    "SOFTMAX": _check_softmax_f32,
+    "QUANTIZE": _check_float_io_op,
+    "DEQUANTIZE": _check_float_io_op,
+}
+
+DTYPES = ("int8", "float32")
+
+
+def validate_graph(graph: Graph, dtype: str = "int8") -> None:
+    """Raise VbenchError on the first thing the runtime cannot run like TFLite: bit-exactly for
+    an int8 model (dtype "int8", the default: float models are refused), with the float32
+    kernels for a float model (dtype "float32": int8 models are refused)."""
+    if dtype not in DTYPES:
+        raise VbenchError(f"dtype must be one of {', '.join(DTYPES)}, not '{dtype}'")
     name = graph.path.name
     if graph.num_subgraphs != 1:
         raise VbenchError(f"{name}: has {graph.num_subgraphs} subgraphs; vbench supports "
@@ -309,13 +471,17 @@ def validate_graph(graph: Graph) -> None:
         if op.opcode not in OPERATORS:
             raise VbenchError(f"{name}: operator {op.index} ({op.opcode}) is not supported by vbench "
                               f"(supported: {', '.join(sorted(OPERATORS))})")
-    _reject_float_model(graph)
+    if dtype == "int8":
+        _reject_float_model(graph)
+    elif graph_dtype(graph) == "int8":
+        raise VbenchError(f"{name} is an int8 model; compile it with dtype int8, not float32")
+    checks = _CHECKS if dtype == "int8" else _CHECKS_F32
 
     available = set(graph.inputs)
     for op in graph.operators:
         c = _Checker(graph, op)
         c.options()
-        _CHECKS[op.opcode](c)
+        checks[op.opcode](c)
         for pos, t_index in enumerate(op.inputs):
             if t_index == -1 or graph.tensors[t_index].is_const:
                 continue
@@ -329,6 +495,8 @@ def validate_graph(graph: Graph) -> None:
         t = graph.tensors[t_index]
         if t.dtype not in ("INT8", "FLOAT32"):
             raise VbenchError(f"{name}: graph input/output '{t.name}' is {t.dtype}; expected INT8 or FLOAT32")
+        if dtype == "float32" and t.dtype != "FLOAT32":
+            raise VbenchError(f"{name}: graph input/output '{t.name}' is {t.dtype}; a float model needs FLOAT32")
     if graph.outputs[0] not in available:
         raise VbenchError(f"{name}: the graph output is never computed")
     if graph.outputs[0] == graph.inputs[0]:
