@@ -1,9 +1,9 @@
 """Which C files make up the kernels for a build (TFLite-Micro style variants).
 
 firmware/kernels/reference/<op>.c is the portable, bit-exact baseline. An optimized
-variant lives in firmware/kernels/<variant>/ and replaces the reference file with the
-same basename; operators the variant does not provide keep the reference file. Extra
-.c files in the variant directory (shared helpers) are added too.
+variant lives in firmware/kernels/<variant>/ (or in any directory given by its path) and
+replaces the reference file with the same basename; operators the variant does not provide
+keep the reference file. Extra .c files in the variant directory (shared helpers) are added too.
 
 Float32 kernels are the files whose names end in `_f32.c`; they are part of a build only for
 float models (`kernel_sources(..., float32=True)`; `firmware_sources` decides from the compiled
@@ -33,10 +33,17 @@ def available_variants(kernels_dir: Path = KERNELS_DIR) -> list[str]:
 
 
 def variant_dir(variant: str | None, kernels_dir: Path = KERNELS_DIR) -> Path | None:
+    """The directory of a variant: a name under firmware/kernels/, or a path to a directory of
+    kernel files anywhere (anything with a path separator or a leading '.')."""
     if variant in (None, "", "reference"):
         return None
     if "/" in variant or "\\" in variant or variant.startswith("."):
-        raise VbenchError(f"kernel variant '{variant}' must be a plain directory name")
+        path = Path(variant).expanduser().resolve()
+        if not path.is_dir():
+            raise VbenchError(f"kernel variant directory '{variant}' not found")
+        if not any(path.glob("*.c")):
+            raise VbenchError(f"kernel variant directory '{variant}' has no .c files")
+        return path
     path = kernels_dir / variant
     if not path.is_dir():
         known = ", ".join(available_variants(kernels_dir)) or "none"
