@@ -1,0 +1,73 @@
+"""`vbench study NAME`: a named comparison over the four workloads on the virtual boards (cycles,
+latency, energy, flash, RAM, accuracy where available; per layer and total), written as
+study.md, study.csv, layers.csv, comparisons.csv, study.json and PNG plots."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+NAME = "study"
+HELP = ("compare two configurations over the MLPerf Tiny workloads: precision (int8 vs float32), "
+        "data-reuse (reference vs optimized kernels), kernels A B (two kernel variants)")
+
+
+def add_arguments(p) -> None:
+    from vbench.study import DEFAULT_AGREEMENT_INPUTS, DEFAULT_PLATFORMS, DEFAULT_SEED, WORKLOADS
+
+    p.add_argument("name", metavar="NAME",
+                   help="precision | data-reuse | kernels (planned, not implemented yet: sparsity, compression, "
+                        "winograd)")
+    p.add_argument("variants", nargs="*", metavar="VARIANT",
+                   help="for `kernels`: the two kernel variants A B (names under firmware/kernels/, reference, "
+                        "optimized, or directory paths)")
+    p.add_argument("--platform", action="append", metavar="P",
+                   help=f"board (repeatable; default: {', '.join(DEFAULT_PLATFORMS)})")
+    p.add_argument("--workload", default=",".join(WORKLOADS),
+                   help="comma-separated: kws, vww, ic, ad (default all)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output directory (default results/study-NAME)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the study inputs (default %(default)s)")
+    p.add_argument("--inputs", type=int, default=DEFAULT_AGREEMENT_INPUTS, metavar="N",
+                   help="precision: random inputs for the int8 vs float32 agreement on the host "
+                        "(default %(default)s; 0 skips it)")
+    p.add_argument("--dataset", type=Path, metavar="DIR",
+                   help="precision: KWS accuracy files (DIR/kws01/ or the kws01 folder itself; default: the "
+                        "shared kws01 set when present)")
+    p.add_argument("--no-dataset", action="store_true", help="precision: no dataset accuracy")
+    p.add_argument("--accuracy-limit", type=int, metavar="M", help="precision: the first M KWS files only")
+    p.add_argument("-j", "--jobs", type=int, default=0, metavar="J",
+                   help="board runs in parallel (default: the number of CPUs)")
+    p.add_argument("--no-plots", action="store_true")
+
+
+def run(args) -> int:
+    from vbench.benchmark import parse_list
+    from vbench.errors import VbenchError
+    from vbench.study import WORKLOADS, make_study, run_study, summary_text, write_study
+
+    study = make_study(args.name, args.variants)   # unknown / not implemented: exit 2 with the list
+    workloads = parse_list(args.workload, WORKLOADS, "workload")
+    if not workloads:
+        raise VbenchError("--workload is empty")
+    if args.no_dataset and args.dataset:
+        raise VbenchError("--dataset and --no-dataset contradict each other")
+    if args.jobs < 0:
+        raise VbenchError(f"--jobs must be 0 (auto) or more, not {args.jobs}")
+    out = args.out or Path("results") / f"study-{study.name}"
+    say = lambda msg: print(f"study {study.name}: {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    t0 = time.perf_counter()
+    result = run_study(study, workloads, args.platform, seed=args.seed, workers=args.jobs or os.cpu_count() or 1,
+                       dataset=False if args.no_dataset else args.dataset, accuracy_limit=args.accuracy_limit,
+                       agreement_inputs=args.inputs, progress=say)
+    files = write_study(out, result, plots=not args.no_plots)
+    print(summary_text(result))
+    print(f"\nwall time {time.perf_counter() - t0:.1f} s; wrote {', '.join(str(f) for f in files[:5])}"
+          + (f" and {len(files) - 5} plots" if len(files) > 5 else ""))
+    failed = [r for r in result["records"] if r.get("error") or not r.get("output_ok")]
+    for r in failed:
+        print(f"FAILED {r['workload']}/{r['config']} on {r['platform']}: {r.get('error') or r.get('output_check')}",
+              file=sys.stderr)
+    return 1 if failed else 0
