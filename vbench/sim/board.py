@@ -63,10 +63,6 @@ class Counters:
     energy_uj: float
 
 
-class _Stop(Exception):
-    pass
-
-
 class Board:
     def __init__(self, platform: Platform | str, firmware: str | Path | Image, *, max_instructions: int | None = None,
                  uart_input: bytes = b"", power: PowerModel | None = None, timing: bool = True):
@@ -171,7 +167,6 @@ class Board:
         t = self._timing_params()
         self.decoder = ArmDecoder(t) if self.platform.isa == "armv7e-m" else RvDecoder(t)
         self.insns: dict[int, Decoded] = {}
-        self._regions = []
         for sec in self.image.code:
             for d in self.decoder.decode(sec.data, sec.vaddr):
                 self.insns[d.address] = d
@@ -293,8 +288,6 @@ class Board:
                 if dev is None:
                     raise UnmodelledAccess(f"write of unmodelled address {addr:#010x}")
                 dev.write(addr - dev.base, size, value)
-            except _Stop:
-                pass
             except VbenchError as exc:
                 self._fault_in_access(exc, addr, True)
         return write
@@ -520,7 +513,6 @@ class Board:
 
     def _effective_address(self, d: Decoded) -> int | None:
         if self.platform.isa == "armv7e-m":
-            import capstone
             from capstone import arm_const as A
 
             from vbench.sim.isa_arm import _REG_NUM
@@ -538,7 +530,6 @@ class Board:
             regs = [op.reg for op in insn.operands if op.type == A.ARM_OP_REG]
             if regs and regs[0] in _REG_NUM:  # ldm/stm base
                 return self.backend.reg(_REG_NUM[regs[0]])
-            del capstone
             return None
         w = int.from_bytes(self.uc.mem_read(d.address, 4), "little")
         rs1 = (w >> 15) & 31
@@ -675,7 +666,6 @@ class Board:
 
         t0 = time.perf_counter()
         pc = self._pc if self._pc is not None else self.entry
-        self._resume_at = None
         while True:
             try:
                 self.backend.start(pc)
@@ -713,9 +703,6 @@ class Board:
                 addr = self.lib.vb_fault_addr(self.core)
                 self._stop = ("fault", None, f"execution reached {self.image.describe(addr)}, which holds no decodable code")
                 break
-            if self._resume_at is not None:
-                pc, self._resume_at = self._resume_at, None
-                continue
             pc = self.backend.pc
             if reason == N.STOP_SELF_LOOP and not self._idle_until_event():
                 self._stop = ("halt", None, f"halted in a self-loop at {self.image.describe(pc)}")
