@@ -603,8 +603,8 @@ def _flat(r: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in r.items() if k != "layers"}
 
 
-RANDOM_CAVEAT = {w: " (noise, far from the training data: near-flat class scores, so read the dataset "
-                    "figures where there are some)" for w in CLASSIFIERS}
+RANDOM_CAVEAT = {w: " (noise, unlike the training data: a sensitivity figure; the dataset figures, where "
+                    "present, are the accuracy)" for w in CLASSIFIERS}
 
 
 def markdown(result: dict[str, Any]) -> str:
