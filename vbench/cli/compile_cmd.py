@@ -9,20 +9,22 @@ HELP = "compile an int8 .tflite model into C sources for the vbench int8 runtime
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", metavar="MODEL.tflite", help="fully int8-quantized TFLite model")
+    p.add_argument("model", metavar="MODEL.tflite", help="TFLite model (int8-quantized; float32 with --dtype)")
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR",
                    help="directory for <name>_model.c/.h/.json (created if missing)")
     p.add_argument("--name", help="model name, a C identifier (default: from the file name)")
     p.add_argument("--rounding", choices=("litert", "double"), default="litert",
                    help="requantization rounding: 'litert' matches the ai-edge-litert golden "
                         "model (default); 'double' matches TFLite Micro / CMSIS-NN")
+    p.add_argument("--dtype", choices=("int8", "float32", "auto"), default="int8",
+                   help="int8 (default: a float model is refused), float32, or auto (what the model is)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def run(args) -> int:
     from vbench.compiler import compile_model
 
-    compiled = compile_model(args.model, args.output, args.name, rounding=args.rounding)
+    compiled = compile_model(args.model, args.output, args.name, rounding=args.rounding, dtype=args.dtype)
     if args.json:
         print(json.dumps(compiled.to_dict(), indent=1))
     else:
