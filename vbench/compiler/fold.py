@@ -147,7 +147,8 @@ def _bias(graph: Graph, op: Operator, channels: int) -> np.ndarray:
 
 # ----------------------------------------------------------------- per-operator folding
 
-def _fold_conv(graph: Graph, op: Operator, depthwise: bool, sr: bool) -> Layer:
+def _conv_geometry(graph: Graph, op: Operator, depthwise: bool):
+    """Tensors and shapes of a (depthwise) convolution, shared by the int8 and float32 folds."""
     o = op.options
     inp, filt, out = (graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]],
                       graph.tensors[op.outputs[0]])
@@ -161,6 +162,11 @@ def _fold_conv(graph: Graph, op: Operator, depthwise: bool, sr: bool) -> Layer:
     sh, sw, dh, dw = o["StrideH"], o["StrideW"], o["DilationHFactor"], o["DilationWFactor"]
     oh = compute_out_size(o["Padding"], h, kh, sh, dh)
     ow = compute_out_size(o["Padding"], w, kw, sw, dw)
+    return o, inp, filt, out, n, h, w, cin, kh, kw, cout, dm, sh, sw, dh, dw, oh, ow
+
+
+def _fold_conv(graph: Graph, op: Operator, depthwise: bool, sr: bool) -> Layer:
+    o, inp, filt, out, n, h, w, cin, kh, kw, cout, dm, sh, sw, dh, dw, oh, ow = _conv_geometry(graph, op, depthwise)
     pad_h, pad_w = compute_padding(h, kh, oh, sh, dh), compute_padding(w, kw, ow, sw, dw)
     mult, shift = _channel_multipliers(inp, filt, out, cout, sr)
     bias = _bias(graph, op, cout)
@@ -329,19 +335,7 @@ def _bias_f32(graph: Graph, op: Operator, channels: int) -> np.ndarray:
 
 
 def _fold_conv_f32(graph: Graph, op: Operator, depthwise: bool) -> Layer:
-    o = op.options
-    inp, filt, out = (graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]],
-                      graph.tensors[op.outputs[0]])
-    n, h, w, cin = inp.shape
-    if depthwise:
-        _, kh, kw, cout = filt.shape
-        dm = cout // cin
-    else:
-        cout, kh, kw, _ = filt.shape
-        dm = 1
-    sh, sw, dh, dw = o["StrideH"], o["StrideW"], o["DilationHFactor"], o["DilationWFactor"]
-    oh = compute_out_size(o["Padding"], h, kh, sh, dh)
-    ow = compute_out_size(o["Padding"], w, kw, sw, dw)
+    o, inp, filt, out, n, h, w, cin, kh, kw, cout, dm, sh, sw, dh, dw, oh, ow = _conv_geometry(graph, op, depthwise)
     act_min, act_max = activation_range_f32(o["FusedActivationFunction"])
     params = dict(batches=n, in_h=h, in_w=w, in_c=cin, out_h=oh, out_w=ow, out_c=cout,
                   filter_h=kh, filter_w=kw, stride_h=sh, stride_w=sw, dilation_h=dh,

@@ -217,6 +217,11 @@ def _check_pool(c: _Checker):
     c.shape(inp, 4, "input")
     if out.scale != inp.scale or out.zero_point != inp.zero_point:
         c.fail("input and output quantization differ (TFLite requires them equal for pooling)")
+    _check_pool_window(c, o, inp, out)
+
+
+def _check_pool_window(c: "_Checker", o: dict, inp, out) -> None:
+    """The pooling window fits the input and the output has the shape it implies (int8 and float32)."""
     n, h, w, ch = inp.shape
     oh = compute_out_size(o["Padding"], h, o["FilterHeight"], o["StrideH"])
     ow = compute_out_size(o["Padding"], w, o["FilterWidth"], o["StrideW"])
@@ -401,12 +406,7 @@ def _check_pool_f32(c: _Checker):
     inp, out = c.tensor(0, "input"), c.output()
     c.activation(inp, "input", "FLOAT32"); c.activation(out, "output", "FLOAT32")
     c.shape(inp, 4, "input")
-    n, h, w, ch = inp.shape
-    oh = compute_out_size(o["Padding"], h, o["FilterHeight"], o["StrideH"])
-    ow = compute_out_size(o["Padding"], w, o["FilterWidth"], o["StrideW"])
-    if oh <= 0 or ow <= 0:
-        c.fail(f"window {o['FilterHeight']}x{o['FilterWidth']} does not fit the {h}x{w} input")
-    c.expect_shape(out, (n, oh, ow, ch))
+    _check_pool_window(c, o, inp, out)
 
 
 def _check_add_f32(c: _Checker):
