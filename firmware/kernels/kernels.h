@@ -40,7 +40,13 @@ typedef enum {
     VB_OP_MAX_POOL_2D_F32 = 15,
     VB_OP_ADD_F32 = 16,
     VB_OP_SOFTMAX_F32 = 17,
-    VB_OP_CONV_2D_HYBRID_F32 = 18
+    VB_OP_CONV_2D_HYBRID_F32 = 18,
+    /* int8 kernels for encoded weights (`vbench compile --weights sparse`, `--winograd`):
+     * same arithmetic as CONV_2D / FULLY_CONNECTED (bit-exact), other weight layout. The
+     * layer's second arena span (input_offset[1]) is the scratch the compiler planned for it. */
+    VB_OP_CONV_2D_SPARSE = 19,
+    VB_OP_FULLY_CONNECTED_SPARSE = 20,
+    VB_OP_CONV_2D_WINOGRAD = 21
 } vb_op_t;
 
 /* Element types of graph tensors (values match TFLite's TensorType). */

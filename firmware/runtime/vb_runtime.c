@@ -14,17 +14,38 @@ static uint8_t vb_scratch_buffer[VB_SCRATCH_BYTES] __attribute__((aligned(16)));
 static int vb_initialized;
 
 /* Float models (VB_FLOAT32 defined, as firmware_sources does for them) add the float32
- * kernels to the dispatch; int8 images are built without them, unchanged.
- * VB_ARENA_INPUTS(op): arena spans a layer reads (ADD's second operand; the hybrid conv's
- * int8 scratch). */
+ * kernels to the dispatch; int8 images are built without them, unchanged. */
+static int vb_op_known(uint32_t op)
+{
+    if (op >= VB_OP_CONV_2D && op <= VB_OP_DEQUANTIZE) {
+        return 1;
+    }
+    if (op >= VB_OP_CONV_2D_SPARSE && op <= VB_OP_CONV_2D_WINOGRAD) {
+        return 1;
+    }
 #ifdef VB_FLOAT32
-#define VB_OP_LAST VB_OP_CONV_2D_HYBRID_F32
-#define VB_ARENA_INPUTS(op) \
-    (((op) == VB_OP_ADD || (op) == VB_OP_ADD_F32 || (op) == VB_OP_CONV_2D_HYBRID_F32) ? 2u : 1u)
-#else
-#define VB_OP_LAST VB_OP_DEQUANTIZE
-#define VB_ARENA_INPUTS(op) ((op) == VB_OP_ADD ? 2u : 1u)
+    if (op >= VB_OP_CONV_2D_F32 && op <= VB_OP_CONV_2D_HYBRID_F32) {
+        return 1;
+    }
 #endif
+    return 0;
+}
+
+/* Arena spans a layer reads: ADD's second operand; the scratch of the hybrid, sparse and
+ * Winograd convolutions; the buffer a weight decoder fills. */
+static uint32_t vb_arena_inputs(const vb_layer_t *l)
+{
+    switch (l->op) {
+    case VB_OP_ADD:
+    case VB_OP_ADD_F32:
+    case VB_OP_CONV_2D_HYBRID_F32:
+    case VB_OP_CONV_2D_SPARSE:
+    case VB_OP_CONV_2D_WINOGRAD:
+        return 2u;
+    default:
+        return l->decode ? 2u : 1u;
+    }
+}
 
 void *vb_kernel_scratch(uint32_t *size_bytes)
 {
@@ -59,7 +80,7 @@ int vb_model_init(void)
     }
     for (uint32_t i = 0; i < m->num_layers; ++i) {
         const vb_layer_t *l = &m->layers[i];
-        const uint32_t n_in = VB_ARENA_INPUTS(l->op);
+        const uint32_t n_in = vb_arena_inputs(l);
         for (uint32_t k = 0; k < n_in; ++k) {
             if (!vb_span_ok(l->input_offset[k], l->input_bytes[k], m->arena_bytes)) {
                 return VB_ERR_BAD_PLAN;
@@ -68,7 +89,7 @@ int vb_model_init(void)
         if (!vb_span_ok(l->output_offset, l->output_bytes, m->arena_bytes) || !l->params) {
             return VB_ERR_BAD_PLAN;
         }
-        if (l->op < VB_OP_CONV_2D || l->op > VB_OP_LAST) {
+        if (!vb_op_known(l->op)) {
             return VB_ERR_BAD_PLAN;
         }
     }

@@ -50,6 +50,9 @@ typedef struct {
     uint32_t output_offset;
     uint32_t output_bytes;
     const void *params;       /* vb_*_params_t matching op */
+    const void *decode;       /* NULL, or a weight decoder run before the layer: it expands
+                               * compressed weights into the arena span input_offset[1],
+                               * which params->filter points at (`--weights palette`) */
 } vb_layer_t;
 
 /* Graph input or output tensor. */

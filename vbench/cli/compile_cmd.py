@@ -18,13 +18,20 @@ def add_arguments(p) -> None:
                         "model (default); 'double' matches TFLite Micro / CMSIS-NN")
     p.add_argument("--dtype", choices=("int8", "float32", "auto"), default="int8",
                    help="int8 (default: a float model is refused), float32, or auto (what the model is)")
+    p.add_argument("--weights", choices=("dense", "sparse", "palette"), default="dense",
+                   help="weight encoding (int8): dense (default); sparse: pruned layers keep only their "
+                        "non-zero weights and skip the zeros; palette: layers with <= 16 distinct weights "
+                        "store 4-bit indices (see vbench.compiler.encodings)")
+    p.add_argument("--winograd", action="store_true",
+                   help="run 3x3 stride-1 CONV_2D layers as Winograd F(2x2,3x3) (int8, bit-exact)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def run(args) -> int:
     from vbench.compiler import compile_model
 
-    compiled = compile_model(args.model, args.output, args.name, rounding=args.rounding, dtype=args.dtype)
+    compiled = compile_model(args.model, args.output, args.name, rounding=args.rounding, dtype=args.dtype,
+                             weights=args.weights, winograd=args.winograd)
     if args.json:
         print(json.dumps(compiled.to_dict(), indent=1))
     else:

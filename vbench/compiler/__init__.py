@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vbench.compiler.emit import write_model
+from vbench.compiler.encodings import WEIGHT_ENCODINGS, apply_encodings
 from vbench.compiler.fold import ROUNDING_MODES, fold_graph
 from vbench.compiler.host_build import FirmwareSources, HostModel, build_host_library, firmware_sources
 from vbench.compiler.kernel_sources import kernel_sources
@@ -32,7 +33,7 @@ from vbench.errors import VbenchError
 
 __all__ = ["compile_model", "CompiledModel", "LayerSummary", "TensorSummary", "load_graph",
            "firmware_sources", "FirmwareSources", "kernel_sources", "HostModel",
-           "build_host_library", "ROUNDING_MODES", "DTYPES", "model_dtype"]
+           "build_host_library", "ROUNDING_MODES", "DTYPES", "model_dtype", "WEIGHT_ENCODINGS"]
 
 
 @dataclass
@@ -42,9 +43,10 @@ class LayerSummary:
     input_shapes: list[list[int]]
     output_shape: list[int]
     macs: int
-    weight_bytes: int          # filter + bias bytes
+    weight_bytes: int          # filter + bias bytes (as encoded)
     const_bytes: int           # + requantization tables
     notes: list[str] = field(default_factory=list)
+    kernel: str = ""           # "" (dense int8), "_F32", "_HYBRID_F32", "_SPARSE", "_WINOGRAD"
 
 
 @dataclass
@@ -77,6 +79,8 @@ class CompiledModel:
     output: TensorSummary
     layers: list[LayerSummary]
     dtype: str = "int8"        # "int8" or "float32" (the kernels the plan uses)
+    weights: str = "dense"     # weight encoding: dense, sparse or palette (see compiler.encodings)
+    winograd: bool = False     # 3x3 stride-1 convolutions on Winograd F(2x2,3x3)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -136,7 +140,8 @@ def _tensor_summary(t) -> TensorSummary:
 
 
 def compile_model(path: str | Path, out_dir: str | Path, name: str | None = None,
-                  rounding: str = "litert", dtype: str = "int8") -> CompiledModel:
+                  rounding: str = "litert", dtype: str = "int8", weights: str = "dense",
+                  winograd: bool = False) -> CompiledModel:
     """Compile a .tflite into `out_dir/<name>_model.{c,h,json}`.
 
     rounding: "litert" (default; bit-exact with the ai-edge-litert golden model, whose
@@ -144,7 +149,11 @@ def compile_model(path: str | Path, out_dir: str | Path, name: str | None = None
     TFLite's source default, TFLite Micro and CMSIS-NN).
     dtype: "int8" (default: an int8 model, float models are refused), "float32" (a float
     model on the float32 kernels, within a tolerance of TFLite's float reference kernels; see
-    tests/test_float_models.py) or "auto" (whichever the model is)."""
+    tests/test_float_models.py) or "auto" (whichever the model is).
+    weights / winograd: weight encodings for int8 models (vbench.compiler.encodings): "dense"
+    (default), "sparse" (pruned layers skip their zeros), "palette" (4-bit indices into a
+    16-value table); winograd=True runs 3x3 stride-1 convolutions as Winograd F(2x2,3x3).
+    All are bit-exact with the dense model."""
     path, out_dir = Path(path), Path(out_dir)
     if rounding not in ROUNDING_MODES:
         raise VbenchError(f"rounding must be one of {', '.join(ROUNDING_MODES)}, not '{rounding}'")
@@ -158,14 +167,18 @@ def compile_model(path: str | Path, out_dir: str | Path, name: str | None = None
         dtype = graph_dtype(graph)
     validate_graph(graph, dtype)
     layers = fold_graph(graph, rounding, dtype)
+    if (weights != "dense" or winograd) and dtype != "int8":
+        raise VbenchError(f"weight encodings (weights={weights}, winograd={winograd}) are for int8 models only")
+    apply_encodings(graph, layers, weights, winograd)
     plan = plan_arena(graph, layers)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     layer_summaries = [
         LayerSummary(l.index, l.op, [list(s) for s in l.input_shapes], list(l.output_shape),
-                     int(l.macs), int(l.weight_bytes), int(l.const_bytes), list(l.notes))
+                     int(l.macs), int(l.weight_bytes), int(l.const_bytes), list(l.notes), l.kernel)
         for l in layers]
     inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     summary = dict(name=name, model=path.name, model_sha256=sha, rounding=rounding, dtype=dtype,
+                   weights=weights, winograd=winograd,
                    arena_bytes=plan.arena_bytes,
                    arena_lower_bound=plan.lower_bound, arena_sum_bytes=plan.sum_bytes,
                    weight_bytes=sum(l.weight_bytes for l in layers),
@@ -179,4 +192,4 @@ def compile_model(path: str | Path, out_dir: str | Path, name: str | None = None
         arena_lower_bound=plan.lower_bound, arena_sum_bytes=plan.sum_bytes,
         weight_bytes=summary["weight_bytes"], const_bytes=const_bytes,
         total_macs=summary["total_macs"], input=_tensor_summary(inp),
-        output=_tensor_summary(out), layers=layer_summaries, dtype=dtype)
+        output=_tensor_summary(out), layers=layer_summaries, dtype=dtype, weights=weights, winograd=winograd)

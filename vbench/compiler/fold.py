@@ -22,6 +22,8 @@ OP_KINDS = {  # matches vb_op_t in firmware/kernels/kernels.h
     "CONV_2D_F32": 11, "DEPTHWISE_CONV_2D_F32": 12, "FULLY_CONNECTED_F32": 13,
     "AVERAGE_POOL_2D_F32": 14, "MAX_POOL_2D_F32": 15, "ADD_F32": 16, "SOFTMAX_F32": 17,
     "CONV_2D_HYBRID_F32": 18,
+    # int8 kernels for encoded weights (vbench/compiler/encodings)
+    "CONV_2D_SPARSE": 19, "FULLY_CONNECTED_SPARSE": 20, "CONV_2D_WINOGRAD": 21,
 }
 PARAMS_STRUCT = {
     "CONV_2D": "vb_conv_params_t", "DEPTHWISE_CONV_2D": "vb_conv_params_t",
@@ -33,6 +35,8 @@ PARAMS_STRUCT = {
     "FULLY_CONNECTED_F32": "vb_fc_f32_params_t", "AVERAGE_POOL_2D_F32": "vb_pool_f32_params_t",
     "MAX_POOL_2D_F32": "vb_pool_f32_params_t", "ADD_F32": "vb_add_f32_params_t",
     "SOFTMAX_F32": "vb_softmax_f32_params_t", "CONV_2D_HYBRID_F32": "vb_conv_hybrid_f32_params_t",
+    "CONV_2D_SPARSE": "vb_conv_sparse_params_t", "FULLY_CONNECTED_SPARSE": "vb_fc_sparse_params_t",
+    "CONV_2D_WINOGRAD": "vb_conv_winograd_params_t",
 }
 TYPE_CODES = {"FLOAT32": 0, "INT8": 9}  # vb_type_t
 FLAG_ZP_FOLDED = 1
@@ -57,7 +61,14 @@ class Layer:
     input_shapes: list = field(default_factory=list)
     output_shape: tuple = ()
     notes: list = field(default_factory=list)
-    kernel: str = ""                    # "" (int8), "_F32" or "_HYBRID_F32": suffix of the kernel kind
+    kernel: str = ""                    # "" (int8), "_F32", "_HYBRID_F32", "_SPARSE", "_WINOGRAD": kind suffix
+    # Pointer fields that point into the arena instead of at constants: field -> (tensor index,
+    # C type), emitted as `(type *)(vb_arena + offset)` (a decoder's output, for instance).
+    arena_pointers: dict = field(default_factory=dict)
+    # A weight decoder the runtime runs before the layer (vb_layer_t.decode): its C struct
+    # name, scalar fields and constant arrays; arena pointers go in arena_pointers of the
+    # decoder with the "decode." prefix. None: no decoder.
+    decoder: dict | None = None
 
     @property
     def kind(self) -> int:
@@ -69,11 +80,17 @@ class Layer:
 
     @property
     def const_bytes(self) -> int:
-        return sum(a.nbytes for a in self.arrays.values())
+        dec = sum(a.nbytes for a in self.decoder.get("arrays", {}).values()) if self.decoder else 0
+        return sum(a.nbytes for a in self.arrays.values()) + dec
 
     @property
     def weight_bytes(self) -> int:
-        """Filter + bias bytes, as the model stores them (the table's 'weights')."""
+        """Filter + bias bytes as stored in flash (the table's 'weights'): the encoded form for
+        encoded layers (their arrays other than the requantization tables, decoder included)."""
+        if self.kernel in ("_SPARSE", "_WINOGRAD") or self.decoder:
+            skip = ("multiplier", "shift")
+            dec = sum(a.nbytes for a in self.decoder.get("arrays", {}).values()) if self.decoder else 0
+            return sum(a.nbytes for k, a in self.arrays.items() if k not in skip) + dec
         return sum(self.arrays[k].nbytes for k in ("filter", "bias") if k in self.arrays)
 
 

@@ -178,7 +178,8 @@ _MARKER_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_uint32)
 class _VbLayer(ctypes.Structure):
     _fields_ = [("op", ctypes.c_uint32), ("input_offset", ctypes.c_uint32 * 2),
                 ("input_bytes", ctypes.c_uint32 * 2), ("output_offset", ctypes.c_uint32),
-                ("output_bytes", ctypes.c_uint32), ("params", ctypes.c_void_p)]
+                ("output_bytes", ctypes.c_uint32), ("params", ctypes.c_void_p),
+                ("decode", ctypes.c_void_p)]
 
 
 class HostModel:

@@ -123,8 +123,8 @@ def scratch_bytes(model_dir: str | Path) -> int:
     need = 0
     for layer in summary.get("layers", []):
         op = layer.get("op")
-        if op not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            continue
+        if op not in ("CONV_2D", "DEPTHWISE_CONV_2D") or layer.get("kernel"):
+            continue   # encoded layers (sparse, Winograd) get their scratch in the arena
         outputs = 1
         for d in layer["output_shape"]:
             outputs *= int(d)
