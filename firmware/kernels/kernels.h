@@ -242,6 +242,9 @@ void vb_quantize_f32_to_i8(const float *input, int8_t *output, uint32_t count,
 void vb_dequantize_i8_to_f32(const int8_t *input, float *output, uint32_t count,
                              float scale, int32_t zero_point);
 
+/* Kernels for encoded weights (vbench/compiler/encodings), one header each. */
+/* @encoded-kernel-headers: one #include line per encoding below */
+
 /* Scratch memory for optimized kernels (im2col and the like). The runtime owns a
  * static buffer of VB_SCRATCH_BYTES (default 0: returns NULL and *size_bytes = 0);
  * a kernel that gets too little must fall back to a path that needs none. */

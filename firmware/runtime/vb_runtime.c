@@ -176,6 +176,7 @@ static void vb_run_layer(const vb_model_t *m, const vb_layer_t *l)
         vb_dequantize((const vb_dequantize_params_t *)l->params, (const int8_t *)in0,
                       (float *)(void *)out);
         break;
+    /* @encoded-kernel-dispatch: one case per encoded-weight kernel below */
 #ifdef VB_FLOAT32
     case VB_OP_CONV_2D_F32:
         vb_conv_2d_f32((const vb_conv_f32_params_t *)l->params, (const float *)(const void *)in0,
@@ -225,6 +226,7 @@ int vb_model_invoke(void)
     }
     for (uint32_t i = 0; i < m->num_layers; ++i) {
         vb_layer_marker(i);
+        /* @weight-decoder-call: the palette decoder runs here when m->layers[i].decode is set */
         vb_run_layer(m, &m->layers[i]);
     }
     vb_layer_marker(VB_LAYER_MARKER_END);
