@@ -1,33 +1,38 @@
-"""`vbench study NAME`: named two-way comparisons over the four MLPerf Tiny workloads on the virtual
-boards, written as a table (study.md, study.csv, layers.csv, study.json) and PNG plots.
+"""`vbench study NAME`: named comparisons over the four MLPerf Tiny workloads on the virtual boards,
+written as a table (study.md, study.csv, layers.csv, comparisons.csv, study.json) and PNG plots.
 
-Studies (each compares configuration A, the baseline, with configuration B):
+Studies (the first configuration is the baseline every other one is compared with):
 
-    precision     A = the int8 model, B = the float32 model; reference kernels for both
-    data-reuse    A = reference kernels, B = the board's optimized kernels (`[toolchain] kernels`:
-                  im2col and register blocking reuse each loaded operand many times); int8 models
+    precision     int8 model vs float32 model; reference kernels for both
+    data-reuse    reference kernels vs the board's optimized kernels (`[toolchain] kernels`: im2col and
+                  register blocking reuse each loaded operand many times); int8 models
+    sparsity      dense vs the same model on sparse kernels vs models pruned to 50% and 75% zeros
+                  (transforms.prune_model) on sparse kernels (compile --weights sparse)
+    compression   dense vs the model clustered to 16 weight values per layer (transforms.cluster_model),
+                  stored dense and stored as 4-bit indices + table (compile --weights palette)
+    winograd      direct vs Winograd F(2x2,3x3) 3x3 stride-1 convolutions (compile --winograd)
     kernels A B   two kernel variants (names under firmware/kernels/, `reference`, `optimized`, or
                   paths to directories of kernel files); int8 models
 
-Method. Per workload and configuration the model is compiled once (int8: as `vbench check-models`
-does; float32: `compile_model(..., dtype="float32")`) and the golden output of one seeded random
-input is computed with TFLite's reference kernels. Per board, the model_check firmware runs that
-input once from reset; the runtime's layer markers give cycles, instructions and energy per layer
-(energy from the board's power model) and their sums give the inference. Latency is cycles over the
-core clock. Footprint is measured as `vbench check-models` measures it: flash = text + data of the
+sparsity, compression and winograd run every configuration on one kernel set (`kernels`, default the
+board's optimized variant).
+
+Method. Per workload and configuration the model is transformed if the configuration says so (a new
+.tflite, so TFLite's interpreter stays the golden model), compiled once, and the golden output of one
+seeded random input is computed with TFLite's reference kernels. Per board, the model_check firmware
+runs that input once from reset; the runtime's layer markers give cycles, instructions and energy per
+layer (energy from the board's power model) and their sums give the inference. Latency is cycles over
+the core clock. Footprint is measured as `vbench check-models` measures it: flash = text + data of the
 linked image, RAM = arena + other static data (including the check firmware's input/output buffers)
-+ the stack high-water mark. The output of every run is checked against TFLite: bit-exact for int8,
-within FLOAT_RTOL of the output range (and the same top-1 class) for float32.
++ the stack high-water mark. The output of every run is checked against TFLite: bit-exact for int8
+(every encoding included), within FLOAT_RTOL of the output range (and the same top-1 class) for float32.
 
-Accuracy where it can be measured: the precision study runs the KWS accuracy set (kws01, when
-present) through the host build of both models (the same C kernels as the firmware; host float
-results are bit-exact with TFLite, board ones differ by FMA contraction only) and reports top-1
-accuracy; for every workload it also reports how the int8 model agrees with the float32 model on
-N random inputs (top-1 agreement for the classifiers, the anomaly score for AD). The data-reuse and
-kernels studies change no arithmetic (every variant is bit-exact with the reference), which the
-output check confirms per run.
-
-`sparsity`, `compression` and `winograd` are named but not implemented yet (StudyNotImplemented).
+Accuracy where it can be measured (precision, sparsity, compression, the studies that change the
+arithmetic): the KWS accuracy set (kws01, when present) runs through the host build of every distinct
+model (the same C kernels as the firmware, bit-exact with the boards: every board run above is checked
+against TFLite) and gives top-1 accuracy; for every workload each model's outputs are compared with the
+reference model's (float32 for precision, the baseline otherwise) on N random inputs (top-1 agreement for
+the classifiers, the anomaly score for AD). VWW, IC and AD have no public accuracy inputs here.
 """
 
 from __future__ import annotations
@@ -67,18 +72,13 @@ DEFAULT_PLATFORMS = ("nucleo-l4r5zi", "rv32imaf-mcu")
 DEFAULT_SEED = 20240
 DEFAULT_AGREEMENT_INPUTS = 20
 FLOAT_RTOL = 1e-4        # float32 outputs: max |y - y_tflite| <= FLOAT_RTOL * max |y_tflite|
-IMPLEMENTED = ("precision", "data-reuse", "kernels")
-NOT_IMPLEMENTED = ("sparsity", "compression", "winograd")
+IMPLEMENTED = ("precision", "data-reuse", "kernels", "sparsity", "compression", "winograd")
+DEFAULT_SPARSITIES = (0.5, 0.75)
+PALETTE_CLUSTERS = 16
 METRICS = (("cycles", "cycles"), ("latency_ms", "latency (ms)"), ("energy_uj", "energy (uJ)"),
            ("flash_bytes", "flash (B)"), ("ram_bytes", "RAM (B)"))
 
 Progress = Callable[[str], None]
-
-
-class StudyNotImplemented(VbenchError):
-    """A study that is named in the plan but not written yet."""
-
-    exit_code = 2
 
 
 def _quiet(_msg: str) -> None:
@@ -93,6 +93,9 @@ class Config:
     label: str                   # column name in the tables ("int8", "reference", ...)
     dtype: str = "int8"          # which model of the workload: "int8" or "float32"
     kernels: str | None = None   # None = reference, "optimized", a variant name or a directory path
+    transform: str | None = None  # model transform first: "prune:<sparsity>" or "cluster:<k>" (int8)
+    weights: str = "dense"       # weight encoding: dense, sparse, palette (vbench.compiler.encodings)
+    winograd: bool = False       # 3x3 stride-1 CONV_2D as Winograd F(2x2,3x3)
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,20 @@ class Study:
     name: str
     title: str
     question: str
-    a: Config                    # the baseline
-    b: Config
+    configs: tuple[Config, ...]  # the first is the baseline every other one is compared with
     notes: tuple[str, ...] = ()
 
     @property
-    def configs(self) -> tuple[Config, Config]:
-        return (self.a, self.b)
+    def a(self) -> Config:
+        return self.configs[0]
+
+    @property
+    def b(self) -> Config:
+        return self.configs[1]
+
+    @property
+    def others(self) -> tuple[Config, ...]:
+        return self.configs[1:]
 
 
 def _variant_label(spec: str) -> str:
@@ -115,24 +125,26 @@ def _variant_label(spec: str) -> str:
     return Path(spec).name or spec
 
 
-def make_study(name: str, args: list[str] | tuple[str, ...] = ()) -> Study:
-    """The Study for a name and its arguments (`kernels` takes two variants). Raises
-    StudyNotImplemented for the planned studies and VbenchError for anything unknown."""
+def make_study(name: str, args: list[str] | tuple[str, ...] = (), kernels: str | None = "optimized",
+               sparsities: tuple[float, ...] = DEFAULT_SPARSITIES) -> Study:
+    """The Study for a name and its arguments (`kernels` takes two variants). `kernels` is the
+    kernel set of the sparsity, compression and winograd studies (default: the board's optimized
+    variant; None or "reference": the reference kernels); `sparsities` the pruning levels of the
+    sparsity study. Raises VbenchError for anything unknown."""
     args = list(args)
-    if name in NOT_IMPLEMENTED:
-        raise StudyNotImplemented(
-            f"study '{name}' is not implemented yet; implemented studies: {', '.join(IMPLEMENTED)} "
-            f"(planned: {', '.join(NOT_IMPLEMENTED)})")
     if name not in IMPLEMENTED:
-        raise VbenchError(f"unknown study '{name}' (implemented: {', '.join(IMPLEMENTED)}; "
-                          f"planned: {', '.join(NOT_IMPLEMENTED)})")
+        raise VbenchError(f"unknown study '{name}' (studies: {', '.join(IMPLEMENTED)})")
     if name != "kernels" and args:
         raise VbenchError(f"study '{name}' takes no arguments (got {' '.join(args)})")
+    if kernels == "reference":
+        kernels = None
+    if name in ENCODING_STUDIES:
+        return _encoding_study(name, kernels, sparsities)
     if name == "precision":
         return Study(name, "int8 vs float32 models (reference kernels)",
                      "What does float32 cost over int8 in cycles, energy, flash and RAM, and what does it buy "
                      "in accuracy?",
-                     Config("int8", "int8", None), Config("float32", "float32", None),
+                     (Config("int8", "int8", None), Config("float32", "float32", None)),
                      ("float32 runs the float models of the same workloads (models/*float*.tflite, "
                       "ad01_fp32.tflite); KWS float keeps int8 weights on its CONV_2D layers (TFLite hybrid "
                       "conv: input quantized at run time), so its flash is not 4x the int8 model's",
@@ -142,7 +154,7 @@ def make_study(name: str, args: list[str] | tuple[str, ...] = ()) -> Study:
         return Study(name, "reference vs optimized kernels (int8 models)",
                      "How much do the optimized kernels (im2col, register blocking: each loaded weight and "
                      "activation reused across several outputs) save over the reference kernels?",
-                     Config("reference", "int8", None), Config("optimized", "int8", "optimized"),
+                     (Config("reference", "int8", None), Config("optimized", "int8", "optimized")),
                      ("optimized = the variant the board's platform file names ([toolchain] kernels): "
                       "cortex_m4_dsp on nucleo-l4r5zi, rv32 on rv32imaf-mcu",
                       "loads/MAC is the data-reuse figure: the start-up and I/O copies it includes are small "
@@ -160,8 +172,58 @@ def make_study(name: str, args: list[str] | tuple[str, ...] = ()) -> Study:
         la, lb = f"A_{la}", f"B_{lb}"
     return Study(name, f"kernels {args[0]} vs {args[1]} (int8 models)",
                  f"How do the kernel variants {args[0]} and {args[1]} compare on the four workloads?",
-                 Config(la, "int8", None if args[0] == "reference" else args[0]),
-                 Config(lb, "int8", None if args[1] == "reference" else args[1]))
+                 (Config(la, "int8", None if args[0] == "reference" else args[0]),
+                  Config(lb, "int8", None if args[1] == "reference" else args[1])))
+
+
+ENCODING_STUDIES = ("sparsity", "compression", "winograd")
+ACCURACY_STUDIES = ("precision", "sparsity", "compression")   # the ones that change the arithmetic
+
+
+def _encoding_study(name: str, kernels: str | None, sparsities: tuple[float, ...]) -> Study:
+    """sparsity, compression, winograd: the int8 model as it is (dense weights) against transformed
+    and/or encoded versions of it, all on the same kernel set."""
+    kset = kernels or "reference"
+    on = f"{kset} kernels"
+    if name == "sparsity":
+        bad = [x for x in sparsities if not 0.0 < x < 1.0]
+        if bad or not sparsities:
+            raise VbenchError(f"sparsity levels must be in (0, 1), got {', '.join(map(str, sparsities)) or 'none'}")
+        levels = sorted(set(sparsities))
+        return Study(name, f"dense vs pruned models on sparse kernels ({on})",
+                     "What do magnitude pruning and kernels that skip zero weights buy in cycles, energy and "
+                     "flash, and what do they cost in accuracy?",
+                     (Config("dense", "int8", kernels),
+                      Config("sparse-kernels", "int8", kernels, None, "sparse"),
+                      *(Config(f"pruned{round(x * 100)}", "int8", kernels, f"prune:{x:g}", "sparse") for x in levels)),
+                     ("dense = the int8 model and dense kernels; sparse-kernels = the same model with --weights "
+                      "sparse (only layers that are already mostly zeros change: VWW's late pointwise layers)",
+                      "prunedNN = every CONV_2D and FULLY_CONNECTED layer pruned to NN% zeros by weight magnitude "
+                      "(transforms.prune_model, no fine-tuning: the accuracy loss is an upper bound), on --weights "
+                      "sparse: layers with >= SPARSE_MIN_ZEROS zeros keep only their non-zero weights",
+                      "depthwise layers are not pruned (few weights, large accuracy cost)"))
+    if name == "compression":
+        k = PALETTE_CLUSTERS
+        return Study(name, f"dense vs clustered {k}-value weights stored as 4-bit indices ({on})",
+                     "What does 4-bit weight compression (clustering to 16 values per layer, indices + table in "
+                     "flash, expanded into SRAM per layer) save in flash, and what does it cost in cycles, RAM and "
+                     "accuracy?",
+                     (Config("dense", "int8", kernels),
+                      Config(f"clustered{k}", "int8", kernels, f"cluster:{k}"),
+                      Config(f"palette{k}", "int8", kernels, f"cluster:{k}", "palette")),
+                     (f"clustered{k} = every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED layer reduced to {k} "
+                      "int8 values (optimal 1-D k-means over its codes, transforms.cluster_model, no fine-tuning), "
+                      "stored dense: the accuracy of the compressed model at the dense model's speed",
+                      f"palette{k} = the same model with --weights palette: 4-bit indices and a 16-entry table per "
+                      "layer in flash, decoded into an arena buffer before the layer (RAM grows by the largest "
+                      "layer's weights; the kernels then read weights from SRAM, without flash wait states)"))
+    return Study(name, f"direct vs Winograd F(2x2,3x3) convolution ({on})",
+                 "Does Winograd F(2x2,3x3) (16 instead of 36 multiplies per 2x2 output tile and input channel, "
+                 "bit-exact in int8 with integer-scaled transforms) pay on these cores?",
+                 (Config("direct", "int8", kernels), Config("winograd", "int8", kernels, None, "dense", True)),
+                 ("only 3x3 stride-1 CONV_2D layers are eligible: IC (ResNet-8) has them; KWS and VWW have only "
+                  "depthwise 3x3 and strided first layers, AD none, so their figures do not change",
+                  "transformed weights are int16 and 16 per 9 taps: 3.6x the flash of the layer's int8 weights"))
 
 
 # ====================================================================== models and inputs
@@ -173,13 +235,13 @@ def _build_root() -> Path:
     return build_root()
 
 
-def compile_cached(path: Path, dtype: str):
-    """compile_model into a stable directory keyed by the model's sha256 and dtype (the firmware
-    build cache hashes include paths, so a stable directory reuses the images). int8 models share
-    the directory of `vbench check-models`."""
+def compile_cached(path: Path, dtype: str, weights: str = "dense", winograd: bool = False):
+    """compile_model into a stable directory keyed by the model's sha256, dtype and weight encoding
+    (the firmware build cache hashes include paths, so a stable directory reuses the images). Plain
+    int8 models share the directory of `vbench check-models`."""
     from vbench.compiler import compile_model, default_name
 
-    if dtype == "int8":
+    if dtype == "int8" and weights == "dense" and not winograd:
         from vbench.modelcheck import compile_cached as int8_cached
 
         return int8_cached(path, default_name(path))
@@ -187,10 +249,11 @@ def compile_cached(path: Path, dtype: str):
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     root = _build_root() / "study"
     root.mkdir(parents=True, exist_ok=True)
-    final = root / f"{name}-{dtype}-{sha[:12]}"
+    encoding = "" if weights == "dense" else f"-{weights}"
+    final = root / f"{name}-{dtype}{encoding}{'-winograd' if winograd else ''}-{sha[:12]}"
     tmp = Path(tempfile.mkdtemp(prefix=".compile-", dir=root))
     try:
-        cm = compile_model(path, tmp, name, dtype=dtype)
+        cm = compile_model(path, tmp, name, dtype=dtype, weights=weights, winograd=winograd)
         final.mkdir(parents=True, exist_ok=True)
         for f in sorted(tmp.iterdir()):
             dst = final / f.name
@@ -200,6 +263,30 @@ def compile_cached(path: Path, dtype: str):
         shutil.rmtree(tmp, ignore_errors=True)
     return replace(cm, out_dir=final, c_file=final / cm.c_file.name, h_file=final / cm.h_file.name,
                    summary_file=final / cm.summary_file.name)
+
+
+def transformed_model(path: Path, transform: str | None) -> Path:
+    """The model file a configuration runs: `path` itself, or a pruned / clustered copy of it
+    (cached under the build root by the source's sha256 and the transform)."""
+    from vbench.compiler.transforms import cluster_model, prune_model
+
+    if not transform:
+        return path
+    kind, _, value = transform.partition(":")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    dst = _build_root() / "study" / "transforms" / f"{path.stem}-{kind}{value}-{sha}.tflite"
+    if dst.is_file():
+        return dst
+    try:
+        if kind == "prune":
+            prune_model(path, dst, float(value))
+        elif kind == "cluster":
+            cluster_model(path, dst, int(value))
+        else:
+            raise VbenchError(f"unknown model transform '{transform}' (prune:<sparsity>, cluster:<k>)")
+    except ValueError as exc:
+        raise VbenchError(f"model transform '{transform}': {exc}") from exc
+    return dst
 
 
 def input_codes(workload: str, count: int, seed: int) -> list[np.ndarray]:
@@ -250,8 +337,8 @@ def prepare(workload: str, config: Config, seed: int) -> Prepared:
     from vbench.golden import GoldenModel
     from vbench.modelcheck import ModelCase
 
-    path = MODELS_DIR / MODEL_FILES[workload][config.dtype]
-    compiled = compile_cached(path, config.dtype)
+    path = transformed_model(MODELS_DIR / MODEL_FILES[workload][config.dtype], config.transform)
+    compiled = compile_cached(path, config.dtype, config.weights, config.winograd)
     data = model_input(workload, config.dtype, input_codes(workload, 1, seed)[0])
     expected = GoldenModel(path).run_bytes(data)
     case = ModelCase(path.stem, path, compiled, [data], ["random#0"], [expected], 0, [], 1, 0)
@@ -296,6 +383,7 @@ def measure(job: MeasureJob) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "study": job.study, "workload": prep.workload, "platform": plat.name, "config": cfg.label,
         "model": case.path.name, "dtype": cfg.dtype, "kernels": str(variant or "reference"),
+        "transform": cfg.transform, "weights": cfg.weights, "winograd": cfg.winograd,
         "cycles": None, "instructions": None, "latency_ms": None, "energy_uj": None,
         "flash_bytes": None, "ram_bytes": None, "arena_bytes": c.arena_bytes, "const_bytes": c.const_bytes,
         "weight_bytes": c.weight_bytes, "macs": c.total_macs, "accuracy": None, "fits": None, "error": None,
@@ -329,6 +417,10 @@ def measure(job: MeasureJob) -> dict[str, Any]:
         kernel = "float32" if s is not None and "float32" in s.notes else "int8"
         if s is not None and "hybrid int8 weights" in s.notes:
             kernel = "hybrid"
+        elif s is not None and s.kernel in ("_SPARSE", "_WINOGRAD"):
+            kernel = s.kernel[1:].lower()
+        elif s is not None and any(n.startswith("palette") for n in s.notes):
+            kernel = "palette"
         layers.append({
             "layer": r["layer"], "op": s.op if s else "", "kernel": kernel,
             "output_shape": "x".join(map(str, s.output_shape)) if s else "", "macs": int(s.macs) if s else 0,
@@ -410,9 +502,15 @@ def _kws_dir(dataset: Path | None) -> Path | None:
     raise VbenchError(f"--dataset {dataset}: no kws01/y_labels.csv (EEMBC layout) or y_labels.csv in it")
 
 
-def kws_accuracy(hosts: dict[str, Any], folder: Path, limit: int | None) -> dict[str, Any]:
-    """Top-1 accuracy of each host model (by dtype) on the KWS accuracy files (int8 features;
-    the float model gets them dequantized with the int8 model's input quantization)."""
+def kws_accuracy(hosts: dict[str, Any], folder: Path, limit: int | None,
+                 dtypes: dict[str, str] | None = None, baseline: str | None = None) -> dict[str, Any]:
+    """Top-1 accuracy of each host model (keyed by configuration label; `dtypes` maps a label to its
+    model's dtype, default: the label itself, "int8" or "float32") on the KWS accuracy files (int8
+    features; a float model gets them dequantized with the int8 model's input quantization).
+    top1_agreement: the share of files on which every model picks the same class;
+    agreement_with_baseline[label]: the share on which that model picks the baseline's class."""
+    dtypes = dtypes or {label: label for label in hosts}
+    baseline = baseline or next(iter(hosts))
     rows = []
     with open(folder / "y_labels.csv", newline="") as f:
         for r in csv.reader(f):
@@ -422,43 +520,61 @@ def kws_accuracy(hosts: dict[str, Any], folder: Path, limit: int | None) -> dict
         rows = rows[:limit]
     if not rows:
         return {}
-    correct = {dtype: 0 for dtype in hosts}
+    correct = {label: 0 for label in hosts}
+    with_base = {label: 0 for label in hosts}
     same = 0
     for name, label in rows:
         codes = np.frombuffer((folder / name).read_bytes(), np.int8)
         top = {}
-        for dtype, host in hosts.items():
-            top[dtype] = int(np.argmax(output_values("kws", dtype, host.run(model_input("kws", dtype, codes)))))
-            correct[dtype] += top[dtype] == label
+        for cfg, host in hosts.items():
+            d = dtypes[cfg]
+            top[cfg] = int(np.argmax(output_values("kws", d, host.run(model_input("kws", d, codes)))))
+            correct[cfg] += top[cfg] == label
         same += len(set(top.values())) == 1
-    out: dict[str, Any] = {dtype: {"accuracy": correct[dtype] / len(rows), "files": len(rows)} for dtype in hosts}
+        for cfg in hosts:
+            with_base[cfg] += top[cfg] == top[baseline]
+    out: dict[str, Any] = {cfg: {"accuracy": correct[cfg] / len(rows), "files": len(rows)} for cfg in hosts}
     out["top1_agreement"] = same / len(rows)
+    out["baseline"] = baseline
+    out["agreement_with_baseline"] = {cfg: with_base[cfg] / len(rows) for cfg in hosts if cfg != baseline}
     return out
 
 
-def agreement(workload: str, hosts: dict[str, Any], count: int, seed: int) -> dict[str, Any]:
-    """How the int8 model's output follows the float32 model's on `count` random inputs (host
-    builds): top-1 agreement for classifiers; for AD the anomaly score (mean squared
-    reconstruction error, the score the benchmark uses) relative difference."""
-    top1 = 0
-    errors, score_diffs = [], []
+def agreement(workload: str, hosts: dict[str, Any], count: int, seed: int, dtypes: dict[str, str] | None = None,
+              reference: str | None = None) -> dict[str, Any]:
+    """How each host model's output follows the reference model's (`reference`: a label of hosts;
+    default "float32" when present, else the first) on `count` random inputs: top-1 agreement for
+    classifiers; for AD the relative difference of the anomaly score (mean squared reconstruction
+    error, the score the benchmark uses). Returns {"inputs", "reference", "configs": {label: ...}}."""
+    dtypes = dtypes or {label: label for label in hosts}
+    reference = reference or ("float32" if "float32" in hosts else next(iter(hosts)))
+    others = [label for label in hosts if label != reference]
+    top1 = {label: 0 for label in others}
+    errors: dict[str, list[float]] = {label: [] for label in others}
+    score_diffs: dict[str, list[float]] = {label: [] for label in others}
     for codes in input_codes(workload, count, seed + 1):
-        y = {d: output_values(workload, d, h.run(model_input(workload, d, codes))) for d, h in hosts.items()}
-        ref = y["float32"]
-        errors.append(float(np.max(np.abs(y["int8"] - ref))) / (float(np.max(np.abs(ref))) or 1.0))
+        y = {label: output_values(workload, dtypes[label], h.run(model_input(workload, dtypes[label], codes)))
+             for label, h in hosts.items()}
+        ref = y[reference]
+        x = output_values(workload, "float32", model_input(workload, "float32", codes))
+        for label in others:
+            errors[label].append(float(np.max(np.abs(y[label] - ref))) / (float(np.max(np.abs(ref))) or 1.0))
+            if workload in CLASSIFIERS:
+                top1[label] += int(np.argmax(y[label]) == np.argmax(ref))
+            else:
+                s_other, s_ref = float(np.mean((x - y[label]) ** 2)), float(np.mean((x - ref) ** 2))
+                score_diffs[label].append(abs(s_other - s_ref) / (abs(s_ref) or 1.0))
+    configs: dict[str, Any] = {}
+    for label in others:
+        entry: dict[str, Any] = {"max_output_error": max(errors[label]),
+                                 "mean_output_error": float(np.mean(errors[label]))}
         if workload in CLASSIFIERS:
-            top1 += int(np.argmax(y["int8"]) == np.argmax(ref))
+            entry["top1_agreement"] = top1[label] / count
         else:
-            x = output_values(workload, "float32", model_input(workload, "float32", codes))
-            s8, s32 = float(np.mean((x - y["int8"]) ** 2)), float(np.mean((x - ref) ** 2))
-            score_diffs.append(abs(s8 - s32) / (abs(s32) or 1.0))
-    out: dict[str, Any] = {"inputs": count, "max_output_error": max(errors), "mean_output_error": float(np.mean(errors))}
-    if workload in CLASSIFIERS:
-        out["top1_agreement"] = top1 / count
-    else:
-        out["score_rel_diff_mean"] = float(np.mean(score_diffs))
-        out["score_rel_diff_max"] = float(np.max(score_diffs))
-    return out
+            entry["score_rel_diff_mean"] = float(np.mean(score_diffs[label]))
+            entry["score_rel_diff_max"] = float(np.max(score_diffs[label]))
+        configs[label] = entry
+    return {"inputs": count, "reference": reference, "configs": configs}
 
 
 # ====================================================================== the study
@@ -483,42 +599,66 @@ def _ratio(b, a):
 
 
 def comparisons(study: Study, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per workload x platform: B over A for each total metric."""
+    """Per workload x platform x non-baseline configuration: that configuration over the
+    baseline for each total metric."""
     index = {(r["workload"], r["platform"], r["config"]): r for r in records}
     out = []
     for (w, p, label), ra in index.items():
         if label != study.a.label:
             continue
-        rb = index.get((w, p, study.b.label))
-        if rb is None:
-            continue
-        row = {"workload": w, "platform": p, "a": study.a.label, "b": study.b.label}
-        for key, _ in METRICS:
-            row[f"{key}_ratio"] = _ratio(rb.get(key), ra.get(key))
-        row["speedup"] = _ratio(ra.get("cycles"), rb.get("cycles"))
-        out.append(row)
+        for other in study.others:
+            rb = index.get((w, p, other.label))
+            if rb is None:
+                continue
+            row = {"workload": w, "platform": p, "a": study.a.label, "b": other.label}
+            for key, _ in METRICS:
+                row[f"{key}_ratio"] = _ratio(rb.get(key), ra.get(key))
+            row["speedup"] = _ratio(ra.get("cycles"), rb.get("cycles"))
+            out.append(row)
     return out
 
 
 def layer_rows(study: Study, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Aligned per-layer rows for every workload x platform (A and B side by side)."""
+    """Aligned per-layer rows for every workload x platform: the baseline's layers with every other
+    configuration's matching layer beside them (columns <metric>_<label>; cycles_ratio_<label> =
+    that configuration over the baseline; with two configurations also cycles_ratio)."""
     index = {(r["workload"], r["platform"], r["config"]): r for r in records}
-    la, lb = study.a.label, study.b.label
+    la = study.a.label
     rows = []
     for (w, p, label), ra in index.items():
-        rb = index.get((w, p, lb))
-        if label != la or rb is None or not ra.get("layers") or not rb.get("layers"):
+        if label != la or not ra.get("layers"):
             continue
-        for x, y in align_layers(ra["layers"], rb["layers"]):
-            ref = x or y
-            row = {"workload": w, "platform": p, f"layer_{la}": x["layer"] if x else None,
-                   f"layer_{lb}": y["layer"] if y else None, "op": ref["op"], "output_shape": ref["output_shape"],
-                   "macs": ref["macs"]}
-            for key in ("cycles", "instructions", "latency_ms", "energy_uj"):
-                row[f"{key}_{la}"] = x[key] if x else None
-                row[f"{key}_{lb}"] = y[key] if y else None
-            row["cycles_ratio"] = _ratio(row[f"cycles_{lb}"], row[f"cycles_{la}"])
-            rows.append(row)
+        base = [{"workload": w, "platform": p, f"layer_{la}": x["layer"], "op": x["op"],
+                 "output_shape": x["output_shape"], "macs": x["macs"], f"kernel_{la}": x["kernel"],
+                 **{f"{k}_{la}": x[k] for k in ("cycles", "instructions", "latency_ms", "energy_uj")}}
+                for x in ra["layers"]]
+        extra = []
+        for other in study.others:
+            lb = other.label
+            rb = index.get((w, p, lb))
+            for row in base:
+                row.update({f"layer_{lb}": None, f"kernel_{lb}": None,
+                            **{f"{k}_{lb}": None for k in ("cycles", "instructions", "latency_ms", "energy_uj")}})
+            if rb is None or not rb.get("layers"):
+                continue
+            position = {id(x): i for i, x in enumerate(ra["layers"])}
+            for x, y in align_layers(ra["layers"], rb["layers"]):
+                if y is None:
+                    continue
+                if x is None:   # a layer only this configuration has
+                    row = {"workload": w, "platform": p, f"layer_{la}": None, "op": y["op"],
+                           "output_shape": y["output_shape"], "macs": y["macs"]}
+                    extra.append(row)
+                else:
+                    row = base[position[id(x)]]
+                row.update({f"layer_{lb}": y["layer"], f"kernel_{lb}": y["kernel"],
+                            **{f"{k}_{lb}": y[k] for k in ("cycles", "instructions", "latency_ms", "energy_uj")}})
+        for row in base + extra:
+            for other in study.others:
+                row[f"cycles_ratio_{other.label}"] = _ratio(row.get(f"cycles_{other.label}"), row.get(f"cycles_{la}"))
+            if len(study.configs) == 2:
+                row["cycles_ratio"] = row[f"cycles_ratio_{study.b.label}"]
+        rows += base + extra
     return rows
 
 
@@ -556,21 +696,34 @@ def run_study(study: Study, workloads: list[str] | None = None, platforms: list[
     records = _run_jobs(jobs, workers, progress)
 
     accuracy: dict[str, Any] = {}
-    if study.name == "precision":
+    if study.name in ACCURACY_STUDIES:   # the others change no arithmetic (checked bit-exact per run)
         from vbench.compiler import HostModel
 
+        dtypes = {cfg.label: cfg.dtype for cfg in study.configs}
         for w in workloads:
-            hosts = {cfg.dtype: HostModel(prepared[(w, cfg.label)].case.compiled.out_dir) for cfg in study.configs}
-            entry: dict[str, Any] = {}
-            if agreement_inputs:
-                progress(f"{w}: int8 vs float32 agreement on {agreement_inputs} random inputs (host builds)")
-                entry["agreement"] = agreement(w, hosts, agreement_inputs, seed)
+            # one host build per distinct model (the encodings of one model compute the same outputs)
+            hosts, seen = {}, {}
+            for cfg in study.configs:
+                case = prepared[(w, cfg.label)].case
+                key = (str(case.path), cfg.dtype)
+                if key not in seen:
+                    seen[key] = cfg.label
+                    hosts[cfg.label] = HostModel(case.compiled.out_dir)
+            entry: dict[str, Any] = {"same_model_as": {c.label: seen[(str(prepared[(w, c.label)].case.path), c.dtype)]
+                                                       for c in study.configs}}
+            if agreement_inputs and len(hosts) > 1:
+                progress(f"{w}: output agreement of {', '.join(hosts)} on {agreement_inputs} random inputs (host builds)")
+                entry["agreement"] = agreement(w, hosts, agreement_inputs, seed, dtypes,
+                                               "float32" if study.name == "precision" else study.a.label)
             if w == "kws" and folder is not None:
-                progress(f"kws: accuracy on {folder} (host builds)")
-                entry["dataset"] = {"folder": str(folder), **kws_accuracy(hosts, folder, accuracy_limit)}
+                progress(f"kws: accuracy of {', '.join(hosts)} on {folder} (host builds)")
+                entry["dataset"] = {"folder": str(folder),
+                                    **kws_accuracy(hosts, folder, accuracy_limit, dtypes, study.a.label)}
             accuracy[w] = entry
         for r in records:
-            ds = accuracy.get(r["workload"], {}).get("dataset", {}).get(r["dtype"])
+            entry = accuracy.get(r["workload"], {})
+            source = entry.get("same_model_as", {}).get(r["config"], r["config"])
+            ds = entry.get("dataset", {}).get(source)
             if ds:
                 r["accuracy"] = ds["accuracy"]
                 r["accuracy_note"] = f"top-1 on {ds['files']} kws01 files, host build of the same kernels"
@@ -609,9 +762,10 @@ RANDOM_CAVEAT = {w: " (noise, unlike the training data: a sensitivity figure; th
 
 def markdown(result: dict[str, Any]) -> str:
     out = io.StringIO()
-    a, b = result["configs"][0]["label"], result["configs"][1]["label"]
+    labels = [c["label"] for c in result["configs"]]
+    a, others = labels[0], labels[1:]
     out.write(f"# vbench study {result['study']}: {result['title']}\n\n{result['question']}\n\n")
-    out.write(f"A = **{a}** (baseline), B = **{b}**; workloads {', '.join(result['workloads'])}; boards "
+    out.write(f"Baseline **{a}**, compared with " + ", ".join(f"**{x}**" for x in others) + f"; workloads {', '.join(result['workloads'])}; boards "
               f"{', '.join(result['platforms'])}; one inference of a seeded random input (seed {result['seed']}) "
               "per run, model_check firmware, per-layer profile from the runtime's layer markers.\n\n")
     for note in result["notes"]:
@@ -628,29 +782,38 @@ def markdown(result: dict[str, Any]) -> str:
                   f"{_fmt(r['latency_ms'], 3)} | {_fmt(r['energy_uj'], 1)} | {_fmt(r['flash_bytes'])} | "
                   f"{_fmt(r['ram_bytes'])} | {_fmt(r.get('macs_per_cycle'), 3)} | {_fmt(r.get('loads_per_mac'), 2)} | {acc} | "
                   f"{r.get('output_check') or r.get('error') or '-'} |\n")
-    out.write(f"\n## {b} relative to {a} (B / A)\n\n| workload | platform | speedup (A/B cycles) | cycles | latency | "
-              "energy | flash | RAM |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+    out.write(f"\n## Relative to {a} (config / {a})\n\n| workload | platform | config | speedup ({a}/config cycles) | "
+              "cycles | latency | energy | flash | RAM |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n")
     for c in result["comparisons"]:
-        out.write(f"| {c['workload']} | {c['platform']} | {_fmt(c['speedup'])}x | " + " | ".join(
+        out.write(f"| {c['workload']} | {c['platform']} | {c['b']} | {_fmt(c['speedup'])}x | " + " | ".join(
             f"{_fmt(c[f'{k}_ratio'])}x" for k, _ in METRICS[:3]) + " | " + " | ".join(
             f"{_fmt(c[f'{k}_ratio'])}x" for k, _ in METRICS[3:]) + " |\n")
     acc = result.get("accuracy") or {}
     if acc:
-        out.write("\n## Accuracy (host builds of the same kernels)\n\n")
+        out.write("\n## Accuracy (host builds of the same kernels, bit-exact with the boards)\n\n")
         for w, entry in acc.items():
+            same = entry.get("same_model_as", {})
             ds = entry.get("dataset")
             if ds and ds.get(a) is not None:
-                out.write(f"- {w}: top-1 accuracy on {ds[a]['files']} files of {ds['folder']}: " + ", ".join(
-                    f"{d} {ds[d]['accuracy'] * 100:.2f}%" for d in (a, b) if d in ds)
-                    + f"; the two models pick the same class on {ds['top1_agreement'] * 100:.1f}% of the files\n")
+                parts = [f"{x} {ds[same.get(x, x)]['accuracy'] * 100:.2f}%" for x in labels if same.get(x, x) in ds]
+                agree = ds.get("agreement_with_baseline", {})
+                out.write(f"- {w}: top-1 accuracy on {ds[a]['files']} files of {ds['folder']}: " + ", ".join(parts)
+                          + ("; same class as " + a + ": " + ", ".join(f"{x} {v * 100:.1f}%" for x, v in agree.items())
+                             if agree else "") + "\n")
             ag = entry.get("agreement")
             if ag:
-                extra = (f"top-1 agreement {ag['top1_agreement'] * 100:.0f}%" if "top1_agreement" in ag else
-                         f"anomaly score differs by {ag['score_rel_diff_mean'] * 100:.2f}% on average "
-                         f"(max {ag['score_rel_diff_max'] * 100:.2f}%)")
-                out.write(f"- {w}: int8 vs float32 on {ag['inputs']} uniform random inputs{RANDOM_CAVEAT.get(w, '')}: "
-                          f"{extra}; output difference {ag['mean_output_error'] * 100:.2f}% of the float output range "
-                          f"on average (max {ag['max_output_error'] * 100:.2f}%)\n")
+                for x, m in ag["configs"].items():
+                    extra = (f"top-1 agreement {m['top1_agreement'] * 100:.0f}%" if "top1_agreement" in m else
+                             f"anomaly score differs by {m['score_rel_diff_mean'] * 100:.2f}% on average "
+                             f"(max {m['score_rel_diff_max'] * 100:.2f}%)")
+                    out.write(f"- {w}: {x} vs {ag['reference']} on {ag['inputs']} uniform random inputs"
+                              f"{RANDOM_CAVEAT.get(w, '')}: {extra}; output difference "
+                              f"{m['mean_output_error'] * 100:.2f}% of the {ag['reference']} output range on average "
+                              f"(max {m['max_output_error'] * 100:.2f}%)\n")
+            shared = sorted({x for x, y in same.items() if x != y})
+            if shared:
+                out.write(f"- {w}: " + ", ".join(f"{x} computes what {same[x]} computes" for x in shared)
+                          + " (same model, another weight encoding)\n")
     out.write(f"\nfloat32 outputs are checked against TFLite's float reference kernels: max error <= "
               f"{result['float_rtol']:g} x output range and the same top-1 class; int8 outputs bit-exact.\n")
     for w in result["workloads"]:
@@ -658,12 +821,18 @@ def markdown(result: dict[str, Any]) -> str:
             rows = [r for r in result["layers"] if r["workload"] == w and r["platform"] == p]
             if not rows:
                 continue
-            out.write(f"\n## Layers: {w} on {p}\n\n| # {a} | # {b} | op | output | MACs | cycles {a} | cycles {b} | "
-                      f"B/A | energy {a} (uJ) | energy {b} (uJ) |\n|---:|---:|---|---|---:|---:|---:|---:|---:|---:|\n")
+            head = (f"| # {a} | op | output | MACs | " + " | ".join(f"cycles {x}" for x in labels) + " | "
+                    + " | ".join(f"{x}/{a}" for x in others) + " | " + " | ".join(f"energy {x} (uJ)" for x in labels)
+                    + " | kernels |")
+            out.write(f"\n## Layers: {w} on {p}\n\n{head}\n|---:|---|---|---:|" + "---:|" * (2 * len(labels) + len(others))
+                      + "---|\n")
             for r in rows:
-                out.write(f"| {_fmt(r[f'layer_{a}'])} | {_fmt(r[f'layer_{b}'])} | {r['op']} | {r['output_shape']} | "
-                          f"{_fmt(r['macs'])} | {_fmt(r[f'cycles_{a}'])} | {_fmt(r[f'cycles_{b}'])} | "
-                          f"{_fmt(r['cycles_ratio'])} | {_fmt(r[f'energy_uj_{a}'], 2)} | {_fmt(r[f'energy_uj_{b}'], 2)} |\n")
+                kinds = [r.get(f"kernel_{x}") or "-" for x in labels]
+                kinds_text = kinds[0] if len(set(kinds)) == 1 else "/".join(kinds)
+                out.write(f"| {_fmt(r[f'layer_{a}'])} | {r['op']} | {r['output_shape']} | {_fmt(r['macs'])} | "
+                          + " | ".join(_fmt(r.get(f"cycles_{x}")) for x in labels) + " | "
+                          + " | ".join(_fmt(r.get(f"cycles_ratio_{x}")) for x in others) + " | "
+                          + " | ".join(_fmt(r.get(f"energy_uj_{x}"), 2) for x in labels) + f" | {kinds_text} |\n")
     errors = [f"{r['workload']}/{r['config']} on {r['platform']}: {r['error']}" for r in result["records"] if r.get("error")]
     if errors:
         out.write("\n## Errors\n\n" + "".join(f"- {e}\n" for e in errors))
@@ -681,10 +850,9 @@ def summary_text(result: dict[str, Any]) -> str:
     line = lambda cells: "  ".join(c.rjust(w) if 3 <= i <= 7 else c.ljust(w)  # noqa: E731
                                    for i, (c, w) in enumerate(zip(cells, widths)))
     text = [line(head), line(["-" * w for w in widths])] + [line(x) for x in rows]
-    a, b = result["configs"][0]["label"], result["configs"][1]["label"]
     text.append("")
     for c in result["comparisons"]:
-        text.append(f"{c['workload']}/{c['platform']}: {b} vs {a}: speedup {_fmt(c['speedup'])}x, energy "
+        text.append(f"{c['workload']}/{c['platform']}: {c['b']} vs {c['a']}: speedup {_fmt(c['speedup'])}x, energy "
                     f"{_fmt(c['energy_uj_ratio'])}x, flash {_fmt(c['flash_bytes_ratio'])}x, RAM {_fmt(c['ram_bytes_ratio'])}x")
     return "\n".join(text)
 
@@ -702,7 +870,7 @@ def _plot(path: Path, draw) -> None:
     write_text_atomic(path, buf.getvalue())
 
 
-COLORS = ("#4472c4", "#ed7d31")
+COLORS = ("#4472c4", "#ed7d31", "#a5a5a5", "#ffc000", "#5b9bd5", "#70ad47")
 
 
 def write_plots(out_dir: Path, result: dict[str, Any]) -> list[Path]:
@@ -721,10 +889,11 @@ def write_plots(out_dir: Path, result: dict[str, Any]) -> list[Path]:
         fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.4 * rows), squeeze=False)
         x = np.arange(len(groups))
         for ax, (key, title) in zip(axes.flat, panels):
+            width = 0.8 / len(labels)
             for k, label in enumerate(labels):
                 vals = [index.get((w, p, label), {}).get(key) for w, p in groups]
-                ax.bar(x + (k - 0.5) * 0.4, [v if v is not None else 0 for v in vals], 0.4, label=label,
-                       color=COLORS[k])
+                ax.bar(x + (k - (len(labels) - 1) / 2) * width, [v if v is not None else 0 for v in vals], width,
+                       label=label, color=COLORS[k % len(COLORS)])
             ax.set_title(title, fontsize=10)
             ax.set_xticks(x, [f"{w}\n{p.split('-')[0]}" for w, p in groups], fontsize=7)
             positive = [r[key] for r in recs if isinstance(r.get(key), (int, float)) and r[key] > 0]
@@ -742,7 +911,7 @@ def write_plots(out_dir: Path, result: dict[str, Any]) -> list[Path]:
 
     _plot(out_dir / "totals.png", draw_totals)
     written.append(out_dir / "totals.png")
-    a, b = labels
+    a = labels[0]
     comps = result["comparisons"]
     if comps:
         def draw_ratios(plt):
@@ -754,9 +923,9 @@ def write_plots(out_dir: Path, result: dict[str, Any]) -> list[Path]:
                 ax.bar(x + (k - (len(keys) - 1) / 2) * width, [c[f"{key}_ratio"] or 0 for c in comps], width,
                        label=dict(METRICS)[key].split(" (")[0])
             ax.axhline(1.0, color="black", linewidth=0.8)
-            ax.set_xticks(x, [f"{c['workload']}\n{c['platform'].split('-')[0]}" for c in comps], fontsize=8)
-            ax.set_ylabel(f"{b} / {a}")
-            ax.set_title(f"vbench study {result['study']}: {b} relative to {a}", fontsize=10)
+            ax.set_xticks(x, [f"{c['workload']}\n{c['platform'].split('-')[0]}\n{c['b']}" for c in comps], fontsize=7)
+            ax.set_ylabel(f"config / {a}")
+            ax.set_title(f"vbench study {result['study']}: relative to {a}", fontsize=10)
             ax.legend(fontsize=8)
             ax.grid(axis="y", alpha=0.3)
             return fig
@@ -771,15 +940,16 @@ def write_plots(out_dir: Path, result: dict[str, Any]) -> list[Path]:
         def draw_layers(plt, rows=rows, w=w, p=p):
             fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(rows) + 2), 3.6))
             x = np.arange(len(rows))
-            for k, label in enumerate((a, b)):
-                ax.bar(x + (k - 0.5) * 0.4, [r[f"cycles_{label}"] or 0 for r in rows], 0.4, label=label,
-                       color=COLORS[k])
-            names = [f"{r[f'layer_{a}'] if r[f'layer_{a}'] is not None else r[f'layer_{b}']} "
+            width = 0.8 / len(labels)
+            for k, label in enumerate(labels):
+                ax.bar(x + (k - (len(labels) - 1) / 2) * width, [r.get(f"cycles_{label}") or 0 for r in rows], width,
+                       label=label, color=COLORS[k % len(COLORS)])
+            names = [f"{r[f'layer_{a}'] if r[f'layer_{a}'] is not None else ''} "
                      f"{r['op'].replace('DEPTHWISE_CONV_2D', 'DW').replace('FULLY_CONNECTED', 'FC')[:8]}" for r in rows]
             ax.set_xticks(x, names, fontsize=6, rotation=90)
             ax.set_ylabel("cycles per inference")
             ax.set_yscale("log")
-            ax.set_title(f"{w} on {p}: cycles per layer ({a} vs {b})", fontsize=10)
+            ax.set_title(f"{w} on {p}: cycles per layer ({' vs '.join(labels)})", fontsize=10)
             ax.legend(fontsize=8)
             ax.grid(axis="y", alpha=0.3)
             return fig

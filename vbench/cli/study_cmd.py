@@ -10,19 +10,24 @@ import time
 from pathlib import Path
 
 NAME = "study"
-HELP = ("compare two configurations over the MLPerf Tiny workloads: precision (int8 vs float32), "
-        "data-reuse (reference vs optimized kernels), kernels A B (two kernel variants)")
+HELP = ("compare configurations over the MLPerf Tiny workloads: precision (int8 vs float32), "
+        "data-reuse (reference vs optimized kernels), sparsity (pruning + sparse kernels), compression "
+        "(4-bit clustered weights), winograd (F(2x2,3x3)), kernels A B (two kernel variants)")
 
 
 def add_arguments(p) -> None:
-    from vbench.study import DEFAULT_AGREEMENT_INPUTS, DEFAULT_PLATFORMS, DEFAULT_SEED, WORKLOADS
+    from vbench.study import DEFAULT_AGREEMENT_INPUTS, DEFAULT_PLATFORMS, DEFAULT_SEED, DEFAULT_SPARSITIES, WORKLOADS
 
     p.add_argument("name", metavar="NAME",
-                   help="precision | data-reuse | kernels (planned, not implemented yet: sparsity, compression, "
-                        "winograd)")
+                   help="precision | data-reuse | sparsity | compression | winograd | kernels")
     p.add_argument("variants", nargs="*", metavar="VARIANT",
                    help="for `kernels`: the two kernel variants A B (names under firmware/kernels/, reference, "
                         "optimized, or directory paths)")
+    p.add_argument("--kernels", default="optimized", metavar="K",
+                   help="sparsity, compression, winograd: the kernel set of every configuration: optimized "
+                        "(default: the board's variant), reference, or a variant name/directory")
+    p.add_argument("--sparsity", default=",".join(f"{x:g}" for x in DEFAULT_SPARSITIES), metavar="S[,S...]",
+                   help="sparsity: pruning levels, fractions of zero weights per layer (default %(default)s)")
     p.add_argument("--platform", action="append", metavar="P",
                    help=f"board (repeatable; default: {', '.join(DEFAULT_PLATFORMS)})")
     p.add_argument("--workload", default=",".join(WORKLOADS),
@@ -31,13 +36,13 @@ def add_arguments(p) -> None:
                    help="output directory (default results/study-NAME)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the study inputs (default %(default)s)")
     p.add_argument("--inputs", type=int, default=DEFAULT_AGREEMENT_INPUTS, metavar="N",
-                   help="precision: random inputs for the int8 vs float32 agreement on the host "
-                        "(default %(default)s; 0 skips it)")
+                   help="precision, sparsity, compression: random inputs for the output agreement with the "
+                        "baseline on the host (default %(default)s; 0 skips it)")
     p.add_argument("--dataset", type=Path, metavar="DIR",
-                   help="precision: KWS accuracy files (DIR/kws01/ or the kws01 folder itself; default: the "
+                   help="precision, sparsity, compression: KWS accuracy files (DIR/kws01/ or the kws01 folder itself; default: the "
                         "shared kws01 set when present)")
-    p.add_argument("--no-dataset", action="store_true", help="precision: no dataset accuracy")
-    p.add_argument("--accuracy-limit", type=int, metavar="M", help="precision: the first M KWS files only")
+    p.add_argument("--no-dataset", action="store_true", help="precision, sparsity, compression: no dataset accuracy")
+    p.add_argument("--accuracy-limit", type=int, metavar="M", help="precision, sparsity, compression: the first M KWS files only")
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="J",
                    help="board runs in parallel (default: the number of CPUs)")
     p.add_argument("--no-plots", action="store_true")
@@ -48,7 +53,11 @@ def run(args) -> int:
     from vbench.errors import VbenchError
     from vbench.study import WORKLOADS, make_study, run_study, summary_text, write_study
 
-    study = make_study(args.name, args.variants)   # unknown / not implemented: exit 2 with the list
+    try:
+        levels = tuple(float(x) for x in args.sparsity.split(",") if x.strip())
+    except ValueError:
+        raise VbenchError(f"--sparsity takes fractions such as 0.5,0.75, not '{args.sparsity}'") from None
+    study = make_study(args.name, args.variants, kernels=args.kernels, sparsities=levels)
     workloads = parse_list(args.workload, WORKLOADS, "workload")
     if not workloads:
         raise VbenchError("--workload is empty")
