@@ -1,0 +1,40 @@
+/*
+ * CONV_2D as Winograd F(2x2,3x3) (VB_OP_CONV_2D_WINOGRAD, `vbench compile --winograd`): int8 3x3
+ * stride-1 convolutions, bit-exact with vb_conv_2d (see vbench/compiler/encodings/winograd.py).
+ *
+ * Per 2x2 output tile and output channel: V = B^T d B of the 4x4 input patch d of every input
+ * channel (raw int8 codes, taps outside the image = pad_value, the input zero point),
+ * M = sum_c U_c (.) V_c with the transformed filter U = 4 G g G^T (int16), Y = A^T M A = 4 x the
+ * direct accumulator exactly; acc = (Y >> 2) + bias (the zero point is folded into the bias), then
+ * CONV_2D's requantization. The compiler proves |V| <= 512, |U| <= 1152 and every partial sum
+ * within int32. Edge tiles of odd output sizes compute 2x2 and store what is inside.
+ */
+#ifndef VB_KERNELS_WINOGRAD_H
+#define VB_KERNELS_WINOGRAD_H
+
+#include <stdint.h>
+
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t pad_h, pad_w;          /* top / left padding (SAME: 1, VALID: 0) */
+    int32_t in_c4;                 /* in_c rounded up to 4: channel stride of filter and scratch */
+    int32_t tiles;                 /* tiles of transformed input the scratch holds (>= 1) */
+    int32_t pad_value;             /* input zero point: the value of taps outside the image */
+    int32_t output_offset;         /* output zero point */
+    int32_t act_min, act_max;      /* fused activation range, int8 */
+    uint32_t flags;                /* VB_FLAG_* (ZP_FOLDED always; SINGLE_ROUNDING as CONV_2D) */
+    /* [out_c][16][in_c4]: U at tile position 4 * row + column; within each group of 4 channels
+     * the order 0, 2, 1, 3; channels >= in_c are 0 */
+    const int16_t *filter;
+    const int32_t *bias;           /* [out_c]: bias - zero point * sum(filter) */
+    const int32_t *multiplier;     /* [out_c] */
+    const int32_t *shift;          /* [out_c] */
+} vb_conv_winograd_params_t;
+
+/* scratch: the layer's arena span (input_offset[1]), tiles * 16 * in_c4 int16. */
+void vb_conv_2d_winograd(const vb_conv_winograd_params_t *p, const int8_t *input, int16_t *scratch,
+                         int8_t *output);
+
+#endif /* VB_KERNELS_WINOGRAD_H */
