@@ -244,6 +244,7 @@ void vb_dequantize_i8_to_f32(const int8_t *input, float *output, uint32_t count,
 
 /* Kernels for encoded weights (vbench/compiler/encodings), one header each. */
 /* @encoded-kernel-headers: one #include line per encoding below */
+#include "kernels_palette.h"
 #include "kernels_winograd.h"
 
 /* Scratch memory for optimized kernels (im2col and the like). The runtime owns a

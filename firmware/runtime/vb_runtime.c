@@ -231,6 +231,9 @@ int vb_model_invoke(void)
     for (uint32_t i = 0; i < m->num_layers; ++i) {
         vb_layer_marker(i);
         /* @weight-decoder-call: the palette decoder runs here when m->layers[i].decode is set */
+        if (m->layers[i].decode) {
+            vb_decode_palette((const vb_palette_decoder_t *)m->layers[i].decode);
+        }
         vb_run_layer(m, &m->layers[i]);
     }
     vb_layer_marker(VB_LAYER_MARKER_END);
