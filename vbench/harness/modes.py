@@ -63,7 +63,9 @@ def print_progress(stream=None) -> Progress:
 
 @dataclass(frozen=True)
 class VirtualTarget:
-    """The harness firmware for `model_id` on a virtual board (built on first use)."""
+    """The harness firmware for `model_id` on a virtual board (built on first use). `model`: a
+    .tflite to run instead of the workload's (e.g. a pruned copy; same input and output sizes);
+    `weights` / `winograd`: the compiler's weight encodings (vbench.compiler.encodings)."""
     model_id: str
     platform: str
     overrides: tuple[str, ...] = ()
@@ -71,6 +73,9 @@ class VirtualTarget:
     variant: str | None = None
     elf: str | None = None
     max_instructions: int | None = None
+    model: str | None = None
+    weights: str = "dense"
+    winograd: bool = False
 
     def prepare(self) -> "VirtualTarget":
         if self.elf is not None:
@@ -78,7 +83,8 @@ class VirtualTarget:
         from vbench.platform import load_platform
 
         plat = load_platform(self.platform, list(self.overrides))
-        elf = build_harness(self.model_id, plat, energy_mode=self.energy_mode, variant=self.variant)
+        elf = build_harness(self.model_id, plat, energy_mode=self.energy_mode, variant=self.variant,
+                            model=self.model, weights=self.weights, winograd=self.winograd)
         return dataclasses.replace(self, elf=str(elf))
 
     def open(self):
@@ -91,7 +97,8 @@ class VirtualTarget:
     def describe(self) -> dict:
         return {"kind": "virtual", "platform": self.platform, "model_id": self.model_id,
                 "overrides": list(self.overrides), "energy_image": self.energy_mode,
-                "variant": self.variant or "reference", "elf": self.elf}
+                "variant": self.variant or "reference", "elf": self.elf, "model": self.model,
+                "weights": self.weights, "winograd": self.winograd}
 
 
 @dataclass(frozen=True)
