@@ -36,6 +36,9 @@ class Job:
     synthetic: bool = True   # time with generated inputs where the dataset files are absent
     scenarios: tuple[str, ...] = ()  # LoadGen scenarios computed from the performance latencies
     accuracy_workers: int = 1    # processes for an accuracy job (each with its own board)
+    model: str | None = None     # a .tflite run instead of the workload's model (e.g. a pruned copy)
+    weights: str = "dense"       # weight encoding (vbench.compiler.encodings): dense, sparse, palette
+    winograd: bool = False       # 3x3 stride-1 CONV_2D layers as Winograd F(2x2,3x3)
 
 
 def parse_list(text: str | None, known: tuple[str, ...] | dict, what: str) -> list[str]:
@@ -69,7 +72,8 @@ def _layer_profile(target, data: bytes) -> list[dict[str, Any]]:
         after = board.profile()["layers"]
     finally:
         transport.close()
-    summary = next(compile_workload_model(target.model_id).glob("*_model.json"), None)
+    model_dir = compile_workload_model(target.model_id, target.model, weights=target.weights, winograd=target.winograd)
+    summary = next(model_dir.glob("*_model.json"), None)
     ops = [layer["op"] for layer in json.loads(summary.read_text())["layers"]] if summary else []
     out = []
     for r in after:
@@ -84,6 +88,22 @@ def _layer_profile(target, data: bytes) -> list[dict[str, Any]]:
     return out
 
 
+def _model_keys(job: Job) -> dict[str, Any]:
+    """model_file: the .tflite the job runs (models/<file> for the workload's own model)."""
+    from vbench.harness.build import workload
+
+    own = f"models/{workload(WORKLOADS[job.workload]).model_file}"
+    return {"model_file": str(Path(job.model).resolve()) if job.model else own, "weights": job.weights,
+            "winograd": job.winograd}
+
+
+def _predictions_sha256(predictions: list[dict[str, Any]]) -> str:
+    """One digest of every file's printed results (AD: mean scores), in file order: two runs
+    (e.g. dense and sparse weights) produced the same outputs iff their digests are equal."""
+    rows = [[p["file"], p.get("results", p.get("score"))] for p in predictions]
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
+
+
 def run_job(job: Job) -> dict[str, Any]:
     """One record: workload x platform x mode. Failures become records with `failing` set, so a
     report still shows them."""
@@ -96,15 +116,16 @@ def run_job(job: Job) -> dict[str, Any]:
 
     model_id = WORKLOADS[job.workload]
     variant = resolve_kernels(job.variant, load_platform(job.platform, list(job.overrides)))
+    model_path = Path(job.model).resolve() if job.model else REPO_ROOT / "models" / workload(model_id).model_file
     target = VirtualTarget(model_id, job.platform, job.overrides, variant=variant,
-                           energy_mode=job.mode == "energy").prepare()
-    model_path = REPO_ROOT / "models" / workload(model_id).model_file
+                           energy_mode=job.mode == "energy", model=str(model_path) if job.model else None,
+                           weights=job.weights, winograd=job.winograd).prepare()
     record: dict[str, Any] = {
         "workload": job.workload, "platform": job.platform, "mode": job.mode, "latency_ms": None,
         "energy_uj": None, "accuracy": None, "cycles": None, "instructions": None,
         "firmware_sha256": _sha256(target.elf), "model_sha256": _sha256(model_path),
         "overrides": dict(o.split("=", 1) for o in job.overrides), "vbench_version": __version__,
-        "model_id": model_id, "kernels": variant or "reference",
+        "model_id": model_id, "kernels": variant or "reference", **_model_keys(job),
     }
     t0 = time.perf_counter()
     if job.mode == "accuracy":
@@ -113,7 +134,8 @@ def run_job(job: Job) -> dict[str, Any]:
         res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=job.accuracy_workers)
         auc = res.get("auc")
         record["accuracy"] = auc if job.workload == "ad" else res["top1_percent"] / 100
-        record.update(files=res["files"], complete=res["complete"], quality_target=res["quality_target"])
+        record.update(files=res["files"], complete=res["complete"], quality_target=res["quality_target"],
+                      predictions_sha256=_predictions_sha256(res["predictions"]))
     else:
         res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic)
         runs = res["runs"]
@@ -173,7 +195,7 @@ def _safe(job: Job) -> dict[str, Any]:
         return {"workload": job.workload, "platform": job.platform, "mode": job.mode, "latency_ms": None,
                 "energy_uj": None, "accuracy": None, "cycles": None, "instructions": None,
                 "firmware_sha256": None, "model_sha256": None, "overrides": dict(o.split("=", 1) for o in job.overrides),
-                "vbench_version": __version__, "failing": True, "reason": str(exc)}
+                "vbench_version": __version__, **_model_keys(job), "failing": True, "reason": str(exc)}
 
 
 def _line(r: dict[str, Any]) -> str:

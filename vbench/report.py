@@ -91,6 +91,12 @@ def markdown_report(result_set: dict[str, Any]) -> str:
             for layer in r["layers"]:
                 out.write(f"| {layer.get('layer')} | {layer.get('op', '')} | {_fmt(layer.get('cycles'))} | "
                           f"{_fmt(layer.get('instructions'))} | {_fmt(layer.get('energy_uj'))} |\n")
+    models = sorted({(r["workload"], r.get("model_file") or "", r.get("weights") or "dense", bool(r.get("winograd")),
+                      r.get("model_sha256") or "") for r in recs})
+    if any(not f.startswith("models/") or w != "dense" or wg for _, f, w, wg, _ in models):
+        out.write("\n## Models\n\n")
+        for workload, f, w, wg, sha in models:
+            out.write(f"- {workload}: {f} (sha256 {sha[:16]}), weights {w}{', winograd' if wg else ''}\n")
     if any(r.get("overrides") for r in recs):
         out.write("\n## Overrides\n\n")
         for r in recs:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from vbench.benchmark import DEFAULT_PLATFORM, MODES, WORKLOADS, Job, Suite, parse_list
+from vbench.compiler.encodings import WEIGHT_ENCODINGS
 from vbench.errors import VbenchError
 from vbench.platform import load_platform
 from vbench.report import make_result_set, summary_table, write_result_set
@@ -28,6 +29,13 @@ def add_arguments(p) -> None:
     p.add_argument("--accuracy-limit", type=int, help="accuracy on the first N files only")
     p.add_argument("--kernels", default="optimized",
                    help="optimized (the platform's kernel variant, default), reference, or a variant directory name")
+    p.add_argument("--model", action="append", default=[], metavar="WORKLOAD=PATH",
+                   help="run an int8 .tflite with the workload's input and output sizes instead of its model, "
+                        "e.g. kws=build/kws_p50.tflite (a pruned or clustered copy; repeatable)")
+    p.add_argument("--weights", default="dense", choices=WEIGHT_ENCODINGS,
+                   help="weight encoding of the compiled models (default %(default)s): sparse skips zero weights "
+                        "of pruned layers, palette stores 4-bit indices into 16 values")
+    p.add_argument("--winograd", action="store_true", help="3x3 stride-1 convolutions as Winograd F(2x2,3x3)")
     p.add_argument("--scenario", default=None,
                    help="LoadGen scenarios in virtual time, comma-separated: SingleStream, MultiStream, Server, Offline")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a platform parameter")
@@ -36,9 +44,31 @@ def add_arguments(p) -> None:
     p.add_argument("--no-plots", action="store_true")
 
 
+def parse_models(specs: list[str], workloads: list[str]) -> dict[str, str]:
+    """--model WORKLOAD=PATH entries, each file checked against its workload (int8, same input
+    and output sizes) before any simulation."""
+    from vbench.harness.build import check_workload_model
+
+    models: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        name = name.strip()
+        if not sep or not path:
+            raise VbenchError(f"--model {spec}: expected WORKLOAD=PATH, e.g. kws=build/kws_p50.tflite")
+        if name not in WORKLOADS:
+            raise VbenchError(f"--model {spec}: unknown workload '{name}' (known: {', '.join(WORKLOADS)})")
+        if name in models:
+            raise VbenchError(f"--model {spec}: a second model for {name} (first {models[name]})")
+        if name not in workloads:
+            raise VbenchError(f"--model {spec}: workload {name} is not run (--workload {','.join(workloads)})")
+        models[name] = str(check_workload_model(WORKLOADS[name], Path(path)).resolve())
+    return models
+
+
 def run(args) -> int:
     workloads = parse_list(args.workload, WORKLOADS, "workload")
     modes = parse_list(args.mode, MODES, "mode")
+    models = parse_models(args.model, workloads)
     platforms = args.platform or [DEFAULT_PLATFORM]
     for name in platforms:
         load_platform(name, args.set)  # bad board or override: fail before any simulation
@@ -56,16 +86,20 @@ def run(args) -> int:
     n_jobs = len(platforms) * len(workloads) * len(modes)
     acc_workers = max(1, cores // min(n_jobs, cores))  # a lone accuracy job gets every core
     jobs = [Job(w, p, m, tuple(args.set), str(args.dataset) if args.dataset else None, variant, args.accuracy_limit,
-                scenarios=scenarios, accuracy_workers=acc_workers)
+                scenarios=scenarios, accuracy_workers=acc_workers, model=models.get(w), weights=args.weights,
+                winograd=args.winograd)
             for p in platforms for w in workloads for m in modes]
-    print(f"vbench run: {len(jobs)} jobs ({', '.join(workloads)} x {', '.join(platforms)} x {', '.join(modes)})",
-          file=sys.stderr)
+    encoding = "" if args.weights == "dense" and not args.winograd else \
+        f"; weights {args.weights}{', winograd' if args.winograd else ''}"
+    print(f"vbench run: {len(jobs)} jobs ({', '.join(workloads)} x {', '.join(platforms)} x {', '.join(modes)})"
+          + "".join(f"; {w}: {path}" for w, path in models.items()) + encoding, file=sys.stderr)
     t0 = time.perf_counter()
     suite = Suite(jobs) if args.jobs is None else Suite(jobs, max(1, args.jobs))
     records = suite.run(progress=lambda line: print(line, file=sys.stderr, flush=True))
     wall = time.perf_counter() - t0
     result_set = make_result_set(records, wall_s=round(wall, 2), platforms=platforms, workloads=workloads,
-                                 modes=modes, kernels=args.kernels)
+                                 modes=modes, kernels=args.kernels, models=models, weights=args.weights,
+                                 winograd=args.winograd)
     files = write_result_set(args.out, result_set, plots=not args.no_plots)
     print(summary_table(records))
     for r in records:
