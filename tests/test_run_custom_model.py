@@ -62,27 +62,30 @@ def test_run_pruned_ad_model_records_the_model_it_ran(tmp_path):
 
 
 def test_run_refuses_bad_models_before_simulating(tmp_path):
+    from vbench.cli.run_cmd import parse_models
+    from vbench.errors import VbenchError
+
     missing = tmp_path / "nope.tflite"
-    cases = [
-        (f"ad={missing}", str(missing), "not found"),
-        (f"ad={MODELS / 'kws_ref_model.tflite'}", "kws_ref_model.tflite", "input of 490"),  # wrong input size
-        (f"ad={MODELS / 'ad01_fp32.tflite'}", "ad01_fp32.tflite", "int8"),
-        (f"kws={MODELS / 'ad01_int8.tflite'}", "ad01_int8.tflite", "input of 640"),
-        (f"xyz={MODELS / 'ad01_int8.tflite'}", "xyz", "unknown workload"),
-        (f"vww={MODELS / 'vww_96_int8.tflite'}", "vww", "not run"),
-        (str(MODELS / "ad01_int8.tflite"), "WORKLOAD=PATH", "expected"),
-    ]
-    for spec, named, why in cases:
-        workload = "kws" if spec.startswith("kws") else "ad"
-        r = vbench("run", "--workload", workload, "--mode", "performance", "--model", spec,
-                   "--out", tmp_path / "out", "--no-plots")
-        assert r.returncode == 2 and named in r.stderr and why in r.stderr, (spec, r.stderr[-800:])
-        assert "jobs (" not in r.stderr  # refused before the suite starts
     garbage = tmp_path / "garbage.tflite"
     garbage.write_bytes(b"not a flatbuffer" * 8)
-    r = vbench("run", "--workload", "ad", "--model", f"ad={garbage}", "--out", tmp_path / "out")
-    assert r.returncode == 2 and str(garbage) in r.stderr, r.stderr[-800:]
+    kws = MODELS / "kws_ref_model.tflite"
+    for spec, named, why in [(f"ad={missing}", str(missing), "not found"),
+                             (f"ad={kws}", str(kws), "input of 490 and output of 12 elements"),  # wrong sizes
+                             (f"ad={garbage}", str(garbage), "")]:
+        r = vbench("run", "--workload", "ad", "--mode", "performance", "--model", spec, "--out", tmp_path / "out")
+        assert r.returncode == 2 and named in r.stderr and why in r.stderr, (spec, r.stderr[-800:])
+        assert "jobs (" not in r.stderr  # refused before the suite starts
     assert not (tmp_path / "out").exists()
+    for spec, why in [(f"ad={MODELS / 'ad01_fp32.tflite'}", "ad01_fp32.tflite: input FLOAT32"),
+                      (f"kws={MODELS / 'ad01_int8.tflite'}", "ad01_int8.tflite: input of 640"),
+                      (f"xyz={MODELS / 'ad01_int8.tflite'}", "unknown workload 'xyz'"),
+                      (f"vww={MODELS / 'vww_96_int8.tflite'}", "workload vww is not run"),
+                      (str(MODELS / "ad01_int8.tflite"), "expected WORKLOAD=PATH")]:
+        with pytest.raises(VbenchError, match=why):
+            parse_models([spec], ["ad", "kws"])
+    with pytest.raises(VbenchError, match="a second model for ad"):
+        parse_models([f"ad={MODELS / 'ad01_int8.tflite'}"] * 2, ["ad"])
+    assert parse_models([f"ad={MODELS / 'ad01_int8.tflite'}"], ["ad"]) == {"ad": str(MODELS / "ad01_int8.tflite")}
 
 
 def _reference_line(q: np.ndarray) -> list[float]:
@@ -131,3 +134,22 @@ def test_pruned_kws_accuracy_dense_and_sparse_equal_tflite(tmp_path):
     summary = json.loads(next(compile_workload_model("kws01", pruned, weights="sparse").glob("*_model.json")).read_text())
     assert any(layer["kernel"] == "_SPARSE" for layer in summary["layers"])
     print(f"\npruned 50% KWS: top-1 {dense['accuracy']:.3f} on {KWS_FILES} files, dense and sparse weights")
+
+
+def test_check_models_with_sparse_weights_is_bit_exact_on_both_boards(tmp_path):
+    from vbench.compiler.transforms import prune_model
+
+    pruned = tmp_path / "ad_p75.tflite"
+    prune_model(MODELS / "ad01_int8.tflite", pruned, 0.75)
+    rows = {}
+    for weights in ("dense", "sparse"):
+        r = vbench("check-models", "--model", pruned, "--weights", weights, "--kernels", "optimized",
+                   "--inputs", "2", "--no-dataset", "--json", "-j", "2")
+        assert r.returncode == 0, r.stderr[-2000:]
+        rows[weights] = json.loads(r.stdout)
+    for weights, got in rows.items():
+        assert [row["platform"] for row in got] == ["nucleo-l4r5zi", "rv32imaf-mcu"]
+        assert all(row["bit_exact"] and row["host_bit_exact"] and row["weights"] == weights for row in got)
+    # the encoding was compiled in: other kernels, other instruction counts, smaller weights
+    for dense, sparse in zip(rows["dense"], rows["sparse"]):
+        assert sparse["instructions"] != dense["instructions"] and sparse["weight_bytes"] < dense["weight_bytes"]

@@ -125,18 +125,20 @@ def _build_root() -> Path:
     return build_root()
 
 
-def compile_cached(path: Path, name: str):
-    """compile_model into a stable directory keyed by the model's sha256 (so the firmware build
-    cache, which hashes include paths, is reused), written atomically file by file."""
+def compile_cached(path: Path, name: str, weights: str = "dense", winograd: bool = False):
+    """compile_model into a stable directory keyed by the model's sha256 and the weight encodings
+    (so the firmware build cache, which hashes include paths, is reused), written atomically file
+    by file."""
     from vbench.compiler import compile_model
 
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     root = _build_root() / "check-models"
     root.mkdir(parents=True, exist_ok=True)
-    final = root / f"{name}-{sha[:12]}"
+    encoding = ("" if weights == "dense" else f"-{weights}") + ("-winograd" if winograd else "")
+    final = root / f"{name}{encoding}-{sha[:12]}"
     tmp = Path(tempfile.mkdtemp(prefix=".compile-", dir=root))
     try:
-        cm = compile_model(path, tmp, name)
+        cm = compile_model(path, tmp, name, weights=weights, winograd=winograd)
         final.mkdir(parents=True, exist_ok=True)
         for f in sorted(tmp.iterdir()):
             dst = final / f.name
@@ -176,16 +178,17 @@ def dataset_files(folder: Path, input_bytes: int, count: int) -> list[Path]:
 
 def prepare_model(spec: str | Path, inputs: int = DEFAULT_INPUTS, seed: int = DEFAULT_SEED,
                   dataset: Path | None = None, dataset_inputs: int | None = None,
-                  progress: Progress = _quiet) -> ModelCase:
-    """Compile, make inputs, run golden and host. Raises VbenchError for a bad model (not a
-    .tflite, unreadable, unsupported operator: the compiler's own message)."""
+                  progress: Progress = _quiet, weights: str = "dense", winograd: bool = False) -> ModelCase:
+    """Compile (with the weight encodings `weights` / `winograd`), make inputs, run golden and
+    host. Raises VbenchError for a bad model (not a .tflite, unreadable, unsupported operator:
+    the compiler's own message)."""
     from vbench.compiler import HostModel, default_name
     from vbench.golden import GoldenModel
 
     path = resolve_model_path(spec)
     label = path.stem
     progress(f"{label}: compiling")
-    compiled = compile_cached(path, default_name(path))
+    compiled = compile_cached(path, default_name(path), weights, winograd)
     golden = GoldenModel(path)
     if golden.input_bytes != compiled.input.bytes:
         raise VbenchError(f"{path.name}: TFLite's input is {golden.input_bytes} bytes, the compiled plan's "
@@ -435,7 +438,7 @@ def check_on_platform(job: FirmwareJob) -> dict[str, Any]:
         "host_bit_exact": not case.host_bad_inputs, "arena_bytes": c.arena_bytes,
         "arena_lower_bound": c.arena_lower_bound, "weight_bytes": c.weight_bytes, "const_bytes": c.const_bytes,
         "flash_capacity": flash_cap, "sram_capacity": sram_cap, "fits": None, "error": None,
-        "kernels": variant or "reference",
+        "kernels": variant or "reference", "weights": c.weights, "winograd": c.winograd,
     }
     t0 = time.perf_counter()
     progress(f"{case.label} on {plat.name}: building")
@@ -536,11 +539,13 @@ def run_jobs(jobs: list[FirmwareJob], workers: int = 1) -> list[dict[str, Any]]:
 def check_models(models: list[str | Path] | None = None, platforms: list[str] | None = None,
                  inputs: int = DEFAULT_INPUTS, seed: int = DEFAULT_SEED, dataset: Path | None | bool = None,
                  dataset_inputs: int | None = None, workers: int = 1, progress: bool = False,
-                 flips: tuple[tuple[str, int], ...] = (), kernels: str | None = None) -> list[dict[str, Any]]:
+                 flips: tuple[tuple[str, int], ...] = (), kernels: str | None = None, weights: str = "dense",
+                 winograd: bool = False) -> list[dict[str, Any]]:
     """The whole check; rows model-major, platform-minor. `dataset=None` uses the default KWS set
     when present, False none, a Path that folder. `kernels`: None/"reference", "optimized" (each
-    board's `[toolchain] kernels` variant) or a variant directory name. Raises VbenchError on bad
-    input."""
+    board's `[toolchain] kernels` variant) or a variant directory name. `weights` / `winograd`:
+    the compiler's weight encodings (vbench.compiler.encodings), checked against TFLite on the
+    model as it is. Raises VbenchError on bad input."""
     from vbench.compiler.kernel_sources import resolve_kernels
 
     if inputs < 1:
@@ -560,7 +565,7 @@ def check_models(models: list[str | Path] | None = None, platforms: list[str] | 
             raise VbenchError(f"dataset directory not found: {dataset}")
     paths = [resolve_model_path(m) for m in (models or [MODELS_DIR / m for m in DEFAULT_MODELS])]
     say = stderr_progress if progress else _quiet
-    cases = [prepare_model(p, inputs, seed, folder, dataset_inputs, say) for p in paths]
+    cases = [prepare_model(p, inputs, seed, folder, dataset_inputs, say, weights, winograd) for p in paths]
     if folder is not None and dataset is not None and dataset is not False and not any(c.dataset_inputs for c in cases):
         say(f"no file in {folder} has the input size of a checked model; dataset not used")
     jobs = [FirmwareJob(c, p, flips, progress, kernels) for c in cases for p in plats]
@@ -591,6 +596,9 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     lines.append("")
     kernels = {r["platform"]: r.get("kernels", "reference") for r in rows}
     lines.append("kernels: " + ", ".join(f"{k} on {p}" for p, k in kernels.items()))
+    encodings = sorted({(r.get("weights") or "dense", bool(r.get("winograd"))) for r in rows})
+    if any(e != ("dense", False) for e in encodings):
+        lines.append("weights: " + ", ".join(w + (" + winograd" if wg else "") for w, wg in encodings))
     lines.append("footprint: arena (linked) vs the peak live-tensor lower bound, measured RAM and flash vs the board")
     seen = set()
     for r in rows:

@@ -15,6 +15,7 @@ HELP = ("check that every int8 model runs bit-exact on the virtual boards (golde
 
 
 def add_arguments(p) -> None:
+    from vbench.compiler.encodings import WEIGHT_ENCODINGS
     from vbench.modelcheck import DEFAULT_INPUTS, DEFAULT_MODELS, DEFAULT_PLATFORMS, DEFAULT_SEED
 
     p.add_argument("--platform", action="append", metavar="NAME",
@@ -36,6 +37,11 @@ def add_arguments(p) -> None:
                    help="kernels in the firmware: reference, optimized (the variant each board's "
                         "platform file names in [toolchain] kernels) or a directory name under "
                         "firmware/kernels/ (default: %(default)s)")
+    p.add_argument("--weights", default="dense", choices=WEIGHT_ENCODINGS,
+                   help="weight encoding of the compiled models (default: %(default)s): sparse skips the zero "
+                        "weights of pruned layers, palette stores 4-bit indices into 16 values; the check is "
+                        "against TFLite on the model as it is")
+    p.add_argument("--winograd", action="store_true", help="3x3 stride-1 convolutions as Winograd F(2x2,3x3)")
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="J",
                    help="model x board checks run in parallel (default: the number of CPUs)")
     p.add_argument("--json", action="store_true", help="print the result rows as JSON")
@@ -54,7 +60,7 @@ def run(args) -> int:
     rows = check_models(args.model, args.platform, inputs=args.inputs, seed=args.seed,
                         dataset=False if args.no_dataset else args.dataset,
                         dataset_inputs=args.dataset_inputs, workers=workers, progress=True,
-                        kernels=args.kernels)
+                        kernels=args.kernels, weights=args.weights, winograd=args.winograd)
     wall = time.perf_counter() - t0
     ok = all_ok(rows)
     if args.json:
