@@ -20,20 +20,34 @@ typedef struct {
     int32_t out_h, out_w, out_c;
     int32_t pad_h, pad_w;          /* top / left padding (SAME: 1, VALID: 0) */
     int32_t in_c4;                 /* in_c rounded up to 4: channel stride of filter and scratch */
-    int32_t tiles;                 /* tiles of transformed input the scratch holds (>= 1) */
+    int32_t tiles;                 /* tiles of transformed input the scratch holds (4) */
     int32_t pad_value;             /* input zero point: the value of taps outside the image */
     int32_t output_offset;         /* output zero point */
     int32_t act_min, act_max;      /* fused activation range, int8 */
     uint32_t flags;                /* VB_FLAG_* (ZP_FOLDED always; SINGLE_ROUNDING as CONV_2D) */
-    /* [out_c][16][in_c4]: U at tile position 4 * row + column; within each group of 4 channels
-     * the order 0, 2, 1, 3; channels >= in_c are 0 */
+    /* U at tile position 4 * row + column and channel slot k (within each group of 4 channels
+     * the slot order 0, 2, 1, 3; slots of channels >= in_c are 0). Output channel pairs
+     * interleaved by slot pair: [out_c / 2][16][in_c4 / 2][2 channels][2 slots]; an odd last
+     * channel [16][in_c4]. Channel oc starts at oc * 16 * in_c4 (vb_wino_u_index). */
     const int16_t *filter;
     const int32_t *bias;           /* [out_c]: bias - zero point * sum(filter) */
     const int32_t *multiplier;     /* [out_c] */
     const int32_t *shift;          /* [out_c] */
 } vb_conv_winograd_params_t;
 
-/* scratch: the layer's arena span (input_offset[1]), tiles * 16 * in_c4 int16. */
+/* Index of U(oc, pos, slot) in filter. */
+static inline int32_t vb_wino_u_index(int32_t oc, int32_t out_c, int32_t in_c4, int32_t pos, int32_t slot)
+{
+    const int32_t base = (oc & ~1) * 16 * in_c4;
+    if ((oc | 1) < out_c) {
+        return base + ((pos * (in_c4 >> 1) + (slot >> 1)) * 2 + (oc & 1)) * 2 + (slot & 1);
+    }
+    return base + pos * in_c4 + slot;
+}
+
+/* scratch: the layer's arena span (input_offset[1]): tiles * 16 * in_c4 int16 for transformed
+ * input tiles, then 16 * in_c4 bytes for a zero-point-padded copy of a 4x4 input patch; each
+ * kernel variant lays them out as it likes. */
 void vb_conv_2d_winograd(const vb_conv_winograd_params_t *p, const int8_t *input, int16_t *scratch,
                          int8_t *output);
 

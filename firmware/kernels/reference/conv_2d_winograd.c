@@ -73,12 +73,12 @@ void vb_conv_2d_winograd(const vb_conv_winograd_params_t *p, const int8_t *input
                     }
                 }
                 for (int32_t oc = 0; oc < out_c; ++oc) {
-                    const int16_t *u = p->filter + oc * 16 * in_c4;
                     int32_t m[16], y[2][2];
                     for (int32_t pos = 0; pos < 16; ++pos) {
                         int32_t acc = 0;
                         for (int32_t k = 0; k < in_c4; ++k) {
-                            acc += (int32_t)u[pos * in_c4 + k] * (int32_t)scratch[pos * in_c4 + k];
+                            const int16_t u = p->filter[vb_wino_u_index(oc, out_c, in_c4, pos, k)];
+                            acc += (int32_t)u * (int32_t)scratch[pos * in_c4 + k];
                         }
                         m[pos] = acc;
                     }

@@ -20,13 +20,17 @@ Value ranges (checked per layer by `range_bounds`, a proof by interval arithmeti
   holds up to about 400 input channels; a layer whose bound exceeds int32 stays direct.
 
 Layout (the kernels' contract, firmware/kernels/kernels_winograd.h):
-  filter  int16 [out_c][16][in_c4]: U, position p = 4 * row + column of the 4x4 tile, in_c
-          rounded up to a multiple of 4 with zero padding, and within each group of 4 channels the
-          order 0, 2, 1, 3 (what SXTB16 of a word of 4 int8 channels and SXTB16 of it rotated by 8
-          produce, so the Cortex-M4 kernel pairs channels for SMLAD without shuffling);
+  filter  int16 U at position p = 4 * row + column of the 4x4 tile, input channel slot k: in_c
+          rounded up to in_c4 (a multiple of 4) with zeros, and within each group of 4 channels the
+          slot order 0, 2, 1, 3 (what SXTB16 of a word of 4 int8 channels and SXTB16 of it rotated
+          by 8 produce, so the Cortex-M4 kernel pairs channels for SMLAD without shuffling).
+          Output channels go in pairs, interleaved by slot pair so that one pointer walks both:
+          [out_c / 2][16][in_c4 / 2][2 channels][2 slots]; an odd last channel is [16][in_c4].
+          Either way output channel oc starts at oc * 16 * in_c4.
   bias    int32 [out_c]: the layer's bias + input_offset * sum(filter) (zero point folded);
-  scratch (Layer.inputs[1], in the arena): transformed input of `tiles` tiles, 32 * in_c4 bytes
-          each; each kernel variant lays it out as it likes.
+  scratch (Layer.inputs[1], in the arena): tiles * 32 * in_c4 bytes for the transformed input of
+          `tiles` tiles plus 16 * in_c4 bytes for a zero-point-padded copy of one 4x4 input patch;
+          each kernel variant lays it out as it likes.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from vbench.compiler.tflite_reader import Tensor
 from vbench.errors import VbenchError
 
 NOTE = "winograd F(2x2,3x3)"
-SCRATCH_TILES = 4          # tiles of transformed input the arena scratch holds (the RV32 kernel's block)
+SCRATCH_TILES = 4          # tiles of transformed input the arena scratch holds (the optimized kernels' block)
 INT32_MAX = 2**31 - 1
 
 B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.int64)
@@ -122,13 +126,15 @@ def encode_layer(graph, layer: Layer) -> bool:
     packed[:, :, :cin] = u.reshape(cout, 16, cin)
     # within each group of 4 channels, store channels 0, 2, 1, 3
     packed = packed.reshape(cout, 16, cin4 // 4, 4)[..., GROUP_ORDER].reshape(cout, 16, cin4)
+    pairs = cout // 2 * 2
+    packed[:pairs] = (packed[:pairs].reshape(cout // 2, 2, 16, cin4 // 2, 2).transpose(0, 2, 3, 1, 4)
+                      .reshape(pairs, 16, cin4))
     bias = _wrap_i32(layer.arrays["bias"].astype(np.int64)
                      + int(p["input_offset"]) * weights.sum(axis=(1, 2, 3)))
-    n_tiles = ((p["out_h"] + 1) // 2) * ((p["out_w"] + 1) // 2)
-    tiles = max(1, min(SCRATCH_TILES, n_tiles))
+    tiles = SCRATCH_TILES   # the optimized kernels work in blocks of this many tiles, whatever the layer's count
     inp = graph.tensors[layer.inputs[0]]
     out = graph.tensors[layer.output]
-    scratch = Tensor(len(graph.tensors), f"{out.name}/winograd_tiles", (tiles, 16, cin4), "INT16", None)
+    scratch = Tensor(len(graph.tensors), f"{out.name}/winograd_tiles", ((tiles * 32 + 16) * cin4,), "INT8", None)
     graph.tensors.append(scratch)   # planned like an activation, live during this layer only
     layer.params = dict(
         batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], in_c=cin, out_h=p["out_h"], out_w=p["out_w"],
