@@ -8,6 +8,8 @@
  * VB_PALETTE_PAIR_MIN weights) use the 16-entry table a word of indices at a time. The
  * destination is word-aligned (the planner aligns arena buffers to 16 bytes); the packed
  * indices are read a word at a time (kernels_palette.h: word-aligned). */
+#include <string.h>
+
 #include "kernels.h"
 
 #define VB_PALETTE_PAIR_MIN 512u
@@ -25,39 +27,52 @@ static void vb_pal_tail(const vb_palette_decoder_t *d, uint32_t first)
     }
 }
 
-/* The compiler emits the packed indices 16-byte aligned (VB_WEIGHTS). */
+/* Word access to the packed indices and the destination, both word-aligned (kernels_palette.h);
+ * memcpy keeps it free of aliasing assumptions and still compiles to LW / SW. */
 static inline uint32_t vb_pal_rd32(const uint8_t *p)
 {
-    return *(const uint32_t *)(const void *)p;
+    uint32_t v;
+    memcpy(&v, __builtin_assume_aligned(p, 4), 4);
+    return v;
+}
+
+static inline void vb_pal_wr32(void *p, uint32_t v)
+{
+    memcpy(__builtin_assume_aligned(p, 4), &v, 4);
 }
 
 static void vb_pal_small(const vb_palette_decoder_t *d)
 {
     const uint8_t *t = (const uint8_t *)d->table;
     const uint8_t *src = d->packed;
-    uint32_t *dst = (uint32_t *)(void *)d->destination;
-    for (uint32_t n = d->count >> 3; n > 0; --n, src += 4, dst += 2) {
+    int8_t *dst = d->destination;
+    for (uint32_t n = d->count >> 3; n > 0; --n, src += 4, dst += 8) {
         const uint32_t w = vb_pal_rd32(src);
-        dst[0] = t[w & 15u] | (uint32_t)t[(w >> 4) & 15u] << 8 | (uint32_t)t[(w >> 8) & 15u] << 16
-                 | (uint32_t)t[(w >> 12) & 15u] << 24;
-        dst[1] = t[(w >> 16) & 15u] | (uint32_t)t[(w >> 20) & 15u] << 8 | (uint32_t)t[(w >> 24) & 15u] << 16
-                 | (uint32_t)t[w >> 28] << 24;
+        vb_pal_wr32(dst, t[w & 15u] | (uint32_t)t[(w >> 4) & 15u] << 8 | (uint32_t)t[(w >> 8) & 15u] << 16
+                             | (uint32_t)t[(w >> 12) & 15u] << 24);
+        vb_pal_wr32(dst + 4, t[(w >> 16) & 15u] | (uint32_t)t[(w >> 20) & 15u] << 8
+                                 | (uint32_t)t[(w >> 24) & 15u] << 16 | (uint32_t)t[w >> 28] << 24);
     }
     vb_pal_tail(d, d->count & ~7u);
 }
 
-#define VB_PAL_PAIR(base, off) (*(const uint16_t *)(const void *)((base) + (off)))
+/* The pair of weights for the packed byte whose offset (2 * byte) into the pair table is off. */
+static inline uint32_t vb_pal_pair(const uint16_t *pairs, uint32_t off)
+{
+    return *(const uint16_t *)(const void *)((const uint8_t *)pairs + off);
+}
 
-/* n blocks of 16 weights (8 packed bytes) through the pair table. */
-static void __attribute__((noinline)) vb_pal_pairs(const uint8_t *pairs, const uint8_t *src, uint32_t *dst,
+/* n blocks of 16 weights (8 packed bytes) through the pair table; per byte a shift and a mask
+ * give the byte offset into the table. */
+static void __attribute__((noinline)) vb_pal_pairs(const uint16_t *pairs, const uint8_t *src, int8_t *dst,
                                                    uint32_t n)
 {
-    for (; n > 0; --n, src += 8, dst += 4) {
+    for (; n > 0; --n, src += 8, dst += 16) {
         const uint32_t w0 = vb_pal_rd32(src), w1 = vb_pal_rd32(src + 4);
-        dst[0] = VB_PAL_PAIR(pairs, (w0 << 1) & 0x1FEu) | (uint32_t)VB_PAL_PAIR(pairs, (w0 >> 7) & 0x1FEu) << 16;
-        dst[1] = VB_PAL_PAIR(pairs, (w0 >> 15) & 0x1FEu) | (uint32_t)VB_PAL_PAIR(pairs, (w0 >> 23) & 0x1FEu) << 16;
-        dst[2] = VB_PAL_PAIR(pairs, (w1 << 1) & 0x1FEu) | (uint32_t)VB_PAL_PAIR(pairs, (w1 >> 7) & 0x1FEu) << 16;
-        dst[3] = VB_PAL_PAIR(pairs, (w1 >> 15) & 0x1FEu) | (uint32_t)VB_PAL_PAIR(pairs, (w1 >> 23) & 0x1FEu) << 16;
+        vb_pal_wr32(dst, vb_pal_pair(pairs, (w0 << 1) & 0x1FEu) | vb_pal_pair(pairs, (w0 >> 7) & 0x1FEu) << 16);
+        vb_pal_wr32(dst + 4, vb_pal_pair(pairs, (w0 >> 15) & 0x1FEu) | vb_pal_pair(pairs, (w0 >> 23) & 0x1FEu) << 16);
+        vb_pal_wr32(dst + 8, vb_pal_pair(pairs, (w1 << 1) & 0x1FEu) | vb_pal_pair(pairs, (w1 >> 7) & 0x1FEu) << 16);
+        vb_pal_wr32(dst + 12, vb_pal_pair(pairs, (w1 >> 15) & 0x1FEu) | vb_pal_pair(pairs, (w1 >> 23) & 0x1FEu) << 16);
     }
 }
 
@@ -67,8 +82,9 @@ void vb_decode_palette(const vb_palette_decoder_t *d)
         vb_pal_small(d);
         return;
     }
-    /* pairs[hi * 16 + lo] = table[lo] | table[hi] << 8, built two entries per word */
-    uint32_t pairs32[128];
+    /* pairs[hi * 16 + lo] = table[lo] | table[hi] << 8, built two entries per word (memcpy:
+     * the table is read as halfwords) */
+    uint16_t pairs[256] __attribute__((aligned(4)));
     uint32_t lo2[8];
     const uint8_t *t = (const uint8_t *)d->table;
     for (uint32_t k = 0; k < 8; ++k) {
@@ -76,12 +92,11 @@ void vb_decode_palette(const vb_palette_decoder_t *d)
     }
     for (uint32_t hi = 0; hi < 16; ++hi) {
         const uint32_t h = (uint32_t)t[hi] * 0x01000100u;
-        uint32_t *row = pairs32 + 8 * hi;
         for (uint32_t k = 0; k < 8; ++k) {
-            row[k] = lo2[k] | h;
+            const uint32_t two = lo2[k] | h;
+            memcpy(&pairs[16 * hi + 2 * k], &two, 4);
         }
     }
-    vb_pal_pairs((const uint8_t *)(const void *)pairs32, d->packed, (uint32_t *)(void *)d->destination,
-                 d->count >> 4);
+    vb_pal_pairs(pairs, d->packed, d->destination, d->count >> 4);
     vb_pal_tail(d, d->count & ~15u);
 }
