@@ -246,6 +246,7 @@ void vb_dequantize_i8_to_f32(const int8_t *input, float *output, uint32_t count,
 /* @encoded-kernel-headers: one #include line per encoding below */
 #include "kernels_palette.h"
 #include "kernels_winograd.h"
+#include "kernels_sparse.h"
 
 /* Scratch memory for optimized kernels (im2col and the like). The runtime owns a
  * static buffer of VB_SCRATCH_BYTES (default 0: returns NULL and *size_bytes = 0);

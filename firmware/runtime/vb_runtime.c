@@ -181,6 +181,14 @@ static void vb_run_layer(const vb_model_t *m, const vb_layer_t *l)
         vb_conv_2d_winograd((const vb_conv_winograd_params_t *)l->params, (const int8_t *)in0,
                             (int16_t *)(void *)(m->arena + l->input_offset[1]), (int8_t *)out);
         break;
+    case VB_OP_CONV_2D_SPARSE:
+        vb_conv_2d_sparse((const vb_conv_sparse_params_t *)l->params, (const int8_t *)in0,
+                          (int16_t *)(void *)(m->arena + l->input_offset[1]), (int8_t *)out);
+        break;
+    case VB_OP_FULLY_CONNECTED_SPARSE:
+        vb_fully_connected_sparse((const vb_fc_sparse_params_t *)l->params, (const int8_t *)in0,
+                                  (int8_t *)out);
+        break;
 #ifdef VB_FLOAT32
     case VB_OP_CONV_2D_F32:
         vb_conv_2d_f32((const vb_conv_f32_params_t *)l->params, (const float *)(const void *)in0,
