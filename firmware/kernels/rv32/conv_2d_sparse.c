@@ -1,0 +1,361 @@
+/* CONV_2D on sparse weights for RV32IM cores (rv32 variant), bit-exact with
+ * reference/conv_2d_sparse.c.
+ *
+ * The layer's scratch (VB_SPARSE_COLS int16 columns = 16 bytes per patch position) is used here
+ * as 16 int8 columns, position major (cols[k * 16 + j]): loads cost the same for int8 and int16
+ * on this core, and 16 columns per pass halve the per-entry decoding (LBU, LB, ADDI, SLLI, ADD)
+ * per MAC: per entry 16 x (LB, MUL, ADD). The last block of a layer, when it has at most 8
+ * pixels, uses 8 columns ([k][8] int8). Requantization per channel over the block
+ * (vb_rv_requant_store), accumulators in a stack buffer of up to VB_RV_SP_CHUNK channels. */
+#include "kernels_sparse.h"
+#include "rv32_common.h"
+
+#define VB_RV_SP_COLS 16
+#define VB_RV_SP_CHUNK 16   /* channels per accumulator buffer (1 KiB of stack) */
+
+/* Patch of output pixel (oy, ox) into int8 column `col` of a block `stride` columns wide. */
+static void vb_rv_sp_im2col(const vb_conv_sparse_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
+                            int8_t *col, int32_t stride)
+{
+    const int32_t in_c = p->in_c, fw = p->filter_w;
+    const int8_t zp = (int8_t)p->input_zero_point;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        const int row_inside = iy >= 0 && iy < p->in_h;
+        const int8_t *row = in_batch + (row_inside ? iy : 0) * p->in_w * in_c;
+        for (int32_t kx = 0; kx < fw; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            int32_t c = in_c;
+            if (!row_inside || ix < 0 || ix >= p->in_w) {
+                for (; c > 0; --c, col += stride) {
+                    *col = zp;
+                }
+                continue;
+            }
+            const int8_t *src = row + ix * in_c;
+            for (; c >= 4; c -= 4, src += 4, col += 4 * stride) {
+                const int8_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
+                col[0] = v0;
+                col[stride] = v1;
+                col[2 * stride] = v2;
+                col[3 * stride] = v3;
+            }
+            for (; c > 0; --c, col += stride) {
+                *col = *src++;
+            }
+        }
+    }
+}
+
+/* For nch channels: acc[16 c + j] = bias[c] + sum over the channel's entries of value *
+ * cols[pos * ncols + j] (j < ncols = 16 or 8); returns the entry pointer after the last channel. */
+#if defined(__riscv) && __riscv_xlen == 32
+/* Assembly, because GCC either hoists all 16 loads (and spills) or puts every load right before
+ * its use (a load-use stall per MAC): 16 accumulators s0-s11, t3-t6; a1 entries, a6 end of the
+ * channel's entries, a7 column pointer, t0 value, t1 delta then loaded columns with t2, each
+ * loaded one MAC ahead. Per entry LBU (delta), LB (value), ADDI, SLLI, ADD, then per column LB,
+ * MUL, ADD. */
+#define VB_UNUSED __attribute__((unused))
+__attribute__((naked, noinline)) static const int16_t *vb_rv_sp_dot16(
+    VB_UNUSED const int8_t *cols, VB_UNUSED const int16_t *e, VB_UNUSED const uint16_t *counts,
+    VB_UNUSED const int32_t *bias, VB_UNUSED int32_t nch, VB_UNUSED int32_t *acc)
+{
+    __asm__ volatile(
+        "    addi    sp, sp, -48\n"
+        "    sw      s0, 0(sp)\n"
+        "    sw      s1, 4(sp)\n"
+        "    sw      s2, 8(sp)\n"
+        "    sw      s3, 12(sp)\n"
+        "    sw      s4, 16(sp)\n"
+        "    sw      s5, 20(sp)\n"
+        "    sw      s6, 24(sp)\n"
+        "    sw      s7, 28(sp)\n"
+        "    sw      s8, 32(sp)\n"
+        "    sw      s9, 36(sp)\n"
+        "    sw      s10, 40(sp)\n"
+        "    sw      s11, 44(sp)\n"
+        "1:\n"
+        "    lhu     t1, 0(a2)\n"
+        "    lw      t0, 0(a3)\n"
+        "    addi    a2, a2, 2\n"
+        "    addi    a3, a3, 4\n"
+        "    slli    t1, t1, 1\n"
+        "    add     a6, a1, t1\n"
+        "    mv      s0, t0\n"
+        "    mv      s1, t0\n"
+        "    mv      s2, t0\n"
+        "    mv      s3, t0\n"
+        "    mv      s4, t0\n"
+        "    mv      s5, t0\n"
+        "    mv      s6, t0\n"
+        "    mv      s7, t0\n"
+        "    mv      s8, t0\n"
+        "    mv      s9, t0\n"
+        "    mv      s10, t0\n"
+        "    mv      s11, t0\n"
+        "    mv      t3, t0\n"
+        "    mv      t4, t0\n"
+        "    mv      t5, t0\n"
+        "    mv      t6, t0\n"
+        "    mv      a7, a0\n"
+        "    beq     a1, a6, 3f\n"
+        "2:\n"
+        "    lbu     t1, 0(a1)\n"
+        "    lb      t0, 1(a1)\n"
+        "    addi    a1, a1, 2\n"
+        "    slli    t1, t1, 4\n"
+        "    add     a7, a7, t1\n"
+        "    lb      t1, 0(a7)\n"
+        "    lb      t2, 1(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s0, s0, t1\n"
+        "    lb      t1, 2(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s1, s1, t2\n"
+        "    lb      t2, 3(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s2, s2, t1\n"
+        "    lb      t1, 4(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s3, s3, t2\n"
+        "    lb      t2, 5(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s4, s4, t1\n"
+        "    lb      t1, 6(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s5, s5, t2\n"
+        "    lb      t2, 7(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s6, s6, t1\n"
+        "    lb      t1, 8(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s7, s7, t2\n"
+        "    lb      t2, 9(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s8, s8, t1\n"
+        "    lb      t1, 10(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s9, s9, t2\n"
+        "    lb      t2, 11(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s10, s10, t1\n"
+        "    lb      t1, 12(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s11, s11, t2\n"
+        "    lb      t2, 13(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     t3, t3, t1\n"
+        "    lb      t1, 14(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     t4, t4, t2\n"
+        "    lb      t2, 15(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     t5, t5, t1\n"
+        "    mul     t2, t2, t0\n"
+        "    add     t6, t6, t2\n"
+        "    bne     a1, a6, 2b\n"
+        "3:\n"
+        "    sw      s0, 0(a5)\n"
+        "    sw      s1, 4(a5)\n"
+        "    sw      s2, 8(a5)\n"
+        "    sw      s3, 12(a5)\n"
+        "    sw      s4, 16(a5)\n"
+        "    sw      s5, 20(a5)\n"
+        "    sw      s6, 24(a5)\n"
+        "    sw      s7, 28(a5)\n"
+        "    sw      s8, 32(a5)\n"
+        "    sw      s9, 36(a5)\n"
+        "    sw      s10, 40(a5)\n"
+        "    sw      s11, 44(a5)\n"
+        "    sw      t3, 48(a5)\n"
+        "    sw      t4, 52(a5)\n"
+        "    sw      t5, 56(a5)\n"
+        "    sw      t6, 60(a5)\n"
+        "    addi    a5, a5, 64\n"
+        "    addi    a4, a4, -1\n"
+        "    bnez    a4, 1b\n"
+        "    mv      a0, a1\n"
+        "    lw      s0, 0(sp)\n"
+        "    lw      s1, 4(sp)\n"
+        "    lw      s2, 8(sp)\n"
+        "    lw      s3, 12(sp)\n"
+        "    lw      s4, 16(sp)\n"
+        "    lw      s5, 20(sp)\n"
+        "    lw      s6, 24(sp)\n"
+        "    lw      s7, 28(sp)\n"
+        "    lw      s8, 32(sp)\n"
+        "    lw      s9, 36(sp)\n"
+        "    lw      s10, 40(sp)\n"
+        "    lw      s11, 44(sp)\n"
+        "    addi    sp, sp, 48\n"
+        "    ret\n");
+}
+
+__attribute__((naked, noinline)) static const int16_t *vb_rv_sp_dot8(
+    VB_UNUSED const int8_t *cols, VB_UNUSED const int16_t *e, VB_UNUSED const uint16_t *counts,
+    VB_UNUSED const int32_t *bias, VB_UNUSED int32_t nch, VB_UNUSED int32_t *acc)
+{
+    __asm__ volatile(
+        "    addi    sp, sp, -48\n"
+        "    sw      s0, 0(sp)\n"
+        "    sw      s1, 4(sp)\n"
+        "    sw      s2, 8(sp)\n"
+        "    sw      s3, 12(sp)\n"
+        "    sw      s4, 16(sp)\n"
+        "    sw      s5, 20(sp)\n"
+        "    sw      s6, 24(sp)\n"
+        "    sw      s7, 28(sp)\n"
+        "    sw      s8, 32(sp)\n"
+        "    sw      s9, 36(sp)\n"
+        "    sw      s10, 40(sp)\n"
+        "    sw      s11, 44(sp)\n"
+        "1:\n"
+        "    lhu     t1, 0(a2)\n"
+        "    lw      t0, 0(a3)\n"
+        "    addi    a2, a2, 2\n"
+        "    addi    a3, a3, 4\n"
+        "    slli    t1, t1, 1\n"
+        "    add     a6, a1, t1\n"
+        "    mv      s0, t0\n"
+        "    mv      s1, t0\n"
+        "    mv      s2, t0\n"
+        "    mv      s3, t0\n"
+        "    mv      s4, t0\n"
+        "    mv      s5, t0\n"
+        "    mv      s6, t0\n"
+        "    mv      s7, t0\n"
+        "    mv      a7, a0\n"
+        "    beq     a1, a6, 3f\n"
+        "2:\n"
+        "    lbu     t1, 0(a1)\n"
+        "    lb      t0, 1(a1)\n"
+        "    addi    a1, a1, 2\n"
+        "    slli    t1, t1, 3\n"
+        "    add     a7, a7, t1\n"
+        "    lb      t1, 0(a7)\n"
+        "    lb      t2, 1(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s0, s0, t1\n"
+        "    lb      t1, 2(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s1, s1, t2\n"
+        "    lb      t2, 3(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s2, s2, t1\n"
+        "    lb      t1, 4(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s3, s3, t2\n"
+        "    lb      t2, 5(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s4, s4, t1\n"
+        "    lb      t1, 6(a7)\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s5, s5, t2\n"
+        "    lb      t2, 7(a7)\n"
+        "    mul     t1, t1, t0\n"
+        "    add     s6, s6, t1\n"
+        "    mul     t2, t2, t0\n"
+        "    add     s7, s7, t2\n"
+        "    bne     a1, a6, 2b\n"
+        "3:\n"
+        "    sw      s0, 0(a5)\n"
+        "    sw      s1, 4(a5)\n"
+        "    sw      s2, 8(a5)\n"
+        "    sw      s3, 12(a5)\n"
+        "    sw      s4, 16(a5)\n"
+        "    sw      s5, 20(a5)\n"
+        "    sw      s6, 24(a5)\n"
+        "    sw      s7, 28(a5)\n"
+        "    addi    a5, a5, 64\n"
+        "    addi    a4, a4, -1\n"
+        "    bnez    a4, 1b\n"
+        "    mv      a0, a1\n"
+        "    lw      s0, 0(sp)\n"
+        "    lw      s1, 4(sp)\n"
+        "    lw      s2, 8(sp)\n"
+        "    lw      s3, 12(sp)\n"
+        "    lw      s4, 16(sp)\n"
+        "    lw      s5, 20(sp)\n"
+        "    lw      s6, 24(sp)\n"
+        "    lw      s7, 28(sp)\n"
+        "    lw      s8, 32(sp)\n"
+        "    lw      s9, 36(sp)\n"
+        "    lw      s10, 40(sp)\n"
+        "    lw      s11, 44(sp)\n"
+        "    addi    sp, sp, 48\n"
+        "    ret\n");
+}
+#else
+static const int16_t *vb_rv_sp_dot(const int8_t *cols, const int16_t *e, const uint16_t *counts,
+                                   const int32_t *bias, int32_t nch, int32_t *acc, int32_t ncols)
+{
+    for (int32_t c = 0; c < nch; ++c, acc += 16) {
+        for (int32_t j = 0; j < ncols; ++j) {
+            acc[j] = bias[c];
+        }
+        const int8_t *x = cols;
+        for (int32_t cnt = counts[c]; cnt > 0; --cnt) {
+            const int32_t ent = *e++;
+            x += (ent & 0xFF) * ncols;
+            for (int32_t j = 0; j < ncols; ++j) {
+                acc[j] += (ent >> 8) * x[j];
+            }
+        }
+    }
+    return e;
+}
+
+static const int16_t *vb_rv_sp_dot16(const int8_t *cols, const int16_t *e, const uint16_t *counts,
+                                     const int32_t *bias, int32_t nch, int32_t *acc)
+{
+    return vb_rv_sp_dot(cols, e, counts, bias, nch, acc, 16);
+}
+
+static const int16_t *vb_rv_sp_dot8(const int8_t *cols, const int16_t *e, const uint16_t *counts,
+                                    const int32_t *bias, int32_t nch, int32_t *acc)
+{
+    return vb_rv_sp_dot(cols, e, counts, bias, nch, acc, 8);
+}
+#endif
+
+void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, int16_t *scratch, int8_t *output)
+{
+    const int32_t K = p->filter_h * p->filter_w * p->in_c;
+    const int32_t out_c = p->out_c, npix = p->out_h * p->out_w;
+    int8_t *cols = (int8_t *)(void *)scratch; /* K * 16 bytes */
+    int32_t acc[VB_RV_SP_CHUNK * 16];
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
+        int8_t *out_batch = output + b * npix * out_c;
+        int32_t oy = 0, ox = 0;
+        for (int32_t q0 = 0; q0 < npix;) {
+            const int32_t left = npix - q0;
+            const int32_t width = left <= 8 ? 8 : VB_RV_SP_COLS;
+            const int32_t n = left < width ? left : width;
+            for (int32_t j = 0; j < n; ++j) {
+                vb_rv_sp_im2col(p, in_batch, oy, ox, cols + j, width);
+                if (++ox == p->out_w) {
+                    ox = 0;
+                    ++oy;
+                }
+            }
+            for (int32_t j = n; j < width; ++j) { /* unused columns: defined values */
+                for (int32_t k = 0; k < K; ++k) {
+                    cols[k * width + j] = 0;
+                }
+            }
+            const int16_t *e = p->entries;
+            int8_t *out = out_batch + q0 * out_c;
+            for (int32_t oc0 = 0; oc0 < out_c; oc0 += VB_RV_SP_CHUNK) {
+                const int32_t nc = out_c - oc0 < VB_RV_SP_CHUNK ? out_c - oc0 : VB_RV_SP_CHUNK;
+                e = (width == 16 ? vb_rv_sp_dot16 : vb_rv_sp_dot8)(cols, e, p->counts + oc0, p->bias + oc0, nc, acc);
+                for (int32_t c = 0; c < nc; ++c) {
+                    vb_rv_requant_store(acc + 16 * c, n, out + oc0 + c, out_c, p->multiplier[oc0 + c],
+                                        p->shift[oc0 + c], p->flags, p->output_offset, p->act_min, p->act_max);
+                }
+            }
+            q0 += n;
+        }
+    }
+}
