@@ -16,8 +16,10 @@ Value ranges (checked per layer by `range_bounds`, a proof by interval arithmeti
   |V| <= 4 * 128 = 512 (each V entry is a sum of 4 raw codes with signs), int16;
   |U| <= 9 * 128 = 1152 (rows of 2G sum to at most 3 in absolute value), int16;
   M = sum_c U_c (.) V_c and every partial sum and intermediate of A^T M A stays within int32:
-  bounded by 512 * sum_c |U_c| propagated through |A^T| and |A|. With the largest weights this
-  holds up to about 400 input channels; a layer whose bound exceeds int32 stays direct.
+  bounded by 512 * sum_c |U_c| propagated through |A^T| and |A|, at most 2^22 per input channel
+  for any int8 filter (|U| <= 128 * r_i * r_j, r = (2, 3, 3, 2): 512 * 128 * 8^2), so every layer
+  up to 511 input channels is encoded; past that the layer's own weights decide (910 channels for a
+  constant -128 filter), and a layer whose bound exceeds int32 stays direct.
 
 Layout (the kernels' contract, firmware/kernels/kernels_winograd.h):
   filter  int16 U at position p = 4 * row + column of the 4x4 tile, input channel slot k: in_c
@@ -151,7 +153,7 @@ def encode_layer(graph, layer: Layer) -> bool:
 
 def encode(graph, layers: list[Layer]) -> None:
     """Every int8 CONV_2D with a 3x3 filter, stride 1 and dilation 1 becomes CONV_2D_WINOGRAD
-    (unless its range bound exceeds int32, which takes ~400 input channels of extreme weights)."""
+    (unless its range bound exceeds int32, which takes more than 511 input channels)."""
     for layer in layers:
         if eligible(layer):
             encode_layer(graph, layer)
