@@ -132,23 +132,28 @@ __attribute__((noinline)) static void vb_wino_out(const int32_t *m, int32_t nt, 
 /* All 14 usable registers: 8 accumulators (r4-r11), V pointer (r0, pre-indexed), U pointer (r1),
  * two V words (r2, r3) and both U words (r12, lr); the slot-pair loop ends on the V pointer (its
  * end is on the stack). Per slot pair 4 + 2 pipelined LDR (no load's address depends on the
- * writeback of the load before it) and 8 SMLAD: 16 cycles for 16 multiplies; unrolled four times
- * (cp_n / 2 odd: one double step first). */
-#define VB_WINO_STEP                        \
+ * writeback of the load before it) and 8 SMLAD: 16 cycles for 16 multiplies. Each position starts
+ * with SMUAD (no zeroing) and one double step, then double steps four at a time (one more first
+ * when their count is odd). */
+#define VB_WINO_STEP_(mac, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11) \
     "    ldr     lr, [r1, #4]\n"              \
     "    ldr     r12, [r1], #8\n"             \
     "    ldr     r2, [r0, #4]\n"              \
     "    ldr     r3, [r0, #8]\n"              \
-    "    smlad   r4, r2, r12, r4\n"           \
-    "    smlad   r5, r2, lr, r5\n"            \
-    "    smlad   r6, r3, r12, r6\n"           \
-    "    smlad   r7, r3, lr, r7\n"            \
+    "    " mac "   r4, r2, r12" acc4 "\n"     \
+    "    " mac "   r5, r2, lr" acc5 "\n"      \
+    "    " mac "   r6, r3, r12" acc6 "\n"     \
+    "    " mac "   r7, r3, lr" acc7 "\n"      \
     "    ldr     r2, [r0, #12]\n"             \
     "    ldr     r3, [r0, #16]!\n"            \
-    "    smlad   r8, r2, r12, r8\n"           \
-    "    smlad   r9, r2, lr, r9\n"            \
-    "    smlad   r10, r3, r12, r10\n"         \
-    "    smlad   r11, r3, lr, r11\n"
+    "    " mac "   r8, r2, r12" acc8 "\n"     \
+    "    " mac "   r9, r2, lr" acc9 "\n"      \
+    "    " mac "   r10, r3, r12" acc10 "\n"   \
+    "    " mac "   r11, r3, lr" acc11 "\n"
+#define VB_WINO_STEP \
+    VB_WINO_STEP_("smlad", ", r4", ", r5", ", r6", ", r7", ", r8", ", r9", ", r10", ", r11")
+/* the first slot pair of a position starts the sums (SMUAD: no zeroing) */
+#define VB_WINO_STEP_FIRST VB_WINO_STEP_("smuad", "", "", "", "", "", "", "", "")
 
 #define VB_UNUSED __attribute__((unused))
 __attribute__((naked, noinline)) static void vb_wino_dot_2x4(VB_UNUSED const int32_t *v, VB_UNUSED const int32_t *u,
@@ -161,17 +166,15 @@ __attribute__((naked, noinline)) static void vb_wino_dot_2x4(VB_UNUSED const int
         "    adds    r12, r0, r2\n"             /* V pointer at the end of position 0 */
         "    add     lr, r3, #512\n"            /* end of m: 16 positions * 8 words */
         "    push    {r2, r3, r12, lr}\n"       /* sp+0 step, +4 m, +8 V end, +12 m end */
-        "1:  movs    r4, #0\n"
-        "    movs    r5, #0\n"
-        "    movs    r6, #0\n"
-        "    movs    r7, #0\n"
-        "    movs    r8, #0\n"
-        "    movs    r9, #0\n"
-        "    movs    r10, #0\n"
-        "    movs    r11, #0\n"
+        "1:\n"
+        VB_WINO_STEP_FIRST
+        VB_WINO_STEP
+        "    ldr     r2, [sp, #8]\n"
+        "    cmp     r0, r2\n"
+        "    beq     3f\n"
         "    ldr     r2, [sp]\n"
-        "    tst     r2, #32\n"                 /* cp_n / 2 odd: one double step first */
-        "    beq     2f\n"
+        "    tst     r2, #32\n"                 /* cp_n / 2 - 1 more double steps: odd? one first */
+        "    bne     2f\n"
         VB_WINO_STEP
         VB_WINO_STEP
         "    ldr     r2, [sp, #8]\n"
