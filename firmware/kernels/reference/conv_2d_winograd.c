@@ -73,12 +73,15 @@ void vb_conv_2d_winograd(const vb_conv_winograd_params_t *p, const int8_t *input
                     }
                 }
                 for (int32_t oc = 0; oc < out_c; ++oc) {
+                    /* U of a slot pair is 2 values; the next pair 4 further when channels are paired */
+                    const int32_t ustep = (oc | 1) < out_c ? 4 : 2;
                     int32_t m[16], y[2][2];
                     for (int32_t pos = 0; pos < 16; ++pos) {
+                        const int16_t *u = p->filter + vb_wino_u_index(oc, out_c, in_c4, pos, 0);
+                        const int16_t *v = scratch + pos * in_c4;
                         int32_t acc = 0;
-                        for (int32_t k = 0; k < in_c4; ++k) {
-                            const int16_t u = p->filter[vb_wino_u_index(oc, out_c, in_c4, pos, k)];
-                            acc += (int32_t)u * (int32_t)scratch[pos * in_c4 + k];
+                        for (int32_t k = 0; k < in_c4; k += 2, u += ustep) {
+                            acc += (int32_t)u[0] * (int32_t)v[k] + (int32_t)u[1] * (int32_t)v[k + 1];
                         }
                         m[pos] = acc;
                     }
