@@ -215,8 +215,10 @@ def _encoding_study(name: str, kernels: str | None, sparsities: tuple[float, ...
                       "int8 values (optimal 1-D k-means over its codes, transforms.cluster_model, no fine-tuning), "
                       "stored dense: the accuracy of the compressed model at the dense model's speed",
                       f"palette{k} = the same model with --weights palette: 4-bit indices and a 16-entry table per "
-                      "layer in flash, decoded into an arena buffer before the layer (RAM grows by the largest "
-                      "layer's weights; the kernels then read weights from SRAM, without flash wait states)"))
+                      "layer in flash, expanded into an arena buffer before each CONV_2D / DEPTHWISE_CONV_2D "
+                      "layer (the arena grows by the largest such buffer that does not fit beside the activations "
+                      "live at its layer; those kernels then read weights from SRAM, without flash wait states); "
+                      "FULLY_CONNECTED layers, whose weights are used once, look them up in the table as they go"))
     return Study(name, f"direct vs Winograd F(2x2,3x3) convolution ({on})",
                  "Does Winograd F(2x2,3x3) (16 instead of 36 multiplies per 2x2 output tile and input channel, "
                  "bit-exact in int8 with integer-scaled transforms) pay on these cores?",
