@@ -13,39 +13,60 @@
 #define VB_RV_SP_COLS 16
 #define VB_RV_SP_CHUNK 16   /* channels per accumulator buffer (1 KiB of stack) */
 
-/* Patch of output pixel (oy, ox) into int8 column `col` of a block `stride` columns wide. */
-static void vb_rv_sp_im2col(const vb_conv_sparse_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
-                            int8_t *col, int32_t stride)
+/* len input values from src (a step of 0 re-reads the zero point) into column `col`, `stride`
+ * bytes per position (16 or 8: a constant after inlining, so the stores use immediate offsets). */
+static inline __attribute__((always_inline)) int8_t *vb_rv_sp_run(const int8_t *src, int32_t step, int32_t len,
+                                                                  int8_t *col, int32_t stride)
 {
-    const int32_t in_c = p->in_c, fw = p->filter_w;
+    for (; len >= 4; len -= 4, src += 4 * step, col += 4 * stride) {
+        const int8_t v0 = src[0], v1 = src[step], v2 = src[2 * step], v3 = src[3 * step];
+        col[0] = v0;
+        col[stride] = v1;
+        col[2 * stride] = v2;
+        col[3 * stride] = v3;
+    }
+    for (; len > 0; --len, src += step, col += stride) {
+        *col = *src;
+    }
+    return col;
+}
+
+/* Patch of output pixel (oy, ox) into int8 column `col` of a block `stride` columns wide: a
+ * filter row inside the image (dilation_w 1) is one run of filter_w * in_c values, otherwise tap
+ * by tap with the zero point in the padding. */
+static inline __attribute__((always_inline)) void vb_rv_sp_im2col(const vb_conv_sparse_params_t *p,
+                                                                  const int8_t *in_batch, int32_t oy, int32_t ox,
+                                                                  int8_t *col, int32_t stride)
+{
+    const int32_t in_c = p->in_c, fw = p->filter_w, in_w = p->in_w;
     const int8_t zp = (int8_t)p->input_zero_point;
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    const int cols_inside = p->dilation_w == 1 && ix0 >= 0 && ix0 + fw <= in_w;
     for (int32_t ky = 0; ky < p->filter_h; ++ky) {
         const int32_t iy = iy0 + ky * p->dilation_h;
         const int row_inside = iy >= 0 && iy < p->in_h;
-        const int8_t *row = in_batch + (row_inside ? iy : 0) * p->in_w * in_c;
+        if (cols_inside && row_inside) {
+            col = vb_rv_sp_run(in_batch + (iy * in_w + ix0) * in_c, 1, fw * in_c, col, stride);
+            continue;
+        }
         for (int32_t kx = 0; kx < fw; ++kx) {
             const int32_t ix = ix0 + kx * p->dilation_w;
-            int32_t c = in_c;
-            if (!row_inside || ix < 0 || ix >= p->in_w) {
-                for (; c > 0; --c, col += stride) {
-                    *col = zp;
-                }
-                continue;
-            }
-            const int8_t *src = row + ix * in_c;
-            for (; c >= 4; c -= 4, src += 4, col += 4 * stride) {
-                const int8_t v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3];
-                col[0] = v0;
-                col[stride] = v1;
-                col[2 * stride] = v2;
-                col[3 * stride] = v3;
-            }
-            for (; c > 0; --c, col += stride) {
-                *col = *src++;
-            }
+            const int inside = row_inside && ix >= 0 && ix < in_w;
+            col = vb_rv_sp_run(inside ? in_batch + (iy * in_w + ix) * in_c : &zp, inside, in_c, col, stride);
         }
     }
+}
+
+static void vb_rv_sp_im2col16(const vb_conv_sparse_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
+                              int8_t *col)
+{
+    vb_rv_sp_im2col(p, in_batch, oy, ox, col, 16);
+}
+
+static void vb_rv_sp_im2col8(const vb_conv_sparse_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
+                             int8_t *col)
+{
+    vb_rv_sp_im2col(p, in_batch, oy, ox, col, 8);
 }
 
 /* For nch channels: acc[16 c + j] = bias[c] + sum over the channel's entries of value *
@@ -334,7 +355,7 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
             const int32_t width = left <= 8 ? 8 : VB_RV_SP_COLS;
             const int32_t n = left < width ? left : width;
             for (int32_t j = 0; j < n; ++j) {
-                vb_rv_sp_im2col(p, in_batch, oy, ox, cols + j, width);
+                (width == 16 ? vb_rv_sp_im2col16 : vb_rv_sp_im2col8)(p, in_batch, oy, ox, cols + j);
                 if (++ox == p->out_w) {
                     ox = 0;
                     ++oy;
