@@ -40,6 +40,23 @@ def test_study_definitions():
     assert (same.a.label, same.b.label) == ("A_rv32", "B_rv32")
 
 
+def test_encoding_study_definitions():
+    sp = make_study("sparsity")
+    assert [c.label for c in sp.configs] == ["dense", "sparse-kernels", "pruned50", "pruned75"]
+    assert [(c.transform, c.weights) for c in sp.configs] == [
+        (None, "dense"), (None, "sparse"), ("prune:0.5", "sparse"), ("prune:0.75", "sparse")]
+    assert all(c.kernels == "optimized" and c.dtype == "int8" for c in sp.configs)
+    assert [c.label for c in make_study("sparsity", sparsities=(0.9, 0.3)).configs][2:] == ["pruned30", "pruned90"]
+    co = make_study("compression", kernels="reference")
+    assert [(c.label, c.transform, c.weights, c.kernels) for c in co.configs] == [
+        ("dense", None, "dense", None), ("clustered16", "cluster:16", "dense", None),
+        ("palette16", "cluster:16", "palette", None)]
+    wi = make_study("winograd")
+    assert [(c.label, c.winograd) for c in wi.configs] == [("direct", False), ("winograd", True)]
+    with pytest.raises(VbenchError, match="sparsity levels must be in"):
+        make_study("sparsity", sparsities=(0.5, 1.0))
+
+
 def test_bad_arguments_rejected(capsys, tmp_path):
     with pytest.raises(VbenchError, match="unknown study 'speed'"):
         make_study("speed")
@@ -166,3 +183,39 @@ def test_kws_accuracy_of_both_precisions_on_host():
     assert acc["int8"]["files"] == acc["float32"]["files"] == 60
     assert acc["int8"]["accuracy"] > 0.75 and acc["float32"]["accuracy"] > 0.75
     assert acc["top1_agreement"] > 0.85
+
+
+@needs_cross
+def test_compression_study_on_ad(tmp_path):
+    """Three configurations against one baseline: clustering alone keeps the speed and the flash,
+    the palette encoding of the same model halves the filter flash and computes the same outputs."""
+    study = make_study("compression")
+    result = run_study(study, ["ad"], ["nucleo-l4r5zi"], workers=WORKERS, dataset=False, agreement_inputs=2)
+    data = _check_common(result, study, tmp_path / "out")
+    by = {r["config"]: r for r in data["records"]}
+    assert set(by) == {"dense", "clustered16", "palette16"}
+    assert all(r["output_check"] == "bit-exact" for r in by.values())   # each against TFLite on its own model
+    assert by["clustered16"]["model"] == by["palette16"]["model"] != by["dense"]["model"]
+    assert by["palette16"]["flash_bytes"] < by["dense"]["flash_bytes"] - 0.45 * 264_192
+    assert abs(by["clustered16"]["flash_bytes"] - by["dense"]["flash_bytes"]) < 256
+    assert {(c["a"], c["b"]) for c in data["comparisons"]} == {("dense", "clustered16"), ("dense", "palette16")}
+    kinds = {r["kernel_palette16"] for r in data["layers"]}
+    assert kinds == {"palette"} and all(r["cycles_ratio_clustered16"] is not None for r in data["layers"])
+    acc = data["accuracy"]["ad"]
+    assert acc["same_model_as"] == {"dense": "dense", "clustered16": "clustered16", "palette16": "clustered16"}
+    assert set(acc["agreement"]["configs"]) == {"clustered16"} and acc["agreement"]["reference"] == "dense"
+    md = (tmp_path / "out" / "study.md").read_text()
+    assert "palette16 computes what clustered16 computes" in md
+
+
+@needs_cross
+def test_winograd_study_on_ic(tmp_path):
+    study = make_study("winograd")
+    result = run_study(study, ["ic"], ["nucleo-l4r5zi"], workers=WORKERS, dataset=False)
+    by = {r["config"]: r for r in result["records"]}
+    assert by["direct"]["output_check"] == by["winograd"]["output_check"] == "bit-exact"
+    (c,) = result["comparisons"]
+    assert c["speedup"] > 1.2 and c["flash_bytes_ratio"] > 1.5   # fewer multiplies, int16 transformed weights
+    wino = [r for r in result["layers"] if r["kernel_winograd"] == "winograd"]
+    assert len(wino) == 5 and all(r["op"] == "CONV_2D" and r["kernel_direct"] == "int8" for r in wino)
+    assert not result["accuracy"]   # same arithmetic: nothing to measure beyond the bit-exact check
