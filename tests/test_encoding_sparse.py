@@ -258,6 +258,18 @@ def _chain(path: Path, seed: int = 4) -> Path:
     return b.save(path, [x], [y])
 
 
+def _folded_sparse(path: Path):
+    from vbench.compiler.fold import fold_graph
+    from vbench.compiler.tflite_reader import read_tflite
+    from vbench.compiler.validate import validate_graph
+
+    graph = read_tflite(path)
+    validate_graph(graph, "int8")
+    layers = fold_graph(graph)
+    sparse.encode(graph, layers)
+    return [l for l in layers if l.kernel == "_SPARSE"]
+
+
 def _case(path: Path, inputs: int):
     """A modelcheck case of the sparse build of `path`: golden outputs, host build checked."""
     from vbench.modelcheck import ModelCase, random_inputs
@@ -281,6 +293,8 @@ def test_chain_on_board_optimized(tmp_path, platform):
 
     case = _case(_chain(tmp_path / "chain.tflite"), 3)
     assert [l.kernel for l in case.compiled.layers if l.op != "RESHAPE"] == ["_SPARSE"] * 3
+    for layer in _folded_sparse(case.path):   # every residue of the entry counts mod 4 (unrolled loops)
+        assert sorted(set((layer.arrays["counts"] % 4).tolist())) == [0, 1, 2, 3], layer.op
     assert not case.host_bad_inputs
     row = check_on_platform(FirmwareJob(case, platform, kernels="optimized"))
     assert row["error"] is None, row["error"]

@@ -3,13 +3,14 @@
  *
  * Per block of VB_SPARSE_COLS (8) output pixels, the patches go into the layer's scratch as int16
  * columns, position major, so one position's 8 values are 4 words: [col 0 | col 1], [col 2 | col 3],
- * ... Then an assembly loop (vb_sp_dot8) runs over up to VB_SP_CHUNK output channels: per entry one
- * LDRSH, UXTB (delta) and ASR (value), the column pointer stepped by delta * 16 bytes, four
- * column words (two pipelined LDR pairs) and 8 SMLABB / SMLATB, unrolled twice (about 21 cycles
- * per 8 MACs, against 20 per 16 MACs for the dense kernel's SMLAD loop: the sparse kernel wins
- * once about half the weights are zero, minus its per-channel overhead). The channel loop stays
- * in the assembly; the accumulators go to a stack buffer, which the fast requantization
- * (vb_dsp_requant_store) turns into the outputs of each channel. */
+ * ...; two pixels at a time (SXTB16, PKHBT / PKHTB: one word store per position). Then an assembly
+ * loop (vb_sp_dot8) runs over up to VB_SP_CHUNK output channels: per entry LDRB (delta), the
+ * column pointer stepped by delta * 16 bytes, LDRSB (value), two pipelined LDR pairs of column
+ * words and 8 SMLABB / SMLATB: 18 cycles per 8 MACs, 4 entries per loop iteration, against 20
+ * cycles per 16 MACs for the dense kernel's SMLAD loop, so the sparse kernel gains from a bit
+ * under half zeros on (plus its per-channel overhead). The accumulators go to a stack buffer,
+ * requantized per channel by an assembly loop over full blocks (vb_sp_rq8_*) or
+ * vb_dsp_requant_store (partial blocks, multipliers outside the fast form). */
 #include "dsp_common.h"
 #include "kernels_sparse.h"
 

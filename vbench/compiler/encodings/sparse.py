@@ -15,21 +15,31 @@ weight row), in flash:
                  and a convolution pads with the input zero point, which then adds 0
     multiplier/shift as in the dense layer.
 
-One 16-bit load gives both halves of an entry (delta = entry & 0xFF, value = entry >> 8), which
-suits both cores: Cortex-M4 LDRH + UXTB + SXTB (ror 8); RV32 LH + ANDI + SRAI. Two bytes per
-non-zero make the encoding smaller than the dense int8 filter once more than half the weights are
-zero (plus 2 bytes per channel for the count).
+An entry's bytes load straight into the two registers the kernels need: LDRB (delta) and LDRSB
+(value) on the Cortex-M4, LBU and LB on RV32, with no unpacking (the portable C reads the int16:
+entry & 0xFF, entry >> 8). Two bytes per non-zero make the encoding smaller than the dense int8
+filter once more than half the weights are zero (plus 2 bytes per channel for the count).
 
-Convolutions get an arena scratch of VB_SPARSE_COLS (8) int16 columns of the patch, position
-major ([K][8]): the kernel lays out (im2col) 8 output pixels at a time, then each decoded entry is
-applied to all 8 (one pointer step of delta * 8 values, 8 multiply-accumulates), so the decoding
-is paid once per 8 MACs.
+Convolutions get an arena scratch of 16 * K bytes (K = filter_h * filter_w * in_c), planned like
+an activation live during the layer only: VB_SPARSE_COLS (8) int16 columns of the patch, position
+major ([K][8]; the rv32 kernel uses the same bytes as 16 int8 columns). The kernel lays out
+(im2col) 8 or 16 output pixels at a time, then each decoded entry is applied to all of them (one
+pointer step, 8 or 16 multiply-accumulates), so the decoding is paid once per 8 or 16 MACs. A 1x1
+stride-1 convolution goes through the same copy: its pixels' inputs are in_c bytes apart, and
+gathering them per entry would cost a pointer per column, against one pass over the input per
+pixel block.
 
-SPARSE_MIN_ZEROS = 0.5: below half zeros the encoding is larger than the dense filter, and the
-measured kernels (see tests/test_encoding_sparse.py and the report of `vbench study sparsity`)
-are at best even with the dense optimized kernels there: on RV32 the sparse convolution wins from
-about a third zeros, on the Cortex-M4 (whose dense kernels do two MACs per SMLAD) only from about
-half zeros, and its sparse FULLY_CONNECTED (one MAC per decoded entry) from about 75%.
+SPARSE_MIN_ZEROS = 0.5: from half zeros on, the encoding is no larger than the dense filter (2
+bytes per non-zero + 2 per channel), and the sparse kernels measured against the dense optimized
+ones (MLPerf Tiny models pruned with transforms.prune_model, cycles per layer) are
+    RV32 (CV32E40P timing):   CONV_2D 0.63x at 50%, 0.40x at 75%; FULLY_CONNECTED 0.86x / 0.47x
+    Cortex-M4 (SMLAD dense):  CONV_2D 0.85-0.88x at 50%, 0.50-0.61x at 75%;
+                              FULLY_CONNECTED 1.7x (slower) at 50%, 0.95x at 75%
+The Cortex-M4's dense kernels do two MACs per SMLAD, while a decoded entry feeds one SMLAxB per
+column; a batch-1 FULLY_CONNECTED has a single column, so its entry decoding and input gather are
+not shared, and it only pays from about 75% zeros on that core. The encoding does not know the
+board, so the threshold is the one at which the encoding never grows the flash and the
+convolutions win on both cores.
 """
 
 from __future__ import annotations
