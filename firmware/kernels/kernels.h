@@ -46,7 +46,8 @@ typedef enum {
      * layer's second arena span (input_offset[1]) is the scratch the compiler planned for it. */
     VB_OP_CONV_2D_SPARSE = 19,
     VB_OP_FULLY_CONNECTED_SPARSE = 20,
-    VB_OP_CONV_2D_WINOGRAD = 21
+    VB_OP_CONV_2D_WINOGRAD = 21,
+    VB_OP_FULLY_CONNECTED_PALETTE = 22   /* `--weights palette`, kernels_palette.h */
 } vb_op_t;
 
 /* Element types of graph tensors (values match TFLite's TensorType). */

@@ -20,7 +20,7 @@ static int vb_op_known(uint32_t op)
     if (op >= VB_OP_CONV_2D && op <= VB_OP_DEQUANTIZE) {
         return 1;
     }
-    if (op >= VB_OP_CONV_2D_SPARSE && op <= VB_OP_CONV_2D_WINOGRAD) {
+    if (op >= VB_OP_CONV_2D_SPARSE && op <= VB_OP_FULLY_CONNECTED_PALETTE) {
         return 1;
     }
 #ifdef VB_FLOAT32
@@ -188,6 +188,10 @@ static void vb_run_layer(const vb_model_t *m, const vb_layer_t *l)
     case VB_OP_FULLY_CONNECTED_SPARSE:
         vb_fully_connected_sparse((const vb_fc_sparse_params_t *)l->params, (const int8_t *)in0,
                                   (int8_t *)out);
+        break;
+    case VB_OP_FULLY_CONNECTED_PALETTE:
+        vb_fully_connected_palette((const vb_fc_palette_params_t *)l->params, (const int8_t *)in0,
+                                   (int8_t *)out);
         break;
 #ifdef VB_FLOAT32
     case VB_OP_CONV_2D_F32:

@@ -24,6 +24,7 @@ OP_KINDS = {  # matches vb_op_t in firmware/kernels/kernels.h
     "CONV_2D_HYBRID_F32": 18,
     # int8 kernels for encoded weights (vbench/compiler/encodings)
     "CONV_2D_SPARSE": 19, "FULLY_CONNECTED_SPARSE": 20, "CONV_2D_WINOGRAD": 21,
+    "FULLY_CONNECTED_PALETTE": 22,
 }
 PARAMS_STRUCT = {
     "CONV_2D": "vb_conv_params_t", "DEPTHWISE_CONV_2D": "vb_conv_params_t",
@@ -36,7 +37,7 @@ PARAMS_STRUCT = {
     "MAX_POOL_2D_F32": "vb_pool_f32_params_t", "ADD_F32": "vb_add_f32_params_t",
     "SOFTMAX_F32": "vb_softmax_f32_params_t", "CONV_2D_HYBRID_F32": "vb_conv_hybrid_f32_params_t",
     "CONV_2D_SPARSE": "vb_conv_sparse_params_t", "FULLY_CONNECTED_SPARSE": "vb_fc_sparse_params_t",
-    "CONV_2D_WINOGRAD": "vb_conv_winograd_params_t",
+    "CONV_2D_WINOGRAD": "vb_conv_winograd_params_t", "FULLY_CONNECTED_PALETTE": "vb_fc_palette_params_t",
 }
 TYPE_CODES = {"FLOAT32": 0, "INT8": 9}  # vb_type_t
 FLAG_ZP_FOLDED = 1
@@ -61,7 +62,8 @@ class Layer:
     input_shapes: list = field(default_factory=list)
     output_shape: tuple = ()
     notes: list = field(default_factory=list)
-    kernel: str = ""                    # "" (int8), "_F32", "_HYBRID_F32", "_SPARSE", "_WINOGRAD": kind suffix
+    # kind suffix: "" (int8), "_F32", "_HYBRID_F32", "_SPARSE", "_WINOGRAD", "_PALETTE"
+    kernel: str = ""
     # Pointer fields that point into the arena instead of at constants: field -> (tensor index,
     # C type), emitted as `(type *)(vb_arena + offset)` (a decoder's output, for instance).
     arena_pointers: dict = field(default_factory=dict)
@@ -87,7 +89,7 @@ class Layer:
     def weight_bytes(self) -> int:
         """Filter + bias bytes as stored in flash (the table's 'weights'): the encoded form for
         encoded layers (their arrays other than the requantization tables, decoder included)."""
-        if self.kernel in ("_SPARSE", "_WINOGRAD") or self.decoder:
+        if self.kernel in ("_SPARSE", "_WINOGRAD", "_PALETTE") or self.decoder:
             skip = ("multiplier", "shift")
             dec = sum(a.nbytes for a in self.decoder.get("arrays", {}).values()) if self.decoder else 0
             return sum(a.nbytes for k, a in self.arrays.items() if k not in skip) + dec

@@ -6,8 +6,9 @@ with the same arithmetic (every encoding is bit-exact with the dense model it en
                        model, see vbench.compiler.transforms.prune_model) keep only the non-zero
                        weights and run kernels that skip the zeros (sparse.py)
     weights="palette"  layers with at most 16 distinct weight values (a clustered model, see
-                       transforms.cluster_model) store 4-bit indices into a 16-entry table and
-                       are expanded into an arena buffer before the layer runs (palette.py)
+                       transforms.cluster_model) store 4-bit indices into a 16-entry table;
+                       convolutions are expanded into an arena buffer before the layer runs,
+                       FULLY_CONNECTED runs a fused kernel that looks weights up (palette.py)
     winograd=True      3x3 stride-1 CONV_2D layers run Winograd F(2x2,3x3) on transformed
                        int16 weights (winograd.py)
 
