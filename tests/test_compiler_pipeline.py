@@ -237,3 +237,22 @@ def test_cli_compile(tmp_path, capsys):
     assert (tmp_path / "ad_model.c").exists()
     assert cli_main(["compile", str(MODELS / "ad01_fp32.tflite"), "-o", str(tmp_path)]) == 2
     assert "is a float model" in capsys.readouterr().err
+
+
+def test_encoded_kernels_are_linked_only_for_models_that_use_them(tmp_path):
+    from vbench.compiler import compile_model, firmware_sources
+    from vbench.compiler.host_build import model_encodings
+
+    dense = {p.name for p in kernel_sources("cortex_m4_dsp")}
+    assert not any(n.endswith(("_sparse.c", "_palette.c", "_winograd.c")) for n in dense)
+    with_sparse = {p.name for p in kernel_sources("cortex_m4_dsp", encodings={"sparse"})}
+    assert with_sparse - dense == {"conv_2d_sparse.c", "fully_connected_sparse.c"}
+    with pytest.raises(VbenchError, match="unknown weight encoding"):
+        kernel_sources(None, encodings={"zip"})
+    compile_model(MODELS / INT8_MODELS["ic"], tmp_path / "ic", "ic", winograd=True)
+    compile_model(MODELS / INT8_MODELS["ic"], tmp_path / "plain", "ic")
+    assert model_encodings(tmp_path / "ic") == {"winograd"} and model_encodings(tmp_path / "plain") == set()
+    fw = firmware_sources(tmp_path / "ic")
+    assert fw.defines.get("VB_WINOGRAD") == "1" and "conv_2d_winograd.c" in {p.name for p in fw.sources}
+    plain = firmware_sources(tmp_path / "plain")
+    assert "VB_WINOGRAD" not in plain.defines and "conv_2d_winograd.c" not in {p.name for p in plain.sources}

@@ -316,7 +316,9 @@ def test_clustered_model_on_board(clustered, key, platform):
     dense = check_on_platform(FirmwareJob(_case(m.dense, m.path, inputs=1), platform))
     assert dense["bit_exact"]
     saved = dense["flash_bytes"] - rows["reference"]["flash_bytes"]
-    assert saved >= 0.45 * m.filter_bytes, (dense["flash_bytes"], rows["reference"]["flash_bytes"])
+    # the packed indices save half the filter; the palette image also links the decoder and the fused
+    # FULLY_CONNECTED kernel, which a dense image leaves out (up to ~3 KB of code)
+    assert saved >= 0.5 * m.filter_bytes - 3200, (dense["flash_bytes"], rows["reference"]["flash_bytes"])
     # the decode buffers live in the arena: measured RAM (stack aside) grows with it; AD has
     # FULLY_CONNECTED layers only, fused without buffers (test_encoding_palette_fc.py)
     growth = m.palette.arena_bytes - m.dense.arena_bytes

@@ -245,7 +245,8 @@ def test_clustered_ad_on_both_boards(tmp_path):
             assert p["arena_linked_bytes"] == d["arena_linked_bytes"]
             assert p["ram_bytes"] - p["stack_bytes"] == d["ram_bytes"] - d["stack_bytes"], platform
             assert p["stack_bytes"] <= d["stack_bytes"] + 1024 + 160, (platform, p["stack_bytes"], d["stack_bytes"])
-            assert d["flash_bytes"] - p["flash_bytes"] >= 0.45 * filter_bytes, (platform, ref)
+            # half the filter saved, less the palette kernels' code a dense image does not link
+            assert d["flash_bytes"] - p["flash_bytes"] >= 0.5 * filter_bytes - 3200, (platform, ref)
         fast, slow = rows[(platform, "palette", False)], rows[(platform, "palette", True)]
         assert fast["cycles"] < 0.7 * slow["cycles"], (platform, fast["cycles"], slow["cycles"])
         assert fast["cycles"] <= 1.2 * rows[(platform, "dense", False)]["cycles"], platform

@@ -14,13 +14,30 @@ static uint8_t vb_scratch_buffer[VB_SCRATCH_BYTES] __attribute__((aligned(16)));
 static int vb_initialized;
 
 /* Float models (VB_FLOAT32 defined, as firmware_sources does for them) add the float32
- * kernels to the dispatch; int8 images are built without them, unchanged. */
+ * kernels to the dispatch; int8 images are built without them, unchanged. Likewise the kernels
+ * of encoded weights are compiled in only for a model that uses them (VB_WEIGHTS_SPARSE,
+ * VB_WEIGHTS_PALETTE, VB_WINOGRAD, set by firmware_sources from the compiled model), so a dense
+ * image carries none of their code; a plan naming a kernel the image lacks fails vb_model_init. */
 static int vb_op_known(uint32_t op)
 {
-    if (op >= VB_OP_CONV_2D && op <= VB_OP_DEQUANTIZE) {
+    switch (op) {
+#ifdef VB_WEIGHTS_SPARSE
+    case VB_OP_CONV_2D_SPARSE:
+    case VB_OP_FULLY_CONNECTED_SPARSE:
         return 1;
+#endif
+#ifdef VB_WINOGRAD
+    case VB_OP_CONV_2D_WINOGRAD:
+        return 1;
+#endif
+#ifdef VB_WEIGHTS_PALETTE
+    case VB_OP_FULLY_CONNECTED_PALETTE:
+        return 1;
+#endif
+    default:
+        break;
     }
-    if (op >= VB_OP_CONV_2D_SPARSE && op <= VB_OP_FULLY_CONNECTED_PALETTE) {
+    if (op >= VB_OP_CONV_2D && op <= VB_OP_DEQUANTIZE) {
         return 1;
     }
 #ifdef VB_FLOAT32
@@ -92,6 +109,11 @@ int vb_model_init(void)
         if (!vb_op_known(l->op)) {
             return VB_ERR_BAD_PLAN;
         }
+#ifndef VB_WEIGHTS_PALETTE
+        if (l->decode) {
+            return VB_ERR_BAD_PLAN;
+        }
+#endif
     }
     memset(m->arena, 0, m->arena_bytes);
     vb_initialized = 1;
@@ -176,11 +198,14 @@ static void vb_run_layer(const vb_model_t *m, const vb_layer_t *l)
         vb_dequantize((const vb_dequantize_params_t *)l->params, (const int8_t *)in0,
                       (float *)(void *)out);
         break;
-    /* @encoded-kernel-dispatch: one case per encoded-weight kernel below */
+    /* kernels of encoded weights: compiled in when the model uses them (see vb_op_known) */
+#ifdef VB_WINOGRAD
     case VB_OP_CONV_2D_WINOGRAD:
         vb_conv_2d_winograd((const vb_conv_winograd_params_t *)l->params, (const int8_t *)in0,
                             (int16_t *)(void *)(m->arena + l->input_offset[1]), (int8_t *)out);
         break;
+#endif
+#ifdef VB_WEIGHTS_SPARSE
     case VB_OP_CONV_2D_SPARSE:
         vb_conv_2d_sparse((const vb_conv_sparse_params_t *)l->params, (const int8_t *)in0,
                           (int16_t *)(void *)(m->arena + l->input_offset[1]), (int8_t *)out);
@@ -189,10 +214,13 @@ static void vb_run_layer(const vb_model_t *m, const vb_layer_t *l)
         vb_fully_connected_sparse((const vb_fc_sparse_params_t *)l->params, (const int8_t *)in0,
                                   (int8_t *)out);
         break;
+#endif
+#ifdef VB_WEIGHTS_PALETTE
     case VB_OP_FULLY_CONNECTED_PALETTE:
         vb_fully_connected_palette((const vb_fc_palette_params_t *)l->params, (const int8_t *)in0,
                                    (int8_t *)out);
         break;
+#endif
 #ifdef VB_FLOAT32
     case VB_OP_CONV_2D_F32:
         vb_conv_2d_f32((const vb_conv_f32_params_t *)l->params, (const float *)(const void *)in0,
@@ -242,10 +270,12 @@ int vb_model_invoke(void)
     }
     for (uint32_t i = 0; i < m->num_layers; ++i) {
         vb_layer_marker(i);
-        /* @weight-decoder-call: the palette decoder runs here when m->layers[i].decode is set */
+#ifdef VB_WEIGHTS_PALETTE
+        /* palette CONV_2D / DEPTHWISE_CONV_2D: expand the layer's weights into its arena buffer */
         if (m->layers[i].decode) {
             vb_decode_palette((const vb_palette_decoder_t *)m->layers[i].decode);
         }
+#endif
         vb_run_layer(m, &m->layers[i]);
     }
     vb_layer_marker(VB_LAYER_MARKER_END);

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vbench.compiler.kernel_sources import (REPO_ROOT, RUNTIME_DIR, kernel_include_dirs,
+from vbench.compiler.kernel_sources import (ENCODING_DEFINES, REPO_ROOT, RUNTIME_DIR, kernel_include_dirs,
                                             kernel_sources, runtime_sources, scratch_bytes,
                                             variant_dir)
 from vbench.errors import VbenchError
@@ -63,6 +63,28 @@ def model_is_float(model_dir: str | Path) -> bool:
         return False
 
 
+def model_encodings(model_dir: str | Path) -> frozenset[str]:
+    """The weight encodings whose kernels the compiled model in `model_dir` uses (from the
+    kernels and notes its summary lists per layer)."""
+    found = sorted(Path(model_dir).glob("*_model.json"))
+    if len(found) != 1:
+        return frozenset()
+    try:
+        layers = json.loads(found[0].read_text()).get("layers", [])
+    except (OSError, ValueError):
+        return frozenset()
+    used = set()
+    for layer in layers:
+        kernel = layer.get("kernel", "")
+        if kernel == "_SPARSE":
+            used.add("sparse")
+        elif kernel == "_WINOGRAD":
+            used.add("winograd")
+        elif kernel == "_PALETTE" or any(str(n).startswith("palette") for n in layer.get("notes", [])):
+            used.add("palette")
+    return frozenset(used)
+
+
 def firmware_sources(model_dir: str | Path, variant: str | None = None) -> FirmwareSources:
     """C sources, include dirs and defines for linking the compiled model in `model_dir`
     with the runtime and the kernels of `variant` (None = reference kernels). A float model
@@ -76,9 +98,12 @@ def firmware_sources(model_dir: str | Path, variant: str | None = None) -> Firmw
     """
     model_dir = Path(model_dir)
     float32 = model_is_float(model_dir)
-    sources = runtime_sources() + kernel_sources(variant, float32=float32) + [_model_source(model_dir)]
+    encodings = model_encodings(model_dir)
+    sources = (runtime_sources() + kernel_sources(variant, float32=float32, encodings=encodings)
+               + [_model_source(model_dir)])
     include_dirs = [RUNTIME_DIR, *kernel_include_dirs(variant), model_dir]
     defines: dict[str, str] = {"VB_FLOAT32": "1"} if float32 else {}
+    defines.update({ENCODING_DEFINES[e]: "1" for e in sorted(encodings)})
     if variant_dir(variant) is not None and not float32:  # float kernels use no scratch
         scratch = scratch_bytes(model_dir)
         if scratch:

@@ -53,21 +53,37 @@ def variant_dir(variant: str | None, kernels_dir: Path = KERNELS_DIR) -> Path | 
 
 
 FLOAT32_SUFFIX = "_f32.c"
+# Kernels of encoded weights (vbench/compiler/encodings), by the encoding that needs them, and the
+# runtime define that compiles their dispatch in.
+ENCODING_SUFFIXES = {"sparse": "_sparse.c", "palette": "_palette.c", "winograd": "_winograd.c"}
+ENCODING_DEFINES = {"sparse": "VB_WEIGHTS_SPARSE", "palette": "VB_WEIGHTS_PALETTE", "winograd": "VB_WINOGRAD"}
 
 
-def _wanted(path: Path, float32: bool) -> bool:
-    return float32 or not path.name.endswith(FLOAT32_SUFFIX)
+def _wanted(path: Path, float32: bool, encodings: frozenset[str] = frozenset()) -> bool:
+    if path.name.endswith(FLOAT32_SUFFIX):
+        return float32
+    for encoding, suffix in ENCODING_SUFFIXES.items():
+        if path.name.endswith(suffix):
+            return encoding in encodings
+    return True
 
 
-def kernel_sources(variant: str | None, kernels_dir: Path = KERNELS_DIR, float32: bool = False) -> list[Path]:
+def kernel_sources(variant: str | None, kernels_dir: Path = KERNELS_DIR, float32: bool = False,
+                   encodings: frozenset[str] | set[str] | tuple[str, ...] = ()) -> list[Path]:
     """Kernel .c files for `variant` (None or "reference" = reference kernels only); with
-    float32, the float32 kernels (*_f32.c) too."""
-    reference = [p for p in sorted((kernels_dir / "reference").glob("*.c")) if _wanted(p, float32)]
+    float32, the float32 kernels (*_f32.c) too; with encodings (names of ENCODING_SUFFIXES), the
+    kernels of those weight encodings too."""
+    encodings = frozenset(encodings)
+    unknown = encodings - set(ENCODING_SUFFIXES)
+    if unknown:
+        raise VbenchError(f"unknown weight encoding {', '.join(sorted(unknown))} "
+                          f"(known: {', '.join(ENCODING_SUFFIXES)})")
+    reference = [p for p in sorted((kernels_dir / "reference").glob("*.c")) if _wanted(p, float32, encodings)]
     common = sorted(kernels_dir.glob("*.c"))  # shared helpers next to kernels.h, if any
     vdir = variant_dir(variant, kernels_dir)
     if vdir is None:
         return common + reference
-    optimized = {p.name: p for p in sorted(vdir.glob("*.c")) if _wanted(p, float32)}
+    optimized = {p.name: p for p in sorted(vdir.glob("*.c")) if _wanted(p, float32, encodings)}
     selected = [optimized.pop(p.name, p) for p in reference]
     return common + selected + sorted(optimized.values())
 
