@@ -32,9 +32,9 @@ pixel block.
 SPARSE_MIN_ZEROS = 0.5: from half zeros on, the encoding is no larger than the dense filter (2
 bytes per non-zero + 2 per channel), and the sparse kernels measured against the dense optimized
 ones (MLPerf Tiny models pruned with transforms.prune_model, cycles per layer) are
-    RV32 (CV32E40P timing):   CONV_2D 0.61-0.69x at 50%, 0.32-0.55x at 75% (KWS, IC);
+    RV32 (CV32E40P timing):   CONV_2D 0.60-0.69x at 50%, 0.32-0.55x at 75% (KWS, IC layers);
                               FULLY_CONNECTED 0.86x at 50%, 0.47x at 75% (AD)
-    Cortex-M4 (SMLAD dense):  CONV_2D 0.82-0.88x at 50%, 0.50-0.65x at 75% (KWS, IC);
+    Cortex-M4 (SMLAD dense):  CONV_2D 0.69-0.88x at 50%, 0.45-0.66x at 75% (KWS, IC layers);
                               FULLY_CONNECTED 1.66x (slower) at 50%, 0.90x at 75% (AD)
 The Cortex-M4's dense kernels do two MACs per SMLAD, while a decoded entry feeds one SMLAxB per
 column; a batch-1 FULLY_CONNECTED has a single column, so its entry decoding and input gather are
