@@ -104,7 +104,7 @@ def firmware_sources(model_dir: str | Path, variant: str | None = None) -> Firmw
     include_dirs = [RUNTIME_DIR, *kernel_include_dirs(variant), model_dir]
     defines: dict[str, str] = {"VB_FLOAT32": "1"} if float32 else {}
     defines.update({ENCODING_DEFINES[e]: "1" for e in sorted(encodings)})
-    if variant_dir(variant) is not None and not float32:  # float kernels use no scratch
+    if variant_dir(variant) is not None:  # scratch_bytes sizes int8 and float32 models
         scratch = scratch_bytes(model_dir)
         if scratch:
             defines["VB_SCRATCH_BYTES"] = str(scratch)

@@ -124,6 +124,9 @@ def resolve_kernels(kernels: str | None, platform=None) -> str | None:
 #   columns plus the copy;
 # - 3x3 DEPTHWISE_CONV_2D: a zero-point-padded plane of 4 channels, (in_h + 2) x (in_w + 2)
 #   words (the kernels work in stripes of rows when they get less).
+# Float models (summary dtype float32): only 3x3 DEPTHWISE_CONV_2D uses scratch, a zero-padded
+# plane of 2 float channels, (in_h + 2) x (in_w + 3) x 8 bytes (a spare column), never below the 3 rows the
+# kernels need; their convolutions and FULLY_CONNECTED layers work in place.
 SCRATCH_COLUMNS = 16
 SCRATCH_CAP_BYTES = 16 * 1024
 
@@ -136,9 +139,16 @@ def scratch_bytes(model_dir: str | Path) -> int:
     if len(found) != 1:
         return 0
     summary = json.loads(found[0].read_text())
+    float32 = summary.get("dtype") == "float32"
     need = 0
     for layer in summary.get("layers", []):
         op = layer.get("op")
+        if float32:
+            if op == "DEPTHWISE_CONV_2D" and _is_3x3(layer):
+                _, h, w, _ = layer["input_shapes"][0]
+                row = (int(w) + 3) * 8
+                need = max(need, max(min((int(h) + 2) * row, SCRATCH_CAP_BYTES), 3 * row))
+            continue
         if op not in ("CONV_2D", "DEPTHWISE_CONV_2D") or layer.get("kernel"):
             continue   # encoded layers (sparse, Winograd) get their scratch in the arena
         outputs = 1
@@ -155,3 +165,11 @@ def scratch_bytes(model_dir: str | Path) -> int:
             _, h, w, _ = layer["input_shapes"][0]
             need = max(need, min((int(h) + 2) * (int(w) + 2) * 4, SCRATCH_CAP_BYTES))
     return (need + 15) // 16 * 16
+
+
+def _is_3x3(layer: dict) -> bool:
+    """Whether a DEPTHWISE_CONV_2D summary entry has 9 taps per output (a 3x3 filter)."""
+    outputs = 1
+    for d in layer["output_shape"]:
+        outputs *= int(d)
+    return bool(outputs) and int(layer["macs"]) // outputs == 9

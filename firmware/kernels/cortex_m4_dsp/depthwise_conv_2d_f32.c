@@ -1,0 +1,463 @@
+/* DEPTHWISE_CONV_2D, float32, for the Cortex-M4F (cortex_m4_dsp variant): bit-exact with
+ * reference/depthwise_conv_2d_f32.c compiled without FMA contraction, i.e. with TFLite's float
+ * reference kernel (fpu_f32.h), except that a padding tap adds +0 * w instead of being skipped
+ * (the same sum: the running total starts at +0 and never becomes -0; weights are finite).
+ *
+ * 3x3 filters, dilation 1, depth multiplier 1 (all the MLPerf Tiny depthwise layers): channels
+ * in pairs. A pair's 18 weights stay in s14-s31 for the whole plane; its two channels are
+ * copied into a zero-padded plane in the runtime's scratch buffer ([row][column][2] floats,
+ * columns as the output row needs them, in horizontal stripes when the scratch is smaller than
+ * the plane), so every output pixel is an interior pixel and one VLDM reads a whole filter row:
+ *   - stride 1: two neighbouring pixels per pass (vb_dw_f32_pair): one VLDM of 4 columns x 2
+ *     channels (9 cycles) feeds 12 MACs per filter row, about 4.4 cycles per MAC with bias,
+ *     activation and stores;
+ *   - other strides: one pixel per pass (vb_dw_f32_one), 3 columns per VLDM, about 4.9.
+ * An odd last channel, other filters, dilation or depth multipliers, or a scratch smaller than
+ * 3 plane rows: per-pixel valid tap ranges in C, the reference's order. */
+#include "fpu_f32.h"
+
+/* A run of output pixels of one channel pair over the plane (read by the assembly at fixed
+ * offsets; lo .. w contiguous, loaded by one VLDM). */
+typedef struct {
+    const float *x;     /*  0: top-left tap of the first pixel of the first row */
+    int32_t n;          /*  4: pixels (one) or whole pixel pairs (pair) per output row */
+    int32_t row;        /*  8: bytes between plane rows */
+    int32_t step;       /* 12: bytes from one pixel (pair) to the next */
+    float *out;         /* 16: channel c of the first output pixel */
+    int32_t ostep;      /* 20: bytes between output pixels */
+    int32_t rows;       /* 24: output rows */
+    int32_t xrow;       /* 28: bytes from one output row's first tap to the next's */
+    int32_t orow;       /* 32: bytes from one output row to the next */
+    int32_t odd;        /* 36: pair: 1 when a row ends with a lone pixel (computed as a pair whose
+                         *     second pixel reads the plane's spare column, stored alone) */
+    float lo, hi;       /* 40: activation range */
+    float bias[2];      /* 48 */
+    float w[18];        /* 56: w[fy * 3 + fx][channel] */
+} vb_dw_run_f32_t;
+
+#if VB_FPU_NATIVE
+#define VB_DW1_ROW0 \
+    "    vmul.f32 s8, s2, s14\n" \
+    "    vmul.f32 s9, s3, s15\n" \
+    "    vadd.f32 s0, s0, s8\n" \
+    "    vadd.f32 s1, s1, s9\n" \
+    "    vmul.f32 s8, s4, s16\n" \
+    "    vmul.f32 s9, s5, s17\n" \
+    "    vadd.f32 s0, s0, s8\n" \
+    "    vadd.f32 s1, s1, s9\n" \
+    "    vmul.f32 s8, s6, s18\n" \
+    "    vmul.f32 s9, s7, s19\n" \
+    "    vadd.f32 s0, s0, s8\n" \
+    "    vadd.f32 s1, s1, s9\n"
+
+#define VB_DW1_ROW1 \
+    "    vmul.f32 s8, s2, s20\n" \
+    "    vmul.f32 s9, s3, s21\n" \
+    "    vadd.f32 s0, s0, s8\n" \
+    "    vadd.f32 s1, s1, s9\n" \
+    "    vmul.f32 s8, s4, s22\n" \
+    "    vmul.f32 s9, s5, s23\n" \
+    "    vadd.f32 s0, s0, s8\n" \
+    "    vadd.f32 s1, s1, s9\n" \
+    "    vmul.f32 s8, s6, s24\n" \
+    "    vmul.f32 s9, s7, s25\n" \
+    "    vadd.f32 s0, s0, s8\n" \
+    "    vadd.f32 s1, s1, s9\n"
+
+#define VB_DW1_ROW2 \
+    "    vmul.f32 s8, s2, s26\n" \
+    "    vmul.f32 s9, s3, s27\n" \
+    "    vadd.f32 s0, s0, s8\n" \
+    "    vadd.f32 s1, s1, s9\n" \
+    "    vmul.f32 s8, s4, s28\n" \
+    "    vmul.f32 s9, s5, s29\n" \
+    "    vadd.f32 s0, s0, s8\n" \
+    "    vadd.f32 s1, s1, s9\n" \
+    "    vmul.f32 s8, s6, s30\n" \
+    "    vmul.f32 s9, s7, s31\n" \
+    "    vadd.f32 s0, s0, s8\n" \
+    "    vadd.f32 s1, s1, s9\n"
+
+#define VB_DW2_ROW0 \
+    "    vmul.f32 s12, s4, s14\n" \
+    "    vmul.f32 s13, s5, s15\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s6, s14\n" \
+    "    vmul.f32 s13, s7, s15\n" \
+    "    vadd.f32 s2, s2, s12\n" \
+    "    vadd.f32 s3, s3, s13\n" \
+    "    vmul.f32 s12, s6, s16\n" \
+    "    vmul.f32 s13, s7, s17\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s8, s16\n" \
+    "    vmul.f32 s13, s9, s17\n" \
+    "    vadd.f32 s2, s2, s12\n" \
+    "    vadd.f32 s3, s3, s13\n" \
+    "    vmul.f32 s12, s8, s18\n" \
+    "    vmul.f32 s13, s9, s19\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s10, s18\n" \
+    "    vmul.f32 s13, s11, s19\n" \
+    "    vadd.f32 s2, s2, s12\n" \
+    "    vadd.f32 s3, s3, s13\n"
+
+#define VB_DW2_ROW1 \
+    "    vmul.f32 s12, s4, s20\n" \
+    "    vmul.f32 s13, s5, s21\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s6, s20\n" \
+    "    vmul.f32 s13, s7, s21\n" \
+    "    vadd.f32 s2, s2, s12\n" \
+    "    vadd.f32 s3, s3, s13\n" \
+    "    vmul.f32 s12, s6, s22\n" \
+    "    vmul.f32 s13, s7, s23\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s8, s22\n" \
+    "    vmul.f32 s13, s9, s23\n" \
+    "    vadd.f32 s2, s2, s12\n" \
+    "    vadd.f32 s3, s3, s13\n" \
+    "    vmul.f32 s12, s8, s24\n" \
+    "    vmul.f32 s13, s9, s25\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s10, s24\n" \
+    "    vmul.f32 s13, s11, s25\n" \
+    "    vadd.f32 s2, s2, s12\n" \
+    "    vadd.f32 s3, s3, s13\n"
+
+#define VB_DW2_ROW2 \
+    "    vmul.f32 s12, s4, s26\n" \
+    "    vmul.f32 s13, s5, s27\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s6, s26\n" \
+    "    vmul.f32 s13, s7, s27\n" \
+    "    vadd.f32 s2, s2, s12\n" \
+    "    vadd.f32 s3, s3, s13\n" \
+    "    vmul.f32 s12, s6, s28\n" \
+    "    vmul.f32 s13, s7, s29\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s8, s28\n" \
+    "    vmul.f32 s13, s9, s29\n" \
+    "    vadd.f32 s2, s2, s12\n" \
+    "    vadd.f32 s3, s3, s13\n" \
+    "    vmul.f32 s12, s8, s30\n" \
+    "    vmul.f32 s13, s9, s31\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s10, s30\n" \
+    "    vmul.f32 s13, s11, s31\n" \
+    "    vadd.f32 s2, s2, s12\n" \
+    "    vadd.f32 s3, s3, s13\n"
+
+
+/* y = x < lo ? lo : x; y = hi < y ? hi : y (MI: ordered less-than, as C's < with a NaN). */
+#define VB_DW_CLAMP(a, lo, hi)                 \
+    "    vcmp.f32 " a ", " lo "\n"              \
+    "    vmrs    APSR_nzcv, fpscr\n"            \
+    "    it      mi\n"                          \
+    "    vmovmi.f32 " a ", " lo "\n"            \
+    "    vcmp.f32 " hi ", " a "\n"              \
+    "    vmrs    APSR_nzcv, fpscr\n"            \
+    "    it      mi\n"                          \
+    "    vmovmi.f32 " a ", " hi "\n"
+
+#define VB_UNUSED __attribute__((unused))
+
+/* r1 x, r2 row bytes, r3 next row, r4 out, r5 ostep, r6 step, r7 count, r8 rows, r9 / r10 the
+ * row's first x / out, r12 = 0.
+ * s0/s1 sums, s2-s7 one filter row of inputs, s8/s9 products, s10 lo, s11 hi, s12/s13 bias,
+ * s14-s31 weights. */
+__attribute__((naked, noinline)) static void vb_dw_f32_one(VB_UNUSED const vb_dw_run_f32_t *r)
+{
+    __asm__ volatile(
+        "    push    {r4-r10, lr}\n"
+        "    vpush   {s16-s31}\n"
+        "    ldrd    r9, r7, [r0, #0]\n"
+        "    ldrd    r2, r6, [r0, #8]\n"
+        "    ldrd    r10, r5, [r0, #16]\n"
+        "    ldr     r8, [r0, #24]\n"
+        "    add     r3, r0, #40\n"
+        "    vldmia  r3, {s10-s31}\n"
+        "    movs    r12, #0\n"
+        "0:  mov     r1, r9\n"
+        "    mov     r4, r10\n"
+        "    ldr     r7, [r0, #4]\n"
+        "1:  vmov    s0, r12\n"
+        "    vmov    s1, r12\n"
+        "    vldmia  r1, {s2-s7}\n"
+        "    add     r3, r1, r2\n"
+        VB_DW1_ROW0
+        "    vldmia  r3, {s2-s7}\n"
+        "    add     r3, r3, r2\n"
+        VB_DW1_ROW1
+        "    vldmia  r3, {s2-s7}\n"
+        VB_DW1_ROW2
+        "    vadd.f32 s0, s0, s12\n"
+        "    vadd.f32 s1, s1, s13\n"
+        VB_DW_CLAMP("s0", "s10", "s11")
+        VB_DW_CLAMP("s1", "s10", "s11")
+        "    vstr    s0, [r4]\n"
+        "    vstr    s1, [r4, #4]\n"
+        "    add     r4, r4, r5\n"
+        "    add     r1, r1, r6\n"
+        "    subs    r7, r7, #1\n"
+        "    bne     1b\n"
+        "    ldrd    r3, r7, [r0, #28]\n"
+        "    add     r9, r9, r3\n"
+        "    add     r10, r10, r7\n"
+        "    subs    r8, r8, #1\n"
+        "    bne     0b\n"
+        "    vpop    {s16-s31}\n"
+        "    pop     {r4-r10, pc}\n");
+}
+
+/* One pixel pair: s0/s1 pixel 0's sums, s2/s3 pixel 1's, s4-s11 one filter row of inputs
+ * (4 columns), s12/s13 products, s14-s31 weights; after the taps s4-s7 take lo, hi and the
+ * biases. */
+#define VB_DW_PAIR                               \
+    "    vmov    s0, r12\n"                      \
+    "    vmov    s1, r12\n"                      \
+    "    vmov    s2, r12\n"                      \
+    "    vmov    s3, r12\n"                      \
+    "    vldmia  r1, {s4-s11}\n"                 \
+    "    add     r3, r1, r2\n"                   \
+    VB_DW2_ROW0                                  \
+    "    vldmia  r3, {s4-s11}\n"                 \
+    "    add     r3, r3, r2\n"                   \
+    VB_DW2_ROW1                                  \
+    "    vldmia  r3, {s4-s11}\n"                 \
+    VB_DW2_ROW2                                  \
+    "    vldmia  r11, {s4-s7}\n"                 \
+    "    vadd.f32 s0, s0, s6\n"                  \
+    "    vadd.f32 s1, s1, s7\n"                  \
+    "    vadd.f32 s2, s2, s6\n"                  \
+    "    vadd.f32 s3, s3, s7\n"                  \
+    VB_DW_CLAMP("s0", "s4", "s5")                \
+    VB_DW_CLAMP("s1", "s4", "s5")                \
+    "    vstr    s0, [r4]\n"                     \
+    "    vstr    s1, [r4, #4]\n"                 \
+    "    add     r4, r4, r5\n"
+
+/* Stride 1, two pixels per pass; r11 = &lo. */
+__attribute__((naked, noinline)) static void vb_dw_f32_pair(VB_UNUSED const vb_dw_run_f32_t *r)
+{
+    __asm__ volatile(
+        "    push    {r4-r11, lr}\n"
+        "    vpush   {s16-s31}\n"
+        "    ldrd    r9, r7, [r0, #0]\n"
+        "    ldrd    r2, r6, [r0, #8]\n"
+        "    ldrd    r10, r5, [r0, #16]\n"
+        "    ldr     r8, [r0, #24]\n"
+        "    add     r3, r0, #56\n"
+        "    vldmia  r3, {s14-s31}\n"
+        "    add     r11, r0, #40\n"
+        "    movs    r12, #0\n"
+        "0:  mov     r1, r9\n"
+        "    mov     r4, r10\n"
+        "    ldr     r7, [r0, #4]\n"
+        "    cmp     r7, #0\n"
+        "    beq     2f\n"
+        "1:\n"
+        VB_DW_PAIR
+        VB_DW_CLAMP("s2", "s4", "s5")
+        VB_DW_CLAMP("s3", "s4", "s5")
+        "    vstr    s2, [r4]\n"
+        "    vstr    s3, [r4, #4]\n"
+        "    add     r4, r4, r5\n"
+        "    add     r1, r1, r6\n"
+        "    subs    r7, r7, #1\n"
+        "    bne     1b\n"
+        "2:  ldr     r7, [r0, #36]\n"
+        "    cmp     r7, #0\n"
+        "    beq     3f\n"
+        VB_DW_PAIR
+        "3:  ldrd    r3, r7, [r0, #28]\n"
+        "    add     r9, r9, r3\n"
+        "    add     r10, r10, r7\n"
+        "    subs    r8, r8, #1\n"
+        "    bne     0b\n"
+        "    vpop    {s16-s31}\n"
+        "    pop     {r4-r11, pc}\n");
+}
+#else /* host build: the same sums in the same order */
+static void vb_dw_f32_pixels(const vb_dw_run_f32_t *r, int32_t count, int32_t step)
+{
+    for (int32_t y = 0; y < r->rows; ++y) {
+        const uint8_t *x = (const uint8_t *)r->x + y * r->xrow;
+        uint8_t *out = (uint8_t *)r->out + y * r->orow;
+        for (int32_t i = 0; i < count; ++i, x += step, out += r->ostep) {
+            for (int32_t c = 0; c < 2; ++c) {
+                float t = 0.0f;
+                for (int32_t fy = 0; fy < 3; ++fy) {
+                    const float *xr = (const float *)(const void *)(x + fy * r->row);
+                    for (int32_t fx = 0; fx < 3; ++fx) {
+                        t += xr[2 * fx + c] * r->w[(fy * 3 + fx) * 2 + c];
+                    }
+                }
+                ((float *)(void *)out)[c] = vb_act_f32(t + r->bias[c], r->lo, r->hi);
+            }
+        }
+    }
+}
+
+static void vb_dw_f32_one(const vb_dw_run_f32_t *r) { vb_dw_f32_pixels(r, r->n, r->step); }
+static void vb_dw_f32_pair(const vb_dw_run_f32_t *r) { vb_dw_f32_pixels(r, 2 * r->n + r->odd, r->step / 2); }
+#endif
+
+/* Valid tap range [lo, hi) along one axis for a window whose first tap is at i0. */
+static void vb_dw_f32_range(int32_t i0, int32_t k, int32_t dil, int32_t size, int32_t *lo, int32_t *hi)
+{
+    int32_t a = 0, b = k;
+    while (a < k && i0 + a * dil < 0) {
+        ++a;
+    }
+    while (b > a && i0 + (b - 1) * dil >= size) {
+        --b;
+    }
+    *lo = a;
+    *hi = b;
+}
+
+/* Output channels [c0, c1) of every pixel of one batch, valid tap ranges hoisted per pixel:
+ * the reference's order (rows, then columns). */
+static void vb_dw_f32_channels(const vb_conv_f32_params_t *p, const float *in_batch, float *out_batch,
+                               int32_t c0, int32_t c1)
+{
+    const int32_t in_c = p->in_c, out_c = p->out_c, dm = p->depth_multiplier, fw = p->filter_w;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+        int32_t fy0, fy1;
+        vb_dw_f32_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        for (int32_t ox = 0; ox < p->out_w; ++ox) {
+            const int32_t ix0 = ox * p->stride_w - p->pad_w;
+            int32_t fx0, fx1;
+            vb_dw_f32_range(ix0, fw, p->dilation_w, p->in_w, &fx0, &fx1);
+            float *out = out_batch + (oy * p->out_w + ox) * out_c;
+            for (int32_t oc = c0; oc < c1; ++oc) {
+                const float *x = in_batch + oc / dm;
+                float total = 0.0f;
+                for (int32_t fy = fy0; fy < fy1; ++fy) {
+                    const float *xr = x + (iy0 + fy * p->dilation_h) * p->in_w * in_c;
+                    const float *wr = p->filter + fy * fw * out_c + oc;
+                    for (int32_t fx = fx0; fx < fx1; ++fx) {
+                        total += xr[(ix0 + fx * p->dilation_w) * in_c] * wr[fx * out_c];
+                    }
+                }
+                out[oc] = vb_act_f32(total + p->bias[oc], p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+/* One plane row: columns [0, left) and [right, wp) zero, the others two floats of the input
+ * (as 32-bit words: a copy, in_c floats apart). */
+static void vb_dw_f32_fill(float *plane_row, const float *src, int32_t in_c, int32_t left, int32_t right,
+                           int32_t wp)
+{
+    uint32_t *d = (uint32_t *)(void *)plane_row;
+    const uint32_t *s = (const uint32_t *)(const void *)src;
+    int32_t i = 0;
+    for (; i < left; ++i, d += 2) {
+        d[0] = 0u;
+        d[1] = 0u;
+    }
+    for (; i + 2 <= right; i += 2, d += 4, s += 2 * in_c) {
+        const uint32_t a0 = s[0], a1 = s[1], b0 = s[in_c], b1 = s[in_c + 1];
+        d[0] = a0;
+        d[1] = a1;
+        d[2] = b0;
+        d[3] = b1;
+    }
+    for (; i < right; ++i, d += 2, s += in_c) {
+        d[0] = s[0];
+        d[1] = s[1];
+    }
+    for (; i < wp; ++i, d += 2) {
+        d[0] = 0u;
+        d[1] = 0u;
+    }
+}
+
+/* Channel pairs of a 3x3, dilation-1 layer over padded planes of wp columns, at most max_rows
+ * rows of scratch. */
+static void vb_dw_f32_pairs_3x3(const vb_conv_f32_params_t *p, const float *in_batch, float *out_batch,
+                                int32_t pairs, float *plane, int32_t wp, int32_t max_rows)
+{
+    const int32_t in_c = p->in_c, sh = p->stride_h, sw = p->stride_w, out_w = p->out_w;
+    const int32_t rows_per_stripe = (max_rows - 3) / sh + 1; /* output rows */
+    /* plane columns [0, left) and [right, wp) are padding */
+    const int32_t left = p->pad_w < wp ? p->pad_w : wp;
+    const int32_t right = p->pad_w + p->in_w < wp ? p->pad_w + p->in_w : wp;
+    vb_dw_run_f32_t run;
+    run.row = wp * 8;
+    run.xrow = sh * run.row;
+    run.orow = out_w * p->out_c * 4;
+    run.odd = 0;
+    run.ostep = p->out_c * 4;
+    run.lo = p->act_min;
+    run.hi = p->act_max;
+    for (int32_t g = 0; g < pairs; ++g) {
+        const int32_t c = 2 * g;
+        for (int32_t t = 0; t < 9; ++t) {
+            run.w[2 * t] = p->filter[t * p->out_c + c];
+            run.w[2 * t + 1] = p->filter[t * p->out_c + c + 1];
+        }
+        run.bias[0] = p->bias[c];
+        run.bias[1] = p->bias[c + 1];
+        for (int32_t oy0 = 0; oy0 < p->out_h; oy0 += rows_per_stripe) {
+            const int32_t oy1 = oy0 + rows_per_stripe < p->out_h ? oy0 + rows_per_stripe : p->out_h;
+            /* plane rows for input rows iy0 .. iy0 + nrows - 1 */
+            const int32_t iy0 = oy0 * sh - p->pad_h, nrows = (oy1 - 1 - oy0) * sh + 3;
+            for (int32_t r = 0; r < nrows; ++r) {
+                const int32_t iy = iy0 + r;
+                if (iy < 0 || iy >= p->in_h) {
+                    vb_dw_f32_fill(plane + r * wp * 2, 0, 0, 0, 0, wp);
+                } else {
+                    vb_dw_f32_fill(plane + r * wp * 2, in_batch + iy * p->in_w * in_c + c, in_c, left, right, wp);
+                }
+            }
+            run.x = plane;
+            run.out = out_batch + oy0 * out_w * p->out_c + c;
+            run.rows = oy1 - oy0;
+            if (sw == 1) {
+                run.n = out_w >> 1;
+                run.odd = out_w & 1;
+                run.step = 16;
+                vb_dw_f32_pair(&run);
+            } else {
+                run.n = out_w;
+                run.step = sw * 8;
+                vb_dw_f32_one(&run);
+            }
+        }
+    }
+}
+
+void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *output)
+{
+    const int32_t in_c = p->in_c, npix = p->out_h * p->out_w;
+    /* plane columns: what the output row reads, plus a spare one that a lone last pixel's pair
+     * partner reads (stride 1) */
+    const int32_t wp = (p->out_w - 1) * p->stride_w + 4;
+    uint32_t scratch_bytes = 0;
+    float *plane = (float *)vb_kernel_scratch(&scratch_bytes);
+    const int32_t max_rows = plane ? (int32_t)(scratch_bytes / ((uint32_t)wp * 8u)) : 0;
+    const int fast = p->filter_h == 3 && p->filter_w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
+                     p->depth_multiplier == 1 && max_rows >= 3;
+    const int32_t pairs = fast ? in_c >> 1 : 0;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const float *in_batch = input + b * p->in_h * p->in_w * in_c;
+        float *out_batch = output + b * npix * p->out_c;
+        if (pairs > 0) {
+            vb_dw_f32_pairs_3x3(p, in_batch, out_batch, pairs, plane, wp, max_rows);
+        }
+        vb_dw_f32_channels(p, in_batch, out_batch, 2 * pairs, p->out_c);
+    }
+}

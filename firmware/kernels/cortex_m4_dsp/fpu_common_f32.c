@@ -1,0 +1,264 @@
+/* The blocked float32 dot products of the cortex_m4_dsp variant (see fpu_f32.h): Thumb-2
+ * assembly for the FPv4-SP unit, and the same arithmetic in C for the host build. */
+#include "fpu_f32.h"
+
+#if VB_FPU_NATIVE
+/* Registers: r0 = pixel 0 input, r1 = pixel 1 input (p2), r2-r5 = the group's 4 filter rows,
+ * r6 = tap counter, r7 = run counter, r8 = job, r9 = xskip, r10 = wskip, r11 = scratch,
+ * r12 = 0, lr = group counter.
+ * p2: s0-s3 pixel 0's sums (channels 0-3), s4-s7 pixel 1's, s8-s11 / s12-s15 four inputs of
+ * pixel 0 / 1, s16-s19 four weights of one channel, s20-s23 products.
+ * p1: s0-s3 sums, s4-s7 products, s8-s11 four inputs, s16-s31 four weights of each channel. */
+#define VB_P2_QUAD \
+    "    vldmia  r0!, {s8-s11}\n" \
+    "    vldmia  r1!, {s12-s15}\n" \
+    "    vldmia  r2!, {s16-s19}\n" \
+    "    vmul.f32 s20, s8, s16\n" \
+    "    vmul.f32 s21, s12, s16\n" \
+    "    vmul.f32 s22, s9, s17\n" \
+    "    vmul.f32 s23, s13, s17\n" \
+    "    vadd.f32 s0, s0, s20\n" \
+    "    vadd.f32 s4, s4, s21\n" \
+    "    vadd.f32 s0, s0, s22\n" \
+    "    vadd.f32 s4, s4, s23\n" \
+    "    vmul.f32 s20, s10, s18\n" \
+    "    vmul.f32 s21, s14, s18\n" \
+    "    vmul.f32 s22, s11, s19\n" \
+    "    vmul.f32 s23, s15, s19\n" \
+    "    vadd.f32 s0, s0, s20\n" \
+    "    vadd.f32 s4, s4, s21\n" \
+    "    vadd.f32 s0, s0, s22\n" \
+    "    vadd.f32 s4, s4, s23\n" \
+    "    vldmia  r3!, {s16-s19}\n" \
+    "    vmul.f32 s20, s8, s16\n" \
+    "    vmul.f32 s21, s12, s16\n" \
+    "    vmul.f32 s22, s9, s17\n" \
+    "    vmul.f32 s23, s13, s17\n" \
+    "    vadd.f32 s1, s1, s20\n" \
+    "    vadd.f32 s5, s5, s21\n" \
+    "    vadd.f32 s1, s1, s22\n" \
+    "    vadd.f32 s5, s5, s23\n" \
+    "    vmul.f32 s20, s10, s18\n" \
+    "    vmul.f32 s21, s14, s18\n" \
+    "    vmul.f32 s22, s11, s19\n" \
+    "    vmul.f32 s23, s15, s19\n" \
+    "    vadd.f32 s1, s1, s20\n" \
+    "    vadd.f32 s5, s5, s21\n" \
+    "    vadd.f32 s1, s1, s22\n" \
+    "    vadd.f32 s5, s5, s23\n" \
+    "    vldmia  r4!, {s16-s19}\n" \
+    "    vmul.f32 s20, s8, s16\n" \
+    "    vmul.f32 s21, s12, s16\n" \
+    "    vmul.f32 s22, s9, s17\n" \
+    "    vmul.f32 s23, s13, s17\n" \
+    "    vadd.f32 s2, s2, s20\n" \
+    "    vadd.f32 s6, s6, s21\n" \
+    "    vadd.f32 s2, s2, s22\n" \
+    "    vadd.f32 s6, s6, s23\n" \
+    "    vmul.f32 s20, s10, s18\n" \
+    "    vmul.f32 s21, s14, s18\n" \
+    "    vmul.f32 s22, s11, s19\n" \
+    "    vmul.f32 s23, s15, s19\n" \
+    "    vadd.f32 s2, s2, s20\n" \
+    "    vadd.f32 s6, s6, s21\n" \
+    "    vadd.f32 s2, s2, s22\n" \
+    "    vadd.f32 s6, s6, s23\n" \
+    "    vldmia  r5!, {s16-s19}\n" \
+    "    vmul.f32 s20, s8, s16\n" \
+    "    vmul.f32 s21, s12, s16\n" \
+    "    vmul.f32 s22, s9, s17\n" \
+    "    vmul.f32 s23, s13, s17\n" \
+    "    vadd.f32 s3, s3, s20\n" \
+    "    vadd.f32 s7, s7, s21\n" \
+    "    vadd.f32 s3, s3, s22\n" \
+    "    vadd.f32 s7, s7, s23\n" \
+    "    vmul.f32 s20, s10, s18\n" \
+    "    vmul.f32 s21, s14, s18\n" \
+    "    vmul.f32 s22, s11, s19\n" \
+    "    vmul.f32 s23, s15, s19\n" \
+    "    vadd.f32 s3, s3, s20\n" \
+    "    vadd.f32 s7, s7, s21\n" \
+    "    vadd.f32 s3, s3, s22\n" \
+    "    vadd.f32 s7, s7, s23\n"
+
+#define VB_P2_ONE \
+    "    vldmia  r0!, {s8}\n" \
+    "    vldmia  r1!, {s12}\n" \
+    "    vldmia  r2!, {s16}\n" \
+    "    vldmia  r3!, {s17}\n" \
+    "    vldmia  r4!, {s18}\n" \
+    "    vldmia  r5!, {s19}\n" \
+    "    vmul.f32 s20, s8, s16\n" \
+    "    vmul.f32 s21, s12, s16\n" \
+    "    vmul.f32 s22, s8, s17\n" \
+    "    vmul.f32 s23, s12, s17\n" \
+    "    vadd.f32 s0, s0, s20\n" \
+    "    vadd.f32 s4, s4, s21\n" \
+    "    vadd.f32 s1, s1, s22\n" \
+    "    vadd.f32 s5, s5, s23\n" \
+    "    vmul.f32 s20, s8, s18\n" \
+    "    vmul.f32 s21, s12, s18\n" \
+    "    vmul.f32 s22, s8, s19\n" \
+    "    vmul.f32 s23, s12, s19\n" \
+    "    vadd.f32 s2, s2, s20\n" \
+    "    vadd.f32 s6, s6, s21\n" \
+    "    vadd.f32 s3, s3, s22\n" \
+    "    vadd.f32 s7, s7, s23\n"
+
+#define VB_P1_QUAD \
+    "    vldmia  r0!, {s8-s11}\n" \
+    "    vldmia  r2!, {s16-s19}\n" \
+    "    vldmia  r3!, {s20-s23}\n" \
+    "    vldmia  r4!, {s24-s27}\n" \
+    "    vldmia  r5!, {s28-s31}\n" \
+    "    vmul.f32 s4, s8, s16\n" \
+    "    vmul.f32 s5, s8, s20\n" \
+    "    vmul.f32 s6, s8, s24\n" \
+    "    vmul.f32 s7, s8, s28\n" \
+    "    vadd.f32 s0, s0, s4\n" \
+    "    vadd.f32 s1, s1, s5\n" \
+    "    vadd.f32 s2, s2, s6\n" \
+    "    vadd.f32 s3, s3, s7\n" \
+    "    vmul.f32 s4, s9, s17\n" \
+    "    vmul.f32 s5, s9, s21\n" \
+    "    vmul.f32 s6, s9, s25\n" \
+    "    vmul.f32 s7, s9, s29\n" \
+    "    vadd.f32 s0, s0, s4\n" \
+    "    vadd.f32 s1, s1, s5\n" \
+    "    vadd.f32 s2, s2, s6\n" \
+    "    vadd.f32 s3, s3, s7\n" \
+    "    vmul.f32 s4, s10, s18\n" \
+    "    vmul.f32 s5, s10, s22\n" \
+    "    vmul.f32 s6, s10, s26\n" \
+    "    vmul.f32 s7, s10, s30\n" \
+    "    vadd.f32 s0, s0, s4\n" \
+    "    vadd.f32 s1, s1, s5\n" \
+    "    vadd.f32 s2, s2, s6\n" \
+    "    vadd.f32 s3, s3, s7\n" \
+    "    vmul.f32 s4, s11, s19\n" \
+    "    vmul.f32 s5, s11, s23\n" \
+    "    vmul.f32 s6, s11, s27\n" \
+    "    vmul.f32 s7, s11, s31\n" \
+    "    vadd.f32 s0, s0, s4\n" \
+    "    vadd.f32 s1, s1, s5\n" \
+    "    vadd.f32 s2, s2, s6\n" \
+    "    vadd.f32 s3, s3, s7\n"
+
+#define VB_P1_ONE \
+    "    vldmia  r0!, {s8}\n" \
+    "    vldmia  r2!, {s16}\n" \
+    "    vldmia  r3!, {s20}\n" \
+    "    vldmia  r4!, {s24}\n" \
+    "    vldmia  r5!, {s28}\n" \
+    "    vmul.f32 s4, s8, s16\n" \
+    "    vmul.f32 s5, s8, s20\n" \
+    "    vmul.f32 s6, s8, s24\n" \
+    "    vmul.f32 s7, s8, s28\n" \
+    "    vadd.f32 s0, s0, s4\n" \
+    "    vadd.f32 s1, s1, s5\n" \
+    "    vadd.f32 s2, s2, s6\n" \
+    "    vadd.f32 s3, s3, s7\n"
+
+
+#define VB_UNUSED __attribute__((unused))
+
+/* One group: zero the sums, set up the filter rows, run `rows` runs of QUAD x n/4 + ONE x n%4. */
+#define VB_ROWS_BODY(ZERO, QUAD, ONE, RESET_X)                                   \
+    "1:  ldr     r2, [r8, #8]\n"          /* w of channel 0 */                \
+    "    ldr     r11, [r8, #28]\n"        /* wch */                           \
+    RESET_X                                                                   \
+    ZERO                                                                      \
+    "    add     r3, r2, r11\n"                                               \
+    "    add     r4, r3, r11\n"                                               \
+    "    add     r5, r4, r11\n"                                               \
+    "    add     r11, r5, r11\n"                                              \
+    "    str     r11, [r8, #8]\n"         /* the next group's channel 0 */    \
+    "    ldr     r7, [r8, #16]\n"         /* rows */                          \
+    "2:  ldr     r11, [r8, #12]\n"        /* n */                             \
+    "    lsrs    r6, r11, #2\n"                                               \
+    "    beq     4f\n"                                                        \
+    "3:\n"                                                                    \
+    QUAD                                                                      \
+    "    subs    r6, r6, #1\n"                                                \
+    "    bne     3b\n"                                                        \
+    "4:  ands    r6, r11, #3\n"                                               \
+    "    beq     6f\n"                                                        \
+    "5:\n"                                                                    \
+    ONE                                                                       \
+    "    subs    r6, r6, #1\n"                                                \
+    "    bne     5b\n"                                                        \
+    "6:  add     r0, r0, r9\n"                                                \
+    "    add     r1, r1, r9\n"                                                \
+    "    add     r2, r2, r10\n"                                               \
+    "    add     r3, r3, r10\n"                                               \
+    "    add     r4, r4, r10\n"                                               \
+    "    add     r5, r5, r10\n"                                               \
+    "    subs    r7, r7, #1\n"                                                \
+    "    bne     2b\n"
+
+__attribute__((naked, noinline)) void vb_f32_rows_p2(VB_UNUSED vb_f32_job_t *job)
+{
+    __asm__ volatile(
+        "    push    {r4-r11, lr}\n"
+        "    vpush   {s16-s23}\n"
+        "    mov     r8, r0\n"
+        "    ldrd    r9, r10, [r8, #20]\n"
+        "    ldr     lr, [r8, #32]\n"
+        "    movs    r12, #0\n"
+        VB_ROWS_BODY("    vmov    s0, r12\n    vmov    s1, r12\n    vmov    s2, r12\n    vmov    s3, r12\n"
+                     "    vmov    s4, r12\n    vmov    s5, r12\n    vmov    s6, r12\n    vmov    s7, r12\n",
+                     VB_P2_QUAD, VB_P2_ONE, "    ldrd    r0, r1, [r8]\n")
+        "    ldrd    r6, r7, [r8, #36]\n"
+        "    vstmia  r6!, {s0-s3}\n"
+        "    vstmia  r7!, {s4-s7}\n"
+        "    strd    r6, r7, [r8, #36]\n"
+        "    subs    lr, lr, #1\n"
+        "    bne     1b\n"
+        "    vpop    {s16-s23}\n"
+        "    pop     {r4-r11, pc}\n");
+}
+
+__attribute__((naked, noinline)) void vb_f32_rows_p1(VB_UNUSED vb_f32_job_t *job)
+{
+    __asm__ volatile(
+        "    push    {r4-r11, lr}\n"
+        "    vpush   {s16-s31}\n"
+        "    mov     r8, r0\n"
+        "    ldrd    r9, r10, [r8, #20]\n"
+        "    ldr     lr, [r8, #32]\n"
+        "    movs    r12, #0\n"
+        VB_ROWS_BODY("    vmov    s0, r12\n    vmov    s1, r12\n    vmov    s2, r12\n    vmov    s3, r12\n",
+                     VB_P1_QUAD, VB_P1_ONE, "    ldr     r0, [r8]\n")
+        "    ldr     r6, [r8, #36]\n"
+        "    vstmia  r6!, {s0-s3}\n"
+        "    str     r6, [r8, #36]\n"
+        "    subs    lr, lr, #1\n"
+        "    bne     1b\n"
+        "    vpop    {s16-s31}\n"
+        "    pop     {r4-r11, pc}\n");
+}
+
+#else /* host build: the same sums in the same order */
+
+static void vb_f32_rows(vb_f32_job_t *job, int32_t pixels)
+{
+    const int32_t wch = job->wch / 4, xrow = job->n + job->xskip / 4, wrow = job->n + job->wskip / 4;
+    for (int32_t g = 0; g < job->blocks; ++g) {
+        for (int32_t c = 0; c < 4; ++c) {
+            const float *w = job->w + c * wch;
+            job->out0[c] = vb_f32_dot_rows(job->x0, w, job->n, job->rows, xrow, wrow);
+            if (pixels == 2) {
+                job->out1[c] = vb_f32_dot_rows(job->x1, w, job->n, job->rows, xrow, wrow);
+            }
+        }
+        job->w += 4 * wch;
+        job->out0 += 4;
+        if (pixels == 2) {
+            job->out1 += 4;
+        }
+    }
+}
+
+void vb_f32_rows_p1(vb_f32_job_t *job) { vb_f32_rows(job, 1); }
+void vb_f32_rows_p2(vb_f32_job_t *job) { vb_f32_rows(job, 2); }
+#endif
