@@ -219,3 +219,24 @@ def test_winograd_study_on_ic(tmp_path):
     wino = [r for r in result["layers"] if r["kernel_winograd"] == "winograd"]
     assert len(wino) == 5 and all(r["op"] == "CONV_2D" and r["kernel_direct"] == "int8" for r in wino)
     assert not result["accuracy"]   # same arithmetic: nothing to measure beyond the bit-exact check
+
+
+@needs_cross
+def test_sparsity_study_on_ad(tmp_path):
+    """Unpruned AD has no mostly-zero layer, so its sparse-kernels build is the dense build; the pruned
+    models run every FULLY_CONNECTED layer on the sparse kernel, bit-exact with TFLite on the pruned
+    model, and at 75% the encoded weights take far less flash."""
+    study = make_study("sparsity")
+    result = run_study(study, ["ad"], ["rv32imaf-mcu"], workers=WORKERS, dataset=False, agreement_inputs=2)
+    data = _check_common(result, study, tmp_path / "out")
+    by = {r["config"]: r for r in data["records"]}
+    assert all(r["output_check"] == "bit-exact" for r in by.values())
+    assert by["sparse-kernels"]["cycles"] == by["dense"]["cycles"]
+    assert by["sparse-kernels"]["flash_bytes"] == by["dense"]["flash_bytes"]
+    assert by["pruned75"]["flash_bytes"] < by["dense"]["flash_bytes"] - 100_000
+    assert by["pruned75"]["cycles"] < by["pruned50"]["cycles"]
+    for label in ("pruned50", "pruned75"):
+        assert {r[f"kernel_{label}"] for r in data["layers"]} == {"sparse"}
+    acc = data["accuracy"]["ad"]
+    assert acc["same_model_as"]["sparse-kernels"] == "dense"
+    assert set(acc["agreement"]["configs"]) == {"pruned50", "pruned75"}
