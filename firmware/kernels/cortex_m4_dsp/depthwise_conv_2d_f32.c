@@ -28,8 +28,7 @@ typedef struct {
     int32_t rows;       /* 24: output rows */
     int32_t xrow;       /* 28: bytes from one output row's first tap to the next's */
     int32_t orow;       /* 32: bytes from one output row to the next */
-    int32_t odd;        /* 36: pair: 1 when a row ends with a lone pixel (computed as a pair whose
-                         *     second pixel reads the plane's spare column, stored alone) */
+    int32_t odd;        /* 36: pair: 1 when a row ends with a lone pixel */
     float lo, hi;       /* 40: activation range */
     float bias[2];      /* 48 */
     float w[18];        /* 56: w[fy * 3 + fx][channel] */
@@ -157,6 +156,48 @@ typedef struct {
     "    vadd.f32 s3, s3, s13\n"
 
 
+#define VB_DWL_ROW0 \
+    "    vmul.f32 s12, s4, s14\n" \
+    "    vmul.f32 s13, s5, s15\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s6, s16\n" \
+    "    vmul.f32 s13, s7, s17\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s8, s18\n" \
+    "    vmul.f32 s13, s9, s19\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n"
+
+#define VB_DWL_ROW1 \
+    "    vmul.f32 s12, s4, s20\n" \
+    "    vmul.f32 s13, s5, s21\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s6, s22\n" \
+    "    vmul.f32 s13, s7, s23\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s8, s24\n" \
+    "    vmul.f32 s13, s9, s25\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n"
+
+#define VB_DWL_ROW2 \
+    "    vmul.f32 s12, s4, s26\n" \
+    "    vmul.f32 s13, s5, s27\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s6, s28\n" \
+    "    vmul.f32 s13, s7, s29\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n" \
+    "    vmul.f32 s12, s8, s30\n" \
+    "    vmul.f32 s13, s9, s31\n" \
+    "    vadd.f32 s0, s0, s12\n" \
+    "    vadd.f32 s1, s1, s13\n"
+
 /* y = x < lo ? lo : x; y = hi < y ? hi : y (MI: ordered less-than, as C's < with a NaN). */
 #define VB_DW_CLAMP(a, lo, hi)                 \
     "    vcmp.f32 " a ", " lo "\n"              \
@@ -245,7 +286,27 @@ __attribute__((naked, noinline)) static void vb_dw_f32_one(VB_UNUSED const vb_dw
     "    vstr    s1, [r4, #4]\n"                 \
     "    add     r4, r4, r5\n"
 
-/* Stride 1, two pixels per pass; r11 = &lo. */
+/* The lone last pixel of a row (odd width): 3 columns, s4-s9 inputs, s12/s13 products. */
+#define VB_DW_LONE                               \
+    "    vmov    s0, r12\n"                      \
+    "    vmov    s1, r12\n"                      \
+    "    vldmia  r1, {s4-s9}\n"                  \
+    "    add     r3, r1, r2\n"                   \
+    VB_DWL_ROW0                                  \
+    "    vldmia  r3, {s4-s9}\n"                  \
+    "    add     r3, r3, r2\n"                   \
+    VB_DWL_ROW1                                  \
+    "    vldmia  r3, {s4-s9}\n"                  \
+    VB_DWL_ROW2                                  \
+    "    vldmia  r11, {s4-s7}\n"                 \
+    "    vadd.f32 s0, s0, s6\n"                  \
+    "    vadd.f32 s1, s1, s7\n"                  \
+    VB_DW_CLAMP("s0", "s4", "s5")                \
+    VB_DW_CLAMP("s1", "s4", "s5")                \
+    "    vstr    s0, [r4]\n"                     \
+    "    vstr    s1, [r4, #4]\n"
+
+/* Stride 1, two pixels per pass, then a lone pixel when the width is odd; r11 = &lo. */
 __attribute__((naked, noinline)) static void vb_dw_f32_pair(VB_UNUSED const vb_dw_run_f32_t *r)
 {
     __asm__ volatile(
@@ -277,7 +338,7 @@ __attribute__((naked, noinline)) static void vb_dw_f32_pair(VB_UNUSED const vb_d
         "2:  ldr     r7, [r0, #36]\n"
         "    cmp     r7, #0\n"
         "    beq     3f\n"
-        VB_DW_PAIR
+        VB_DW_LONE
         "3:  ldrd    r3, r7, [r0, #28]\n"
         "    add     r9, r9, r3\n"
         "    add     r10, r10, r7\n"
@@ -356,32 +417,46 @@ static void vb_dw_f32_channels(const vb_conv_f32_params_t *p, const float *in_ba
     }
 }
 
-/* One plane row: columns [0, left) and [right, wp) zero, the others two floats of the input
- * (as 32-bit words: a copy, in_c floats apart). */
-static void vb_dw_f32_fill(float *plane_row, const float *src, int32_t in_c, int32_t left, int32_t right,
-                           int32_t wp)
+/* Plane rows [r0, r1) of a stripe whose first row is input row iy0: rows outside the image
+ * and columns [0, left) and [right, wp) zero, the others the channel pair's two floats (copied
+ * as 32-bit words, in_c floats apart in the input). One call per stripe: the short rows of the
+ * small layers pay no per-row call. */
+static void vb_dw_f32_fill(float *plane, const float *src_c, int32_t in_c, int32_t in_w, int32_t in_h, int32_t iy0,
+                           int32_t nrows, int32_t left, int32_t right, int32_t wp)
 {
-    uint32_t *d = (uint32_t *)(void *)plane_row;
-    const uint32_t *s = (const uint32_t *)(const void *)src;
-    int32_t i = 0;
-    for (; i < left; ++i, d += 2) {
-        d[0] = 0u;
-        d[1] = 0u;
-    }
-    for (; i + 2 <= right; i += 2, d += 4, s += 2 * in_c) {
-        const uint32_t a0 = s[0], a1 = s[1], b0 = s[in_c], b1 = s[in_c + 1];
-        d[0] = a0;
-        d[1] = a1;
-        d[2] = b0;
-        d[3] = b1;
-    }
-    for (; i < right; ++i, d += 2, s += in_c) {
-        d[0] = s[0];
-        d[1] = s[1];
-    }
-    for (; i < wp; ++i, d += 2) {
-        d[0] = 0u;
-        d[1] = 0u;
+    uint32_t *d = (uint32_t *)(void *)plane;
+    for (int32_t r = 0; r < nrows; ++r) {
+        const int32_t iy = iy0 + r;
+        uint32_t *end = d + 2 * wp;
+        if (iy < 0 || iy >= in_h) {
+            for (; d < end; d += 2) {
+                d[0] = 0u;
+                d[1] = 0u;
+            }
+            continue;
+        }
+        uint32_t *mid = d + 2 * left, *stop = d + 2 * right;
+        const uint32_t *s = (const uint32_t *)(const void *)(src_c + iy * in_w * in_c);
+        for (; d < mid; d += 2) {
+            d[0] = 0u;
+            d[1] = 0u;
+        }
+        for (; d + 4 <= stop; d += 4, s += 2 * in_c) {
+            const uint32_t a0 = s[0], a1 = s[1], b0 = s[in_c], b1 = s[in_c + 1];
+            d[0] = a0;
+            d[1] = a1;
+            d[2] = b0;
+            d[3] = b1;
+        }
+        if (d < stop) {
+            d[0] = s[0];
+            d[1] = s[1];
+            d += 2;
+        }
+        for (; d < end; d += 2) {
+            d[0] = 0u;
+            d[1] = 0u;
+        }
     }
 }
 
@@ -415,14 +490,7 @@ static void vb_dw_f32_pairs_3x3(const vb_conv_f32_params_t *p, const float *in_b
             const int32_t oy1 = oy0 + rows_per_stripe < p->out_h ? oy0 + rows_per_stripe : p->out_h;
             /* plane rows for input rows iy0 .. iy0 + nrows - 1 */
             const int32_t iy0 = oy0 * sh - p->pad_h, nrows = (oy1 - 1 - oy0) * sh + 3;
-            for (int32_t r = 0; r < nrows; ++r) {
-                const int32_t iy = iy0 + r;
-                if (iy < 0 || iy >= p->in_h) {
-                    vb_dw_f32_fill(plane + r * wp * 2, 0, 0, 0, 0, wp);
-                } else {
-                    vb_dw_f32_fill(plane + r * wp * 2, in_batch + iy * p->in_w * in_c + c, in_c, left, right, wp);
-                }
-            }
+            vb_dw_f32_fill(plane, in_batch + c, in_c, p->in_w, p->in_h, iy0, nrows, left, right, wp);
             run.x = plane;
             run.out = out_batch + oy0 * out_w * p->out_c + c;
             run.rows = oy1 - oy0;
@@ -443,9 +511,7 @@ static void vb_dw_f32_pairs_3x3(const vb_conv_f32_params_t *p, const float *in_b
 void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *output)
 {
     const int32_t in_c = p->in_c, npix = p->out_h * p->out_w;
-    /* plane columns: what the output row reads, plus a spare one that a lone last pixel's pair
-     * partner reads (stride 1) */
-    const int32_t wp = (p->out_w - 1) * p->stride_w + 4;
+    const int32_t wp = (p->out_w - 1) * p->stride_w + 3; /* plane columns */
     uint32_t scratch_bytes = 0;
     float *plane = (float *)vb_kernel_scratch(&scratch_bytes);
     const int32_t max_rows = plane ? (int32_t)(scratch_bytes / ((uint32_t)wp * 8u)) : 0;

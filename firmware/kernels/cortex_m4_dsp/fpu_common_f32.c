@@ -160,6 +160,122 @@
     "    vadd.f32 s3, s3, s7\n"
 
 
+#define VB_P4_PAIR \
+    "    vldmia  r0!, {s16-s17}\n" \
+    "    vldmia  r1!, {s18-s19}\n" \
+    "    vldmia  r2!, {s20-s21}\n" \
+    "    vldmia  r3!, {s22-s23}\n" \
+    "    vldmia  r4!, {s24-s25}\n" \
+    "    vmul.f32 s26, s16, s24\n" \
+    "    vmul.f32 s27, s18, s24\n" \
+    "    vmul.f32 s28, s20, s24\n" \
+    "    vmul.f32 s29, s22, s24\n" \
+    "    vadd.f32 s0, s0, s26\n" \
+    "    vadd.f32 s4, s4, s27\n" \
+    "    vadd.f32 s8, s8, s28\n" \
+    "    vadd.f32 s12, s12, s29\n" \
+    "    vmul.f32 s26, s17, s25\n" \
+    "    vmul.f32 s27, s19, s25\n" \
+    "    vmul.f32 s28, s21, s25\n" \
+    "    vmul.f32 s29, s23, s25\n" \
+    "    vadd.f32 s0, s0, s26\n" \
+    "    vadd.f32 s4, s4, s27\n" \
+    "    vadd.f32 s8, s8, s28\n" \
+    "    vadd.f32 s12, s12, s29\n" \
+    "    vldmia  r5!, {s24-s25}\n" \
+    "    vmul.f32 s26, s16, s24\n" \
+    "    vmul.f32 s27, s18, s24\n" \
+    "    vmul.f32 s28, s20, s24\n" \
+    "    vmul.f32 s29, s22, s24\n" \
+    "    vadd.f32 s1, s1, s26\n" \
+    "    vadd.f32 s5, s5, s27\n" \
+    "    vadd.f32 s9, s9, s28\n" \
+    "    vadd.f32 s13, s13, s29\n" \
+    "    vmul.f32 s26, s17, s25\n" \
+    "    vmul.f32 s27, s19, s25\n" \
+    "    vmul.f32 s28, s21, s25\n" \
+    "    vmul.f32 s29, s23, s25\n" \
+    "    vadd.f32 s1, s1, s26\n" \
+    "    vadd.f32 s5, s5, s27\n" \
+    "    vadd.f32 s9, s9, s28\n" \
+    "    vadd.f32 s13, s13, s29\n" \
+    "    vldmia  r6!, {s24-s25}\n" \
+    "    vmul.f32 s26, s16, s24\n" \
+    "    vmul.f32 s27, s18, s24\n" \
+    "    vmul.f32 s28, s20, s24\n" \
+    "    vmul.f32 s29, s22, s24\n" \
+    "    vadd.f32 s2, s2, s26\n" \
+    "    vadd.f32 s6, s6, s27\n" \
+    "    vadd.f32 s10, s10, s28\n" \
+    "    vadd.f32 s14, s14, s29\n" \
+    "    vmul.f32 s26, s17, s25\n" \
+    "    vmul.f32 s27, s19, s25\n" \
+    "    vmul.f32 s28, s21, s25\n" \
+    "    vmul.f32 s29, s23, s25\n" \
+    "    vadd.f32 s2, s2, s26\n" \
+    "    vadd.f32 s6, s6, s27\n" \
+    "    vadd.f32 s10, s10, s28\n" \
+    "    vadd.f32 s14, s14, s29\n" \
+    "    vldmia  r7!, {s24-s25}\n" \
+    "    vmul.f32 s26, s16, s24\n" \
+    "    vmul.f32 s27, s18, s24\n" \
+    "    vmul.f32 s28, s20, s24\n" \
+    "    vmul.f32 s29, s22, s24\n" \
+    "    vadd.f32 s3, s3, s26\n" \
+    "    vadd.f32 s7, s7, s27\n" \
+    "    vadd.f32 s11, s11, s28\n" \
+    "    vadd.f32 s15, s15, s29\n" \
+    "    vmul.f32 s26, s17, s25\n" \
+    "    vmul.f32 s27, s19, s25\n" \
+    "    vmul.f32 s28, s21, s25\n" \
+    "    vmul.f32 s29, s23, s25\n" \
+    "    vadd.f32 s3, s3, s26\n" \
+    "    vadd.f32 s7, s7, s27\n" \
+    "    vadd.f32 s11, s11, s28\n" \
+    "    vadd.f32 s15, s15, s29\n"
+
+#define VB_P4_ONE \
+    "    vldmia  r0!, {s16}\n" \
+    "    vldmia  r1!, {s18}\n" \
+    "    vldmia  r2!, {s20}\n" \
+    "    vldmia  r3!, {s22}\n" \
+    "    vldmia  r4!, {s24}\n" \
+    "    vmul.f32 s26, s16, s24\n" \
+    "    vmul.f32 s27, s18, s24\n" \
+    "    vmul.f32 s28, s20, s24\n" \
+    "    vmul.f32 s29, s22, s24\n" \
+    "    vadd.f32 s0, s0, s26\n" \
+    "    vadd.f32 s4, s4, s27\n" \
+    "    vadd.f32 s8, s8, s28\n" \
+    "    vadd.f32 s12, s12, s29\n" \
+    "    vldmia  r5!, {s24}\n" \
+    "    vmul.f32 s26, s16, s24\n" \
+    "    vmul.f32 s27, s18, s24\n" \
+    "    vmul.f32 s28, s20, s24\n" \
+    "    vmul.f32 s29, s22, s24\n" \
+    "    vadd.f32 s1, s1, s26\n" \
+    "    vadd.f32 s5, s5, s27\n" \
+    "    vadd.f32 s9, s9, s28\n" \
+    "    vadd.f32 s13, s13, s29\n" \
+    "    vldmia  r6!, {s24}\n" \
+    "    vmul.f32 s26, s16, s24\n" \
+    "    vmul.f32 s27, s18, s24\n" \
+    "    vmul.f32 s28, s20, s24\n" \
+    "    vmul.f32 s29, s22, s24\n" \
+    "    vadd.f32 s2, s2, s26\n" \
+    "    vadd.f32 s6, s6, s27\n" \
+    "    vadd.f32 s10, s10, s28\n" \
+    "    vadd.f32 s14, s14, s29\n" \
+    "    vldmia  r7!, {s24}\n" \
+    "    vmul.f32 s26, s16, s24\n" \
+    "    vmul.f32 s27, s18, s24\n" \
+    "    vmul.f32 s28, s20, s24\n" \
+    "    vmul.f32 s29, s22, s24\n" \
+    "    vadd.f32 s3, s3, s26\n" \
+    "    vadd.f32 s7, s7, s27\n" \
+    "    vadd.f32 s11, s11, s28\n" \
+    "    vadd.f32 s15, s15, s29\n"
+
 #define VB_UNUSED __attribute__((unused))
 
 /* One group: zero the sums, set up the filter rows, run `rows` runs of QUAD x n/4 + ONE x n%4. */
@@ -238,6 +354,74 @@ __attribute__((naked, noinline)) void vb_f32_rows_p1(VB_UNUSED vb_f32_job_t *job
         "    pop     {r4-r11, pc}\n");
 }
 
+
+/* 4 pixels x 4 channels, 2 taps per iteration. r0-r3 the pixels' inputs, r4-r7 the group's
+ * filter rows, r8 job, r9 xskip, r10 wskip, r11 tap counter / scratch, r12 runs / ostride,
+ * lr groups. s0-s15 sums (pixel p, channel c in s[4p + c]), s16-s23 two inputs of each pixel,
+ * s24/s25 two weights, s26-s29 products. */
+__attribute__((naked, noinline)) void vb_f32_rows_p4(VB_UNUSED vb_f32_job_t *job)
+{
+    __asm__ volatile(
+        "    push    {r4-r11, lr}\n"
+        "    vpush   {s16-s29}\n"
+        "    mov     r8, r0\n"
+        "    ldrd    r9, r10, [r8, #20]\n"
+        "    ldr     lr, [r8, #32]\n"
+        "1:  ldr     r0, [r8, #0]\n"
+        "    ldr     r11, [r8, #44]\n"        /* pstep */
+        "    add     r1, r0, r11\n"
+        "    add     r2, r1, r11\n"
+        "    add     r3, r2, r11\n"
+        "    ldr     r4, [r8, #8]\n"
+        "    ldr     r11, [r8, #28]\n"        /* wch */
+        "    add     r5, r4, r11\n"
+        "    add     r6, r5, r11\n"
+        "    add     r7, r6, r11\n"
+        "    add     r11, r7, r11\n"
+        "    str     r11, [r8, #8]\n"         /* the next group's channel 0 */
+        "    movs    r11, #0\n"
+        "    vmov    s0, r11\n    vmov    s1, r11\n    vmov    s2, r11\n    vmov    s3, r11\n"
+        "    vmov    s4, r11\n    vmov    s5, r11\n    vmov    s6, r11\n    vmov    s7, r11\n"
+        "    vmov    s8, r11\n    vmov    s9, r11\n    vmov    s10, r11\n    vmov    s11, r11\n"
+        "    vmov    s12, r11\n    vmov    s13, r11\n    vmov    s14, r11\n    vmov    s15, r11\n"
+        "    ldr     r12, [r8, #16]\n"        /* rows */
+        "2:  ldr     r11, [r8, #12]\n"        /* n: an odd first tap alone, then pairs */
+        "    tst     r11, #1\n"
+        "    beq     3f\n"
+        VB_P4_ONE
+        "3:  lsrs    r11, r11, #1\n"
+        "    beq     5f\n"
+        "4:\n"
+        VB_P4_PAIR
+        "    subs    r11, r11, #1\n"
+        "    bne     4b\n"
+        "5:  add     r0, r0, r9\n"
+        "    add     r1, r1, r9\n"
+        "    add     r2, r2, r9\n"
+        "    add     r3, r3, r9\n"
+        "    add     r4, r4, r10\n"
+        "    add     r5, r5, r10\n"
+        "    add     r6, r6, r10\n"
+        "    add     r7, r7, r10\n"
+        "    subs    r12, r12, #1\n"
+        "    bne     2b\n"
+        "    ldr     r11, [r8, #36]\n"        /* out0 */
+        "    ldr     r12, [r8, #48]\n"        /* ostride */
+        "    adds    r0, r11, #16\n"
+        "    str     r0, [r8, #36]\n"
+        "    vstmia  r11, {s0-s3}\n"
+        "    add     r11, r11, r12\n"
+        "    vstmia  r11, {s4-s7}\n"
+        "    add     r11, r11, r12\n"
+        "    vstmia  r11, {s8-s11}\n"
+        "    add     r11, r11, r12\n"
+        "    vstmia  r11, {s12-s15}\n"
+        "    subs    lr, lr, #1\n"
+        "    bne     1b\n"
+        "    vpop    {s16-s29}\n"
+        "    pop     {r4-r11, pc}\n");
+}
+
 #else /* host build: the same sums in the same order */
 
 static void vb_f32_rows(vb_f32_job_t *job, int32_t pixels)
@@ -246,9 +430,11 @@ static void vb_f32_rows(vb_f32_job_t *job, int32_t pixels)
     for (int32_t g = 0; g < job->blocks; ++g) {
         for (int32_t c = 0; c < 4; ++c) {
             const float *w = job->w + c * wch;
-            job->out0[c] = vb_f32_dot_rows(job->x0, w, job->n, job->rows, xrow, wrow);
-            if (pixels == 2) {
-                job->out1[c] = vb_f32_dot_rows(job->x1, w, job->n, job->rows, xrow, wrow);
+            for (int32_t i = 0; i < pixels; ++i) {
+                /* p2: pixel 1 at x1 / out1; p4: pixels pstep / ostride bytes apart */
+                const float *x = pixels == 2 && i == 1 ? job->x1 : job->x0 + i * (job->pstep / 4);
+                float *out = pixels == 2 && i == 1 ? job->out1 : job->out0 + i * (job->ostride / 4);
+                out[c] = vb_f32_dot_rows(x, w, job->n, job->rows, xrow, wrow);
             }
         }
         job->w += 4 * wch;
@@ -261,4 +447,5 @@ static void vb_f32_rows(vb_f32_job_t *job, int32_t pixels)
 
 void vb_f32_rows_p1(vb_f32_job_t *job) { vb_f32_rows(job, 1); }
 void vb_f32_rows_p2(vb_f32_job_t *job) { vb_f32_rows(job, 2); }
+void vb_f32_rows_p4(vb_f32_job_t *job) { vb_f32_rows(job, 4); }
 #endif
