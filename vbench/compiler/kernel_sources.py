@@ -124,9 +124,10 @@ def resolve_kernels(kernels: str | None, platform=None) -> str | None:
 #   columns plus the copy;
 # - 3x3 DEPTHWISE_CONV_2D: a zero-point-padded plane of 4 channels, (in_h + 2) x (in_w + 2)
 #   words (the kernels work in stripes of rows when they get less).
-# Float models (summary dtype float32): only 3x3 DEPTHWISE_CONV_2D uses scratch, a zero-padded
-# plane of 2 float channels, (in_h + 2) x (in_w + 3) x 8 bytes (a spare column), never below the 3 rows the
-# kernels need; their convolutions and FULLY_CONNECTED layers work in place.
+# Float models (summary dtype float32): 3x3 DEPTHWISE_CONV_2D, a zero-padded plane of 2 float
+# channels, (in_h + 2) x (in_w + 2) x 8 bytes, never below the 3 rows the kernels
+# need; hybrid CONV_2D (int8 weights), SCRATCH_COLUMNS im2col columns of the quantized patch as
+# for int8 CONV_2D; float CONV_2D and FULLY_CONNECTED layers work in place.
 SCRATCH_COLUMNS = 16
 SCRATCH_CAP_BYTES = 16 * 1024
 
@@ -146,8 +147,15 @@ def scratch_bytes(model_dir: str | Path) -> int:
         if float32:
             if op == "DEPTHWISE_CONV_2D" and _is_3x3(layer):
                 _, h, w, _ = layer["input_shapes"][0]
-                row = (int(w) + 3) * 8
+                row = (int(w) + 2) * 8
                 need = max(need, max(min((int(h) + 2) * row, SCRATCH_CAP_BYTES), 3 * row))
+            elif op == "CONV_2D" and layer.get("kernel") == "_HYBRID_F32":
+                outputs = 1
+                for d in layer["output_shape"]:
+                    outputs *= int(d)
+                k4 = (int(layer["macs"]) // max(outputs, 1) + 3) // 4 * 4
+                column = 2 * k4
+                need = max(need, max(min(SCRATCH_COLUMNS * column + k4, SCRATCH_CAP_BYTES), 2 * column + k4))
             continue
         if op not in ("CONV_2D", "DEPTHWISE_CONV_2D") or layer.get("kernel"):
             continue   # encoded layers (sparse, Winograd) get their scratch in the arena
