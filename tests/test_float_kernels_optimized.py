@@ -109,10 +109,17 @@ def layer_models(tmp_path_factory):
     return out
 
 
+# max |x| = 127 makes the hybrid quantization scale 1: exact halves (ties of TfLiteRound, away from
+# zero). (Not the largest float below 0.5: TFLite's x86 build quantizes it to 1, the reference
+# kernel, like TfLiteRound, to 0; the optimized kernels follow the reference.)
+TIES = np.array([127.0, -126.5, 2.5, -2.5, 0.5, -0.5, 1.5, -3.5, 0.0, 126.5], np.float32)
+
+
 def _layer_inputs(golden: GoldenModel, seed: int) -> list[np.ndarray]:
     n = int(np.prod(golden.input["shape"]))
     rng = np.random.default_rng(seed)
-    return [np.zeros(n, np.float32)] + [rng.normal(0, s, n).astype(np.float32) for s in (0.1, 1.0, 30.0)]
+    return ([np.zeros(n, np.float32), np.resize(TIES, n)]
+            + [rng.normal(0, s, n).astype(np.float32) for s in (0.1, 1.0, 30.0)])
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -131,9 +138,9 @@ def test_variants_link_their_float_kernels_and_size_the_plane(layer_models):
     for variant in VARIANTS:
         fw = firmware_sources(cm.out_dir, variant)
         assert {p.stem for p in fw.sources if p.parent.name == variant and p.stem in OPTIMIZED_F32} == OPTIMIZED_F32
-    # 3x3 depthwise plane: (64 + 2) x (40 + 3) x 8 bytes, capped at 16 KB; none for a conv
+    # 3x3 depthwise plane: (64 + 2) x (40 + 2) x 8 bytes, capped at 16 KB; none for a conv
     assert scratch_bytes(cm.out_dir) == 16 * 1024
-    assert scratch_bytes(layer_models["dw_7ch_3x3_same_relu6"][1].out_dir) == (9 + 2) * (7 + 3) * 8
+    assert scratch_bytes(layer_models["dw_7ch_3x3_same_relu6"][1].out_dir) == ((9 + 2) * (7 + 2) * 8 + 15) // 16 * 16
     assert scratch_bytes(layer_models["conv_3to7_3x3_same_relu"][1].out_dir) == 0
     assert "VB_SCRATCH_BYTES" not in firmware_sources(layer_models["conv_3to7_3x3_same_relu"][1].out_dir,
                                                       "cortex_m4_dsp").defines
