@@ -5,8 +5,9 @@
  * the image are one run of consecutive floats in both the NHWC input and the filter, so each
  * output is a sum over `rows` runs of `n` floats; valid filter rows are found once per output
  * row and valid columns once per pixel. The pixels whose windows lie wholly inside the image
- * are consecutive in an output row: they go 4 (then 2) at a time through vb_rvf_rows, each
- * weight loaded once for all of them; the others one at a time with their clipped runs. The
+ * are consecutive in an output row (all pixels of an unpadded 1x1 stride-1 layer, across rows):
+ * they go 4 (then 2) at a time through vb_rvf_rows, each weight loaded once for all of them; the
+ * others one at a time with their clipped runs. The
  * up to 3 remaining channels are summed in C; then bias and activation. Dilation > 1 along the
  * width: one run of in_c per tap. */
 #include "rvf_f32.h"
@@ -61,6 +62,22 @@ static void vb_rvf_conv_pixels(const vb_conv_f32_params_t *p, const float *in_ro
 void vb_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *output)
 {
     const int32_t in_c = p->in_c, out_c = p->out_c, fw = p->filter_w, in_w = p->in_w, sw = p->stride_w;
+    if (p->filter_h == 1 && fw == 1 && sw == 1 && p->stride_h == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+        p->out_w == in_w && p->out_h == p->in_h) {
+        /* 1x1, stride 1, unpadded: all pixels of a batch are one run (in_c consecutive floats each) */
+        const int32_t npix = p->out_h * p->out_w;
+        vb_conv_f32_params_t q = *p;
+        q.in_h = q.out_h = 1;
+        q.in_w = q.out_w = npix;
+        for (int32_t b = 0; b < p->batches; ++b) {
+            for (int32_t ox = 0; ox < npix;) {
+                const int32_t left = npix - ox, pixels = left >= 4 ? 4 : (left >= 2 ? 2 : 1);
+                vb_rvf_conv_pixels(&q, input + b * npix * in_c, 1, ox, pixels, 0, 1, output + b * npix * out_c);
+                ox += pixels;
+            }
+        }
+        return;
+    }
     /* output columns whose windows lie wholly inside the image (dilation 1): [full0, full1) */
     int32_t full0 = 0, full1 = 0;
     if (p->dilation_w == 1 && in_w >= fw) {
