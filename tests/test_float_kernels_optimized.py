@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,33 @@ def test_variants_link_their_float_kernels_and_size_the_plane(layer_models):
     assert scratch_bytes(layer_models["conv_3to7_3x3_same_relu"][1].out_dir) == 0
     assert "VB_SCRATCH_BYTES" not in firmware_sources(layer_models["conv_3to7_3x3_same_relu"][1].out_dir,
                                                       "cortex_m4_dsp").defines
+
+
+CROSS = {
+    "cortex_m4_dsp": ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-mthumb",
+                      "-O2", "--specs=picolibc.specs"],
+    "rv32": ["riscv64-unknown-elf-gcc", "-march=rv32imaf", "-mabi=ilp32f", "-O2", "--specs=picolibc.specs"],
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_float_kernels_cross_compile_single_precision(layer_models, tmp_path, variant):
+    """The variant's float sources: warning-free with -std=c99 -Wall -Wextra -Werror, hardware
+    single precision only (no soft-float or double helpers)."""
+    cmd = CROSS[variant]
+    if shutil.which(cmd[0]) is None:
+        pytest.skip(f"{cmd[0]} not installed")
+    fw = firmware_sources(layer_models["hybrid_1to6_10x4_s2_same"][1].out_dir, variant)
+    sources = [p for p in fw.sources if p.parent.name == variant and p.stem.endswith("_f32")]
+    assert len(sources) == 5
+    for src in sources:
+        obj = tmp_path / f"{src.stem}.o"
+        proc = subprocess.run([*cmd, "-std=c99", "-Wall", "-Wextra", "-Werror", *fw.cflags(), "-c", str(src),
+                               "-o", str(obj)], capture_output=True, text=True)
+        assert proc.returncode == 0 and not proc.stderr, f"{src.name}: {proc.stderr}"
+        undefined = [line.split()[-1] for line in subprocess.run(
+            [cmd[0].replace("gcc", "nm"), "-u", str(obj)], capture_output=True, text=True).stdout.splitlines()]
+        assert all(s.startswith("vb_") for s in undefined), f"{src.name}: {undefined}"
 
 
 # ------------------------------------------------------------------ on the boards
