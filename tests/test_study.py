@@ -51,6 +51,8 @@ def test_encoding_study_definitions():
     assert [(c.label, c.transform, c.weights, c.kernels) for c in co.configs] == [
         ("dense", None, "dense", None), ("clustered16", "cluster:16", "dense", None),
         ("palette16", "cluster:16", "palette", None)]
+    assert [c.kernels for c in make_study("precision").configs] == [None, None]   # precision: reference by default
+    assert [c.kernels for c in make_study("precision", kernels="optimized").configs] == ["optimized"] * 2
     wi = make_study("winograd")
     assert [(c.label, c.winograd) for c in wi.configs] == [("direct", False), ("winograd", True)]
     with pytest.raises(VbenchError, match="sparsity levels must be in"):

@@ -3,7 +3,7 @@ written as a table (study.md, study.csv, layers.csv, comparisons.csv, study.json
 
 Studies (the first configuration is the baseline every other one is compared with):
 
-    precision     int8 model vs float32 model; reference kernels for both
+    precision     int8 model vs float32 model, on one kernel set (default: reference)
     data-reuse    reference kernels vs the board's optimized kernels (`[toolchain] kernels`: im2col and
                   register blocking reuse each loaded operand many times); int8 models
     sparsity      dense vs the same model on sparse kernels vs models pruned to 50% and 75% zeros
@@ -125,31 +125,38 @@ def _variant_label(spec: str) -> str:
     return Path(spec).name or spec
 
 
-def make_study(name: str, args: list[str] | tuple[str, ...] = (), kernels: str | None = "optimized",
+STUDY_DEFAULT_KERNELS = "default"
+
+
+def make_study(name: str, args: list[str] | tuple[str, ...] = (), kernels: str | None = STUDY_DEFAULT_KERNELS,
                sparsities: tuple[float, ...] = DEFAULT_SPARSITIES) -> Study:
     """The Study for a name and its arguments (`kernels` takes two variants). `kernels` is the
-    kernel set of the sparsity, compression and winograd studies (default: the board's optimized
-    variant; None or "reference": the reference kernels); `sparsities` the pruning levels of the
-    sparsity study. Raises VbenchError for anything unknown."""
+    kernel set of every configuration of precision, sparsity, compression and winograd: "optimized"
+    (each board's variant), None or "reference", or a variant name / directory; the default is the
+    reference kernels for precision and the optimized ones for the others. `sparsities`: the pruning
+    levels of the sparsity study. Raises VbenchError for anything unknown."""
     args = list(args)
     if name not in IMPLEMENTED:
         raise VbenchError(f"unknown study '{name}' (studies: {', '.join(IMPLEMENTED)})")
     if name != "kernels" and args:
         raise VbenchError(f"study '{name}' takes no arguments (got {' '.join(args)})")
+    if kernels == STUDY_DEFAULT_KERNELS:
+        kernels = None if name == "precision" else "optimized"
     if kernels == "reference":
         kernels = None
     if name in ENCODING_STUDIES:
         return _encoding_study(name, kernels, sparsities)
     if name == "precision":
-        return Study(name, "int8 vs float32 models (reference kernels)",
+        kset = kernels or "reference"
+        return Study(name, f"int8 vs float32 models ({kset} kernels)",
                      "What does float32 cost over int8 in cycles, energy, flash and RAM, and what does it buy "
                      "in accuracy?",
-                     (Config("int8", "int8", None), Config("float32", "float32", None)),
+                     (Config("int8", "int8", kernels), Config("float32", "float32", kernels)),
                      ("float32 runs the float models of the same workloads (models/*float*.tflite, "
                       "ad01_fp32.tflite); KWS float keeps int8 weights on its CONV_2D layers (TFLite hybrid "
                       "conv: input quantized at run time), so its flash is not 4x the int8 model's",
-                      "both use the portable reference kernels; the boards' FPUs run the float kernels "
-                      "(fpv4-sp-d16 / RV32F)"))
+                      f"both use the {kset} kernels (int8 and float32 variants of the same set); the boards' "
+                      "FPUs run the float kernels (fpv4-sp-d16 / RV32F)"))
     if name == "data-reuse":
         return Study(name, "reference vs optimized kernels (int8 models)",
                      "How much do the optimized kernels (im2col, register blocking: each loaded weight and "

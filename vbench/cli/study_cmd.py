@@ -16,16 +16,18 @@ HELP = ("compare configurations over the MLPerf Tiny workloads: precision (int8 
 
 
 def add_arguments(p) -> None:
-    from vbench.study import DEFAULT_AGREEMENT_INPUTS, DEFAULT_PLATFORMS, DEFAULT_SEED, DEFAULT_SPARSITIES, WORKLOADS
+    from vbench.study import (DEFAULT_AGREEMENT_INPUTS, DEFAULT_PLATFORMS, DEFAULT_SEED, DEFAULT_SPARSITIES,
+                              STUDY_DEFAULT_KERNELS, WORKLOADS)
 
     p.add_argument("name", metavar="NAME",
                    help="precision | data-reuse | sparsity | compression | winograd | kernels")
     p.add_argument("variants", nargs="*", metavar="VARIANT",
                    help="for `kernels`: the two kernel variants A B (names under firmware/kernels/, reference, "
                         "optimized, or directory paths)")
-    p.add_argument("--kernels", default="optimized", metavar="K",
-                   help="sparsity, compression, winograd: the kernel set of every configuration: optimized "
-                        "(default: the board's variant), reference, or a variant name/directory")
+    p.add_argument("--kernels", default=STUDY_DEFAULT_KERNELS, metavar="K",
+                   help="precision, sparsity, compression, winograd: the kernel set of every configuration: "
+                        "optimized (the board's variant; the default except for precision), reference (the "
+                        "default for precision), or a variant name/directory")
     p.add_argument("--sparsity", default=",".join(f"{x:g}" for x in DEFAULT_SPARSITIES), metavar="S[,S...]",
                    help="sparsity: pruning levels, fractions of zero weights per layer (default %(default)s)")
     p.add_argument("--platform", action="append", metavar="P",
