@@ -127,3 +127,13 @@ def test_transform_command_writes_and_reports(tmp_path, capsys):
     assert out.is_file() and len(report["layers"]) == 6
     assert main(["transform", "cluster", str(KWS), "-o", str(tmp_path / "c.tflite")]) == 0
     assert "cluster" in capsys.readouterr().out
+
+
+def test_compile_says_how_many_layers_an_encoding_took(tmp_path, capsys):
+    clustered = tmp_path / "ad16.tflite"
+    cluster_model(MODELS / "ad01_int8.tflite", clustered, 16)
+    assert main(["compile", str(MODELS / "ad01_int8.tflite"), "-o", str(tmp_path / "a"), "--weights", "palette"]) == 0
+    assert "palette: 0 layer(s) encoded (a layer needs <= 16 distinct weights" in capsys.readouterr().out
+    assert main(["compile", str(clustered), "-o", str(tmp_path / "b"), "--weights", "palette", "--winograd"]) == 0
+    out = capsys.readouterr().out
+    assert "palette: 10 layer(s) encoded" in out and "winograd  0 layer(s)" in out

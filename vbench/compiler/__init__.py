@@ -108,9 +108,26 @@ class CompiledModel:
             f"arena     {self.arena_bytes:,} B (lower bound {self.arena_lower_bound:,} B = {pct:.1f}%, "
             f"no reuse {self.arena_sum_bytes:,} B)",
             f"flash     {self.const_bytes:,} B constants ({self.weight_bytes:,} B weights+biases)",
+            *self._encoding_lines(),
             f"wrote     {self.c_file}, {self.h_file.name}, {self.summary_file.name}",
         ]
         return "\n".join(rows)
+
+
+    def _encoding_lines(self) -> list[str]:
+        """What --weights / --winograd did, so an encoding that took no layer says so and why."""
+        lines = []
+        if self.weights != "dense":
+            mark = {"sparse": "sparse", "palette": "palette"}[self.weights]
+            n = sum(any(note.startswith(mark) for note in l.notes) for l in self.layers)
+            why = {"sparse": "a layer needs >= 50% zero weights: `vbench transform prune` makes them",
+                   "palette": "a layer needs <= 16 distinct weights: `vbench transform cluster` makes them"}
+            lines.append(f"weights   {self.weights}: {n} layer(s) encoded" + ("" if n else f" ({why[self.weights]})"))
+        if self.winograd:
+            n = sum(l.kernel == "_WINOGRAD" for l in self.layers)
+            lines.append(f"winograd  {n} layer(s) on Winograd F(2x2,3x3)"
+                         + ("" if n else " (only 3x3 stride-1 CONV_2D layers qualify)"))
+        return lines
 
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
