@@ -55,6 +55,8 @@ def test_encoding_study_definitions():
     assert [c.kernels for c in make_study("precision", kernels="optimized").configs] == ["optimized"] * 2
     wi = make_study("winograd")
     assert [(c.label, c.winograd) for c in wi.configs] == [("direct", False), ("winograd", True)]
+    with pytest.raises(VbenchError, match="--kernels does not apply"):
+        make_study("data-reuse", kernels="reference")
     with pytest.raises(VbenchError, match="sparsity levels must be in"):
         make_study("sparsity", sparsities=(0.5, 1.0))
 

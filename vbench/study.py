@@ -140,6 +140,8 @@ def make_study(name: str, args: list[str] | tuple[str, ...] = (), kernels: str |
         raise VbenchError(f"unknown study '{name}' (studies: {', '.join(IMPLEMENTED)})")
     if name != "kernels" and args:
         raise VbenchError(f"study '{name}' takes no arguments (got {' '.join(args)})")
+    if name in ("data-reuse", "kernels") and kernels != STUDY_DEFAULT_KERNELS:
+        raise VbenchError(f"study '{name}' compares kernel sets itself: --kernels does not apply")
     if kernels == STUDY_DEFAULT_KERNELS:
         kernels = None if name == "precision" else "optimized"
     if kernels == "reference":
