@@ -137,3 +137,20 @@ def test_compile_says_how_many_layers_an_encoding_took(tmp_path, capsys):
     assert main(["compile", str(clustered), "-o", str(tmp_path / "b"), "--weights", "palette", "--winograd"]) == 0
     out = capsys.readouterr().out
     assert "palette: 10 layer(s) encoded" in out and "winograd  0 layer(s)" in out
+
+
+def test_sparse_conv_scratch_cap_keeps_a_layer_dense(tmp_path, monkeypatch):
+    from vbench.compiler import compile_model
+    from vbench.compiler.encodings import sparse
+
+    pruned = tmp_path / "ic75.tflite"
+    prune_model(MODELS / "ic_resnet8_int8.tflite", pruned, 0.75)
+    full = compile_model(pruned, tmp_path / "a", "ic", weights="sparse")
+    convs = [l for l in full.layers if l.op == "CONV_2D"]
+    assert all(l.kernel == "_SPARSE" for l in convs)       # every IC conv fits the 16 KiB scratch cap
+    monkeypatch.setattr(sparse, "SCRATCH_CAP_BYTES", 8 * 1024)   # below the 3x3x64 convs' 9 KiB
+    capped = compile_model(pruned, tmp_path / "b", "ic", weights="sparse")
+    big = [l for l in capped.layers if l.op == "CONV_2D" and l.input_shapes[0][-1] == 64
+           and l.macs // (l.output_shape[1] * l.output_shape[2] * l.output_shape[3]) == 576]
+    assert big and all(l.kernel == "" and any("exceeds 8192 B" in n for n in l.notes) for l in big)
+    assert capped.arena_bytes <= full.arena_bytes

@@ -20,7 +20,8 @@ An entry's bytes load straight into the two registers the kernels need: LDRB (de
 entry & 0xFF, entry >> 8). Two bytes per non-zero make the encoding smaller than the dense int8
 filter once more than half the weights are zero (plus 2 bytes per channel for the count).
 
-Convolutions get an arena scratch of 16 * K bytes (K = filter_h * filter_w * in_c), planned like
+Convolutions get an arena scratch of 16 * K bytes (K = filter_h * filter_w * in_c; a layer that
+would need more than SCRATCH_CAP_BYTES stays dense, with a note), planned like
 an activation live during the layer only: VB_SPARSE_COLS (8) int16 columns of the patch, position
 major ([K][8]; the rv32 kernel uses the same bytes as 16 int8 columns). The kernel lays out
 (im2col) 8 or 16 output pixels at a time, then each decoded entry is applied to all of them (one
@@ -50,6 +51,9 @@ import numpy as np
 from vbench.compiler.fold import FLAG_ZP_FOLDED, Layer, _wrap_i32
 from vbench.compiler.tflite_reader import Graph, Tensor
 
+# A conv's column scratch (2 * SPARSE_COLS * K bytes of arena) beyond this keeps the layer dense:
+# 16 KiB covers every MLPerf Tiny layer (largest: IC's 3x3x64, 9 KiB) but not, say, a 3x3x512 conv.
+SCRATCH_CAP_BYTES = 16 * 1024
 SPARSE_MIN_ZEROS = 0.5
 SPARSE_COLS = 8            # VB_SPARSE_COLS in firmware/kernels/kernels_sparse.h
 MAX_DELTA = 255
@@ -100,6 +104,11 @@ def _encode_layer(graph: Graph, layer: Layer, rows: np.ndarray, zeros: float) ->
     if counts.size and counts.max() > MAX_COUNT:
         layer.notes.append(f"dense: a channel needs more than {MAX_COUNT} sparse entries")
         return False
+    if layer.op == "CONV_2D":
+        k = layer.params["filter_h"] * layer.params["filter_w"] * layer.params["in_c"]
+        if 2 * SPARSE_COLS * k > SCRATCH_CAP_BYTES:   # would grow the arena by more than the cap
+            layer.notes.append(f"dense: sparse scratch of {2 * SPARSE_COLS * k} B exceeds {SCRATCH_CAP_BYTES} B")
+            return False
     p, arrays = layer.params, layer.arrays
     inp = graph.tensors[layer.inputs[0]]
     bias = arrays["bias"]
