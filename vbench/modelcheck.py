@@ -125,8 +125,8 @@ def _build_root() -> Path:
     return build_root()
 
 
-def compile_cached(path: Path, name: str, weights: str = "dense", winograd: bool = False):
-    """compile_model into a stable directory keyed by the model's sha256 and the weight encodings
+def compile_cached(path: Path, name: str, weights: str = "dense", winograd: bool = False, dtype: str = "int8"):
+    """compile_model into a stable directory keyed by the model's sha256, dtype and weight encodings
     (so the firmware build cache, which hashes include paths, is reused), written atomically file
     by file."""
     from vbench.compiler import compile_model
@@ -134,11 +134,12 @@ def compile_cached(path: Path, name: str, weights: str = "dense", winograd: bool
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     root = _build_root() / "check-models"
     root.mkdir(parents=True, exist_ok=True)
-    encoding = ("" if weights == "dense" else f"-{weights}") + ("-winograd" if winograd else "")
-    final = root / f"{name}{encoding}-{sha[:12]}"
+    key = (("" if dtype == "int8" else f"-{dtype}") + ("" if weights == "dense" else f"-{weights}")
+           + ("-winograd" if winograd else ""))
+    final = root / f"{name}{key}-{sha[:12]}"
     tmp = Path(tempfile.mkdtemp(prefix=".compile-", dir=root))
     try:
-        cm = compile_model(path, tmp, name, weights=weights, winograd=winograd)
+        cm = compile_model(path, tmp, name, dtype=dtype, weights=weights, winograd=winograd)
         final.mkdir(parents=True, exist_ok=True)
         for f in sorted(tmp.iterdir()):
             dst = final / f.name

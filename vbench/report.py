@@ -16,7 +16,7 @@ from typing import Any
 
 from vbench import __version__
 from vbench.errors import VbenchError
-from vbench.report_io import write_csv_atomic, write_json_atomic, write_text_atomic
+from vbench.report_io import write_csv_atomic, write_json_atomic, write_png_atomic, write_text_atomic
 
 RECORD_KEYS = ("workload", "platform", "mode", "latency_ms", "energy_uj", "accuracy", "cycles", "instructions",
                "firmware_sha256", "model_sha256", "overrides", "vbench_version")
@@ -105,19 +105,6 @@ def markdown_report(result_set: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def _plot(path: Path, draw) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = draw(plt)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    write_text_atomic(path, buf.getvalue())
-
-
 def write_plots(out_dir: Path, records: list[dict[str, Any]]) -> list[Path]:
     written = []
     perf = [r for r in records if r.get("latency_ms") is not None and r["mode"] in ("performance", "energy")]
@@ -136,7 +123,7 @@ def write_plots(out_dir: Path, records: list[dict[str, Any]]) -> list[Path]:
         for key, label, name in (("latency_ms", "latency per inference (ms)", "latency.png"),
                                  ("energy_uj", "energy per inference (uJ)", "energy.png")):
             if any(r.get(key) is not None for r in perf):
-                _plot(out_dir / name, lambda plt, k=key, lab=label: draw_bars(plt, k, lab))
+                write_png_atomic(out_dir / name, lambda plt, k=key, lab=label: draw_bars(plt, k, lab), dpi=110)
                 written.append(out_dir / name)
     for r in records:
         if not r.get("layers") or r["mode"] != "performance":
@@ -152,7 +139,7 @@ def write_plots(out_dir: Path, records: list[dict[str, Any]]) -> list[Path]:
             return fig
 
         name = f"layers_{r['workload']}_{r['platform']}.png"
-        _plot(out_dir / name, draw_layers)
+        write_png_atomic(out_dir / name, draw_layers, dpi=110)
         written.append(out_dir / name)
     return written
 

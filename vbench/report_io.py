@@ -44,3 +44,19 @@ def write_csv_atomic(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
     w.writeheader()
     w.writerows(rows)
     write_text_atomic(path, buf.getvalue())
+
+
+def write_png_atomic(path: str | Path, draw, dpi: int = 110) -> None:
+    """Draw a figure with matplotlib's Agg backend (`draw(plt)` returns it) and write it as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = draw(plt)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    write_text_atomic(path, buf.getvalue())

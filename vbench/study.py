@@ -43,12 +43,10 @@ import hashlib
 import io
 import multiprocessing
 import os
-import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,7 +55,7 @@ import numpy as np
 from vbench import __version__
 from vbench.errors import VbenchError
 from vbench.platform import REPO_ROOT, load_platform
-from vbench.report_io import write_csv_atomic, write_json_atomic, write_text_atomic
+from vbench.report_io import write_csv_atomic, write_json_atomic, write_png_atomic, write_text_atomic
 
 MODELS_DIR = REPO_ROOT / "models"
 WORKLOADS = ("kws", "vww", "ic", "ad")
@@ -247,33 +245,12 @@ def _build_root() -> Path:
 
 
 def compile_cached(path: Path, dtype: str, weights: str = "dense", winograd: bool = False):
-    """compile_model into a stable directory keyed by the model's sha256, dtype and weight encoding
-    (the firmware build cache hashes include paths, so a stable directory reuses the images). Plain
-    int8 models share the directory of `vbench check-models`."""
-    from vbench.compiler import compile_model, default_name
+    """compile_model into the stable directory `vbench check-models` uses (keyed by the model's
+    sha256, dtype and weight encoding), so the firmware images of both commands are shared."""
+    from vbench.compiler import default_name
+    from vbench.modelcheck import compile_cached as check_models_cached
 
-    if dtype == "int8" and weights == "dense" and not winograd:
-        from vbench.modelcheck import compile_cached as int8_cached
-
-        return int8_cached(path, default_name(path))
-    name = default_name(path)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    root = _build_root() / "study"
-    root.mkdir(parents=True, exist_ok=True)
-    encoding = "" if weights == "dense" else f"-{weights}"
-    final = root / f"{name}-{dtype}{encoding}{'-winograd' if winograd else ''}-{sha[:12]}"
-    tmp = Path(tempfile.mkdtemp(prefix=".compile-", dir=root))
-    try:
-        cm = compile_model(path, tmp, name, dtype=dtype, weights=weights, winograd=winograd)
-        final.mkdir(parents=True, exist_ok=True)
-        for f in sorted(tmp.iterdir()):
-            dst = final / f.name
-            if not dst.is_file() or dst.read_bytes() != f.read_bytes():
-                os.replace(f, dst)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return replace(cm, out_dir=final, c_file=final / cm.c_file.name, h_file=final / cm.h_file.name,
-                   summary_file=final / cm.summary_file.name)
+    return check_models_cached(path, default_name(path), weights, winograd, dtype)
 
 
 def transformed_model(path: Path, transform: str | None) -> Path:
@@ -284,7 +261,10 @@ def transformed_model(path: Path, transform: str | None) -> Path:
     if not transform:
         return path
     kind, _, value = transform.partition(":")
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    from vbench.compiler import transforms
+
+    # keyed by the source model and the transform code, so a changed transform is not served stale
+    sha = hashlib.sha256(path.read_bytes() + Path(transforms.__file__).read_bytes()).hexdigest()[:12]
     dst = _build_root() / "study" / "transforms" / f"{path.stem}-{kind}{value}-{sha}.tflite"
     if dst.is_file():
         return dst
@@ -868,19 +848,6 @@ def summary_text(result: dict[str, Any]) -> str:
     return "\n".join(text)
 
 
-def _plot(path: Path, draw) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = draw(plt)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    write_text_atomic(path, buf.getvalue())
-
-
 COLORS = ("#4472c4", "#ed7d31", "#a5a5a5", "#ffc000", "#5b9bd5", "#70ad47")
 
 
@@ -920,7 +887,7 @@ def write_plots(out_dir: Path, result: dict[str, Any]) -> list[Path]:
         fig.tight_layout()
         return fig
 
-    _plot(out_dir / "totals.png", draw_totals)
+    write_png_atomic(out_dir / "totals.png", draw_totals, dpi=100)
     written.append(out_dir / "totals.png")
     a = labels[0]
     comps = result["comparisons"]
@@ -941,7 +908,7 @@ def write_plots(out_dir: Path, result: dict[str, Any]) -> list[Path]:
             ax.grid(axis="y", alpha=0.3)
             return fig
 
-        _plot(out_dir / "ratios.png", draw_ratios)
+        write_png_atomic(out_dir / "ratios.png", draw_ratios, dpi=100)
         written.append(out_dir / "ratios.png")
     for w, p in groups:
         rows = [r for r in result["layers"] if r["workload"] == w and r["platform"] == p]
@@ -966,7 +933,7 @@ def write_plots(out_dir: Path, result: dict[str, Any]) -> list[Path]:
             return fig
 
         name = f"layers_{w}_{p}.png"
-        _plot(out_dir / name, draw_layers)
+        write_png_atomic(out_dir / name, draw_layers, dpi=100)
         written.append(out_dir / name)
     return written
 
