@@ -408,10 +408,8 @@ def measure(job: MeasureJob) -> dict[str, Any]:
         kernel = "float32" if s is not None and "float32" in s.notes else "int8"
         if s is not None and "hybrid int8 weights" in s.notes:
             kernel = "hybrid"
-        elif s is not None and s.kernel in ("_SPARSE", "_WINOGRAD"):
-            kernel = s.kernel[1:].lower()
-        elif s is not None and any(n.startswith("palette") for n in s.notes):
-            kernel = "palette"
+        elif s is not None and s.encoding:
+            kernel = s.encoding
         layers.append({
             "layer": r["layer"], "op": s.op if s else "", "kernel": kernel,
             "output_shape": "x".join(map(str, s.output_shape)) if s else "", "macs": int(s.macs) if s else 0,

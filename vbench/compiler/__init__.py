@@ -46,7 +46,8 @@ class LayerSummary:
     weight_bytes: int          # filter + bias bytes (as encoded)
     const_bytes: int           # + requantization tables
     notes: list[str] = field(default_factory=list)
-    kernel: str = ""           # "" (dense int8), "_F32", "_HYBRID_F32", "_SPARSE", "_WINOGRAD"
+    kernel: str = ""           # "" (dense int8), "_F32", "_HYBRID_F32", "_SPARSE", "_WINOGRAD", "_PALETTE"
+    encoding: str = ""         # weight encoding: "", "sparse", "palette" or "winograd"
 
 
 @dataclass
@@ -118,13 +119,12 @@ class CompiledModel:
         """What --weights / --winograd did, so an encoding that took no layer says so and why."""
         lines = []
         if self.weights != "dense":
-            mark = {"sparse": "sparse", "palette": "palette"}[self.weights]
-            n = sum(any(note.startswith(mark) for note in l.notes) for l in self.layers)
+            n = sum(l.encoding == self.weights for l in self.layers)
             why = {"sparse": "a layer needs >= 50% zero weights: `vbench transform prune` makes them",
                    "palette": "a layer needs <= 16 distinct weights: `vbench transform cluster` makes them"}
             lines.append(f"weights   {self.weights}: {n} layer(s) encoded" + ("" if n else f" ({why[self.weights]})"))
         if self.winograd:
-            n = sum(l.kernel == "_WINOGRAD" for l in self.layers)
+            n = sum(l.encoding == "winograd" for l in self.layers)
             lines.append(f"winograd  {n} layer(s) on Winograd F(2x2,3x3)"
                          + ("" if n else " (only 3x3 stride-1 CONV_2D layers qualify)"))
         return lines
@@ -191,7 +191,7 @@ def compile_model(path: str | Path, out_dir: str | Path, name: str | None = None
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     layer_summaries = [
         LayerSummary(l.index, l.op, [list(s) for s in l.input_shapes], list(l.output_shape),
-                     int(l.macs), int(l.weight_bytes), int(l.const_bytes), list(l.notes), l.kernel)
+                     int(l.macs), int(l.weight_bytes), int(l.const_bytes), list(l.notes), l.kernel, l.encoding)
         for l in layers]
     inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     summary = dict(name=name, model=path.name, model_sha256=sha, rounding=rounding, dtype=dtype,

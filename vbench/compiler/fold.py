@@ -81,6 +81,17 @@ class Layer:
         return PARAMS_STRUCT[self.op + self.kernel]
 
     @property
+    def encoding(self) -> str:
+        """The weight encoding the layer runs with: "", "sparse", "palette" or "winograd"."""
+        if self.kernel == "_SPARSE":
+            return "sparse"
+        if self.kernel == "_WINOGRAD":
+            return "winograd"
+        if self.kernel == "_PALETTE" or self.decoder:
+            return "palette"
+        return ""
+
+    @property
     def const_bytes(self) -> int:
         dec = sum(a.nbytes for a in self.decoder.get("arrays", {}).values()) if self.decoder else 0
         return sum(a.nbytes for a in self.arrays.values()) + dec

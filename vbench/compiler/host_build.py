@@ -64,8 +64,8 @@ def model_is_float(model_dir: str | Path) -> bool:
 
 
 def model_encodings(model_dir: str | Path) -> frozenset[str]:
-    """The weight encodings whose kernels the compiled model in `model_dir` uses (from the
-    kernels and notes its summary lists per layer)."""
+    """The weight encodings whose kernels the compiled model in `model_dir` uses (the `encoding`
+    its summary gives per layer)."""
     found = sorted(Path(model_dir).glob("*_model.json"))
     if len(found) != 1:
         return frozenset()
@@ -73,16 +73,7 @@ def model_encodings(model_dir: str | Path) -> frozenset[str]:
         layers = json.loads(found[0].read_text()).get("layers", [])
     except (OSError, ValueError):
         return frozenset()
-    used = set()
-    for layer in layers:
-        kernel = layer.get("kernel", "")
-        if kernel == "_SPARSE":
-            used.add("sparse")
-        elif kernel == "_WINOGRAD":
-            used.add("winograd")
-        elif kernel == "_PALETTE" or any(str(n).startswith("palette") for n in layer.get("notes", [])):
-            used.add("palette")
-    return frozenset(used)
+    return frozenset(layer["encoding"] for layer in layers if layer.get("encoding"))
 
 
 def firmware_sources(model_dir: str | Path, variant: str | None = None) -> FirmwareSources:
