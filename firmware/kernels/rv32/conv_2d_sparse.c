@@ -78,24 +78,23 @@ static void vb_rv_sp_im2col8(const vb_conv_sparse_params_t *p, const int8_t *in_
  * loaded one MAC ahead. Per entry LBU (delta), LB (value), ADDI, SLLI, ADD, then per column LB,
  * MUL, ADD. */
 #define VB_UNUSED __attribute__((unused))
+/* The accumulators live in s0-s11, which the callee saves. */
+#define VB_RV_SAVE_S0_S11                                                                          \
+    "    addi    sp, sp, -48\n"                                                                    \
+    "    sw      s0, 0(sp)\n    sw      s1, 4(sp)\n    sw      s2, 8(sp)\n    sw      s3, 12(sp)\n"   \
+    "    sw      s4, 16(sp)\n   sw      s5, 20(sp)\n   sw      s6, 24(sp)\n   sw      s7, 28(sp)\n"   \
+    "    sw      s8, 32(sp)\n   sw      s9, 36(sp)\n   sw      s10, 40(sp)\n  sw      s11, 44(sp)\n"
+#define VB_RV_RESTORE_S0_S11                                                                       \
+    "    lw      s0, 0(sp)\n    lw      s1, 4(sp)\n    lw      s2, 8(sp)\n    lw      s3, 12(sp)\n"   \
+    "    lw      s4, 16(sp)\n   lw      s5, 20(sp)\n   lw      s6, 24(sp)\n   lw      s7, 28(sp)\n"   \
+    "    lw      s8, 32(sp)\n   lw      s9, 36(sp)\n   lw      s10, 40(sp)\n  lw      s11, 44(sp)\n"   \
+    "    addi    sp, sp, 48\n"
 __attribute__((naked, noinline)) static const int16_t *vb_rv_sp_dot16(
     VB_UNUSED const int8_t *cols, VB_UNUSED const int16_t *e, VB_UNUSED const uint16_t *counts,
     VB_UNUSED const int32_t *bias, VB_UNUSED int32_t nch, VB_UNUSED int32_t *acc)
 {
     __asm__ volatile(
-        "    addi    sp, sp, -48\n"
-        "    sw      s0, 0(sp)\n"
-        "    sw      s1, 4(sp)\n"
-        "    sw      s2, 8(sp)\n"
-        "    sw      s3, 12(sp)\n"
-        "    sw      s4, 16(sp)\n"
-        "    sw      s5, 20(sp)\n"
-        "    sw      s6, 24(sp)\n"
-        "    sw      s7, 28(sp)\n"
-        "    sw      s8, 32(sp)\n"
-        "    sw      s9, 36(sp)\n"
-        "    sw      s10, 40(sp)\n"
-        "    sw      s11, 44(sp)\n"
+        VB_RV_SAVE_S0_S11
         "1:\n"
         "    lhu     t1, 0(a2)\n"
         "    lw      t0, 0(a3)\n"
@@ -197,19 +196,7 @@ __attribute__((naked, noinline)) static const int16_t *vb_rv_sp_dot16(
         "    addi    a4, a4, -1\n"
         "    bnez    a4, 1b\n"
         "    mv      a0, a1\n"
-        "    lw      s0, 0(sp)\n"
-        "    lw      s1, 4(sp)\n"
-        "    lw      s2, 8(sp)\n"
-        "    lw      s3, 12(sp)\n"
-        "    lw      s4, 16(sp)\n"
-        "    lw      s5, 20(sp)\n"
-        "    lw      s6, 24(sp)\n"
-        "    lw      s7, 28(sp)\n"
-        "    lw      s8, 32(sp)\n"
-        "    lw      s9, 36(sp)\n"
-        "    lw      s10, 40(sp)\n"
-        "    lw      s11, 44(sp)\n"
-        "    addi    sp, sp, 48\n"
+        VB_RV_RESTORE_S0_S11
         "    ret\n");
 }
 
@@ -218,19 +205,7 @@ __attribute__((naked, noinline)) static const int16_t *vb_rv_sp_dot8(
     VB_UNUSED const int32_t *bias, VB_UNUSED int32_t nch, VB_UNUSED int32_t *acc)
 {
     __asm__ volatile(
-        "    addi    sp, sp, -48\n"
-        "    sw      s0, 0(sp)\n"
-        "    sw      s1, 4(sp)\n"
-        "    sw      s2, 8(sp)\n"
-        "    sw      s3, 12(sp)\n"
-        "    sw      s4, 16(sp)\n"
-        "    sw      s5, 20(sp)\n"
-        "    sw      s6, 24(sp)\n"
-        "    sw      s7, 28(sp)\n"
-        "    sw      s8, 32(sp)\n"
-        "    sw      s9, 36(sp)\n"
-        "    sw      s10, 40(sp)\n"
-        "    sw      s11, 44(sp)\n"
+        VB_RV_SAVE_S0_S11
         "1:\n"
         "    lhu     t1, 0(a2)\n"
         "    lw      t0, 0(a3)\n"
@@ -292,19 +267,7 @@ __attribute__((naked, noinline)) static const int16_t *vb_rv_sp_dot8(
         "    addi    a4, a4, -1\n"
         "    bnez    a4, 1b\n"
         "    mv      a0, a1\n"
-        "    lw      s0, 0(sp)\n"
-        "    lw      s1, 4(sp)\n"
-        "    lw      s2, 8(sp)\n"
-        "    lw      s3, 12(sp)\n"
-        "    lw      s4, 16(sp)\n"
-        "    lw      s5, 20(sp)\n"
-        "    lw      s6, 24(sp)\n"
-        "    lw      s7, 28(sp)\n"
-        "    lw      s8, 32(sp)\n"
-        "    lw      s9, 36(sp)\n"
-        "    lw      s10, 40(sp)\n"
-        "    lw      s11, 44(sp)\n"
-        "    addi    sp, sp, 48\n"
+        VB_RV_RESTORE_S0_S11
         "    ret\n");
 }
 #else
