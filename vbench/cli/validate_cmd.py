@@ -1,0 +1,56 @@
+"""`vbench validate`: the fidelity suite, vbench against board measurements (vbench/validate.py,
+docs/validation.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+NAME = "validate"
+HELP = ("run each firmware of a board-measurement CSV on its virtual board and report latency, cycles, CPI, energy "
+        "and power against the board, for calibration and held-out rows")
+
+
+def _count(text: str) -> int:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value >= 1 or not value.is_integer() and value < 1e6:
+        raise argparse.ArgumentTypeError(f"'{text}' must be a positive instruction count")
+    return int(value)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("measurements", type=Path, metavar="MEASUREMENTS.csv",
+                   help="columns firmware, platform, overrides, measure, latency_ms, energy_uj, power_mw, voltage_v, "
+                        "clock_hz, role, source (docs/validation.md)")
+    p.add_argument("--platform", default="nucleo-l4r5zi", metavar="NAME",
+                   help="platform of rows whose platform cell is empty (default: %(default)s)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a platform parameter for every row (after the row's own overrides)")
+    p.add_argument("--max-instructions", type=_count, default=None, metavar="N",
+                   help="instruction budget per firmware run (default 5e9)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="write validate.json, validate.csv, validate.md and validate.png there")
+    p.add_argument("--json", action="store_true", help="print the row records as JSON instead of the table")
+
+
+def run(args) -> int:
+    from vbench.validate import DEFAULT_BUDGET, table, validate
+
+    def progress(msg: str) -> None:
+        print(f"validate: {msg}", file=sys.stderr, flush=True)
+
+    res = validate(args.measurements, platform=args.platform, sets=args.set,
+                   max_instructions=args.max_instructions or DEFAULT_BUDGET, out_dir=args.out, progress=progress)
+    if args.json:
+        print(json.dumps(res.records, indent=1))
+    else:
+        print(table(res), end="")
+        for what, path in res.outputs.items():
+            print(f"wrote {what}: {path}")
+    return 3 if res.failed else 0
