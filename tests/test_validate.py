@@ -171,6 +171,31 @@ def test_roles_and_relative_paths(tmp_path):
 
 
 @needs_tflm
+def test_shipped_measurements_parse_and_name_functions_the_elfs_have():
+    """The board measurements that ship with the TFLM firmware: both rows resolve, and the C++ name
+    they measure is found in each ELF through the demangler."""
+    from vbench.validate import function_names, preflight
+    from vbench.sim.elf import load_image
+
+    path = TFLM / "measurements.csv"
+    rows = read_csv(path)
+    assert [(r.name, r.role, r.measure.kind) for r in rows] == [
+        ("kws_cmsis.elf", "calibration", "function"), ("vww_cmsis.elf", "calibration", "function")]
+    platforms = preflight(rows, path)
+    assert {p.name for p in platforms.values()} == {"nucleo-l4r5zi"}
+    for r in rows:
+        assert function_names(load_image(r.elf))[r.measure.arg] == "_ZN6tflite16MicroInterpreter6InvokeEv"
+
+
+@needs_tflm
+def test_bad_set_is_blamed_on_the_command_line(tmp_path, capsys):
+    code, _out, err = run_cli(capsys, write_csv(tmp_path / "m.csv", [ad_row()]), "--set", "flash.wait_state=3")
+    assert code == 2 and "--set:" in err and "did you mean 'flash.wait_states'" in err
+    code, _out, err = run_cli(capsys, write_csv(tmp_path / "m.csv", [ad_row(overrides="flash.wait_state=3")]))
+    assert code == 2 and "line 2, columns platform/overrides" in err
+
+
+@needs_tflm
 def test_unknown_function_is_exit_2_before_anything_runs(tmp_path, capsys):
     f = write_csv(tmp_path / "m.csv", [ad_row(), ad_row(measure="function:tflite::MicroInterpreter::Invok")])
     code, _out, err = run_cli(capsys, f)
@@ -261,5 +286,7 @@ def test_function_measure_matches_the_firmware_dwt_count(tmp_path, capsys):
     uart = run_cli(capsys, write_csv(tmp_path / "u.csv", [ad_row()]), "--json")[1]
     (u,) = json.loads(uart)
     assert r["calls"] == 3 and r["energy_basis"] == "per call"
-    assert r["instructions"] > 0 and r["cpi"] == pytest.approx(r["cycles"] / r["instructions"])
+    # the firmware README's table: 742,689 issued instructions per Invoke() of ad_cmsis.elf
+    assert r["instructions"] == pytest.approx(742_689, rel=1e-4)
+    assert r["cpi"] == pytest.approx(r["cycles"] / r["instructions"])
     assert abs(r["cycles"] - u["cycles"]) <= FUNCTION_VS_DWT_CYCLES

@@ -234,6 +234,13 @@ def preflight(rows: list[Row], csv_path: Path, cli_sets: list[str] | tuple[str, 
         try:
             plat = load_platform(row.platform, row_overrides(row, cli_sets))
         except VbenchError as exc:
+            if cli_sets:
+                try:
+                    load_platform(row.platform, row_overrides(row))
+                except VbenchError:
+                    pass
+                else:  # the row is fine: the command line's --set is at fault
+                    raise VbenchError(f"--set: {exc}") from None
             raise VbenchError(f"{where}, columns platform/overrides: {exc}") from None
         supplies = {o.split("=", 1)[1].strip() for o in row.overrides if o.split("=", 1)[0].strip() == "power.supply_v"}
         if row.voltage_v is not None and supplies and any(abs(float(s) - row.voltage_v) > 1e-9 for s in supplies):

@@ -19,7 +19,7 @@ def _count(text: str) -> int:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value >= 1 or not value.is_integer() and value < 1e6:
+    if not value >= 1 or value != value or value == float("inf"):
         raise argparse.ArgumentTypeError(f"'{text}' must be a positive instruction count")
     return int(value)
 
