@@ -305,7 +305,8 @@ def run_row(row: Row, platform, max_instructions: int = DEFAULT_BUDGET) -> dict[
             if not hasattr(board, "watch_calls"):
                 raise VbenchError("function measures need Board.watch_calls, which this vbench does not have yet "
                                   "(use a uart: measure)")
-            watch = board.watch_calls(row.measure.arg)
+            # the symbol itself: the name as written may be a form only function_names() knows
+            watch = board.watch_calls(function_names(board.image).get(row.measure.arg, row.measure.arg))
         result = board.run()
     except VbenchError as exc:
         rec.update(status="FAILED", clean=False, message=str(exc), wall_s=round(time.perf_counter() - t0, 3))
