@@ -196,6 +196,21 @@ def test_bad_set_is_blamed_on_the_command_line(tmp_path, capsys):
 
 
 @needs_tflm
+def test_supply_override_contradicting_voltage_is_exit_2(tmp_path, capsys):
+    code, _out, err = run_cli(capsys, write_csv(tmp_path / "m.csv", [ad_row(overrides="power.supply_v=3.3")]))
+    assert code == 2 and "line 2: voltage_v 1.8 contradicts the override power.supply_v=3.3" in err
+
+
+@needs_tflm
+def test_no_console_match_is_failed_exit_3(tmp_path, capsys):
+    code, out, _err = run_cli(capsys, write_csv(tmp_path / "m.csv", [ad_row(measure=r"uart:latency (\d+) us")]),
+                              "--json")
+    (r,) = json.loads(out)
+    assert code == 3 and r["status"] == "FAILED" and r["clean"] is True and r["calls"] == 0
+    assert r["message"] == r"no console line matched /latency (\d+) us/" and r["vbench_latency_ms"] is None
+
+
+@needs_tflm
 def test_unknown_function_is_exit_2_before_anything_runs(tmp_path, capsys):
     f = write_csv(tmp_path / "m.csv", [ad_row(), ad_row(measure="function:tflite::MicroInterpreter::Invok")])
     code, _out, err = run_cli(capsys, f)

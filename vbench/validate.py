@@ -225,7 +225,8 @@ def function_names(image) -> dict[str, str]:
 def preflight(rows: list[Row], csv_path: Path, cli_sets: list[str] | tuple[str, ...] = ()) -> dict[int, Any]:
     """Load every row's platform and image and check that the function to measure exists, so that
     a bad CSV stops before anything runs. Returns the platforms by line."""
-    from vbench.platform import load_platform
+    from vbench.platform import load_platform, parse_override
+    from vbench.power import load_power_model
     from vbench.sim.elf import load_image
 
     platforms = {}
@@ -242,9 +243,13 @@ def preflight(rows: list[Row], csv_path: Path, cli_sets: list[str] | tuple[str, 
                 else:  # the row is fine: the command line's --set is at fault
                     raise VbenchError(f"--set: {exc}") from None
             raise VbenchError(f"{where}, columns platform/overrides: {exc}") from None
-        supplies = {o.split("=", 1)[1].strip() for o in row.overrides if o.split("=", 1)[0].strip() == "power.supply_v"}
-        if row.voltage_v is not None and supplies and any(abs(float(s) - row.voltage_v) > 1e-9 for s in supplies):
-            raise VbenchError(f"{where}: voltage_v {row.voltage_v:g} contradicts the override power.supply_v")
+        try:
+            load_power_model(plat)
+        except VbenchError as exc:
+            raise VbenchError(f"{where}, columns platform/overrides/voltage_v: {exc}") from None
+        supply = dict(parse_override(o) for o in row.overrides).get("power.supply_v")
+        if row.voltage_v is not None and supply is not None and supply != row.voltage_v:
+            raise VbenchError(f"{where}: voltage_v {row.voltage_v:g} contradicts the override power.supply_v={supply}")
         try:
             image = load_image(row.elf)
         except VbenchError as exc:
@@ -308,6 +313,7 @@ def run_row(row: Row, platform, max_instructions: int = DEFAULT_BUDGET) -> dict[
             # the symbol itself: the name as written may be a form only function_names() knows
             watch = board.watch_calls(function_names(board.image).get(row.measure.arg, row.measure.arg))
         result = board.run()
+        calls = list(watch.calls) if watch is not None else []  # read before close(): the records live in the core
     except VbenchError as exc:
         rec.update(status="FAILED", clean=False, message=str(exc), wall_s=round(time.perf_counter() - t0, 3))
         return rec
@@ -325,7 +331,6 @@ def run_row(row: Row, platform, max_instructions: int = DEFAULT_BUDGET) -> dict[
 
     energy = None
     if row.measure.kind == "function":
-        calls = list(watch.calls)
         rec["calls"] = len(calls)
         if calls:
             cycles = [c.cycles for c in calls]
