@@ -96,7 +96,8 @@ AD = TFLM / "ad_cmsis.elf"
 # function's own cycles, the tail of the first load (1 cycle), the BL (1 + pipeline refill of up to 3 cycles,
 # Cortex-M4 TRM table 3-1) and the head of the second load up to its data phase (2 cycles), and the flash
 # fetch of the call target may miss the ART (5 wait states, README of the firmware: FLASH_ACR LATENCY 5):
-# 1 + 4 + 2 + 6 = 13 cycles, bounded here by 16, i.e. 0.002 % of an AD inference.
+# 1 + 4 + 2 + 6 = 13 cycles, bounded here by 16, i.e. 0.002 % of an AD inference. Measured with the first
+# Board.watch_calls: 980,882 cycles per call (median) against 980,891 from DWT, 9 cycles apart.
 FUNCTION_VS_DWT_CYCLES = 16
 UART_MEASURE = r"uart:inference \d+ cycles (\d+)"
 needs_tflm = pytest.mark.skipif(not AD.is_file(), reason="../shared/firmware/tflm-2.3.1 is absent")
@@ -301,7 +302,7 @@ def test_function_measure_matches_the_firmware_dwt_count(tmp_path, capsys):
     uart = run_cli(capsys, write_csv(tmp_path / "u.csv", [ad_row()]), "--json")[1]
     (u,) = json.loads(uart)
     assert r["calls"] == 3 and r["energy_basis"] == "per call"
-    # the firmware README's table: 742,689 issued instructions per Invoke() of ad_cmsis.elf
+    # the firmware README's table: 742,689 issued instructions per Invoke() of ad_cmsis.elf (vbench: 742,686)
     assert r["instructions"] == pytest.approx(742_689, rel=1e-4)
     assert r["cpi"] == pytest.approx(r["cycles"] / r["instructions"])
     assert abs(r["cycles"] - u["cycles"]) <= FUNCTION_VS_DWT_CYCLES
