@@ -180,12 +180,12 @@ def test_shipped_measurements_parse_and_name_functions_the_elfs_have():
 
     path = TFLM / "measurements.csv"
     rows = read_csv(path)
-    assert [(r.name, r.role, r.measure.kind) for r in rows] == [
-        ("kws_cmsis.elf", "calibration", "function"), ("vww_cmsis.elf", "calibration", "function")]
+    assert {("kws_cmsis.elf", "calibration"), ("vww_cmsis.elf", "calibration")} <= {(r.name, r.role) for r in rows}
     platforms = preflight(rows, path)
     assert {p.name for p in platforms.values()} == {"nucleo-l4r5zi"}
     for r in rows:
-        assert function_names(load_image(r.elf))[r.measure.arg] == "_ZN6tflite16MicroInterpreter6InvokeEv"
+        if r.measure.arg == "tflite::MicroInterpreter::Invoke":
+            assert function_names(load_image(r.elf))[r.measure.arg] == "_ZN6tflite16MicroInterpreter6InvokeEv"
 
 
 @needs_tflm
