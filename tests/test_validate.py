@@ -209,6 +209,9 @@ def test_no_console_match_is_failed_exit_3(tmp_path, capsys):
     (r,) = json.loads(out)
     assert code == 3 and r["status"] == "FAILED" and r["clean"] is True and r["calls"] == 0
     assert r["message"] == r"no console line matched /latency (\d+) us/" and r["vbench_latency_ms"] is None
+    code, out, _err = run_cli(capsys, write_csv(tmp_path / "m.csv", [ad_row(measure=r"uart:(tflm_\w+)")]), "--json")
+    (r,) = json.loads(out)
+    assert code == 3 and r["message"] == r"/(tflm_\w+)/ matched 'tflm_ref', which is not a cycle count"
 
 
 @needs_tflm

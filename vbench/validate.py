@@ -341,12 +341,18 @@ def run_row(row: Row, platform, max_instructions: int = DEFAULT_BUDGET) -> dict[
         elif clean:
             problems.append(f"{row.measure.arg} was never called")
     else:
-        counts = [int(m) for m in row.measure.regex.findall(result.uart)]
-        rec["calls"] = len(counts)
+        found = row.measure.regex.findall(result.uart)
+        rec["calls"] = len(found)
+        try:
+            counts = [int(m.replace(",", "").replace("_", "")) for m in found]
+        except ValueError:
+            counts = []
+            bad = next(m for m in found if not m.replace(",", "").replace("_", "").isdigit())
+            problems.append(f"/{row.measure.arg}/ matched '{bad}', which is not a cycle count")
         if counts:
             rec.update(cycles=_median(counts), cycles_min=min(counts), cycles_max=max(counts))
             rec["energy_basis"] = "run average power"
-        elif clean:
+        elif clean and not found:
             problems.append(f"no console line matched /{row.measure.arg}/")
 
     if rec["cycles"] is not None and result.clock_hz:
