@@ -58,6 +58,7 @@ class FakeBoard:
         self._ids = itertools.count()
         self.exceptions = ExceptionController(96, 4)
         self.peripherals: dict = {}
+        self.flash_model = self  # the FLASH register model talks to the flash model directly
 
     def add(self, type_name: str, name: str, base: int = 0, size: int = 0x400, **params):
         dev = REGISTRY[type_name](self, name, base, size, params)
@@ -75,7 +76,7 @@ class FakeBoard:
     def set_voltage_range(self, name):
         self.voltage_ranges.append(name)
 
-    def set_flash_acr(self, *args):
+    def set_acr(self, *args):  # the flash model's entry point
         self.flash_acr.append(args)
 
     def uart_tx(self, name, data):

@@ -1,18 +1,25 @@
-/* vbcore: block accounting, cycle rules and the flash/ART model. See vbcore.h. */
+/* vbcore: block accounting and cycle rules. See vbcore.h; flash timing is in flash_art.c. */
 #include "vbcore.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "flash_art.h"
+
 typedef void uc_engine;
 typedef int (*uc_reg_read_fn)(uc_engine *, int, void *);
 typedef int (*uc_emu_stop_fn)(uc_engine *);
-/* Called for a block whose instructions are not in any table yet (code copied at run time). */
-typedef void (*translate_fn)(uint32_t addr, uint32_t size);
+/* Decodes [addr, addr + size) from the bytes in memory into the code map. Returns 1 when it
+   registered a per-instruction hook that the already translated block lacks (the block must be
+   translated again), 0 otherwise. */
+typedef int (*translate_fn)(uint32_t addr, uint32_t size);
+
+#define CODE_PAGE_BITS 12
+#define CODE_PAGE_SLOTS (1u << (CODE_PAGE_BITS - 1)) /* one slot per halfword */
 
 typedef struct {
     uint32_t base, size;
-    vb_insn *table; /* one slot per halfword */
+    vb_insn **pages; /* allocated when code in the page is first decoded */
 } code_region;
 
 typedef struct {
@@ -30,7 +37,7 @@ typedef struct {
     uint16_t first_flags, last_flags;
     uint32_t first_regs_read, first_regs_addr, last_regs_written;
     uint32_t fallthrough;
-    uint32_t chunk_cycles; /* static cycles per flash fetch chunk, for the prefetch model */
+    uint32_t word_cycles; /* static cycles per flash word, what a sequential prefetch overlaps */
     uint32_t stall_static[VB_STALL_N]; /* pipeline stalls inside the block, by cause */
     uint32_t class_cycles[VB_MAX_ENERGY_CLASSES];
     /* Executions since the last flush into the function/layer buckets (see flush()). */
@@ -40,19 +47,18 @@ typedef struct {
     uint8_t in_flash;
     uint8_t n_literals;
     uint32_t literal[4];
-    const vb_insn *insn; /* first instruction's slot */
 } block;
-
-typedef struct {
-    uint32_t *tag; /* line number + 1; 0 = empty */
-    uint32_t *age;
-    uint32_t lines, clock, last;
-} cache;
 
 typedef struct {
     uint64_t cycles, instructions, charge_fc;
     uint64_t stall[VB_STALL_N];
 } bucket;
+
+typedef struct {
+    uint32_t entry, ret, sp, active;
+    vb_call cur, *calls;
+    uint32_t n, cap;
+} call_watch;
 
 typedef struct vb_core {
     vb_params p;
@@ -66,6 +72,7 @@ typedef struct vb_core {
     int n_code;
     flash_region flash[VB_MAX_FLASH_REGIONS];
     int n_flash;
+    vb_art *art; /* flash accelerator model (NULL: flash without wait states) */
 
     block *blocks; /* open-addressing hash table */
     uint32_t cap, used;
@@ -78,60 +85,32 @@ typedef struct vb_core {
     uint64_t pending_dyn;    /* dynamic cycles accrued inside the pending block */
     uint64_t pending_dyn_charge;
     uint32_t pending_flash_reads;
+    uint32_t *word_stall;    /* fetch stall of each flash word of the pending block, in order */
+    uint32_t n_words, cap_words, first_word;
 
-    cache icache, dcache;
-    uint32_t last_chunk; /* chunk number + 1 of the last flash fetch */
+    uint32_t code_written_lo, code_written_hi; /* decoded code overwritten since the last block */
 
     bucket *funcs;
     uint32_t n_funcs;
     bucket *layers;
     uint32_t n_layers, layer; /* layer 0 = outside any layer */
     uint32_t layer_calls;
+    call_watch watch;
 
     uint64_t next_event; /* cycle count at which Python wants control back (0 = none) */
     int stop_reason;     /* VB_STOP_* */
     uint32_t fault_addr;
 } vb_core;
 
-/* ---------------------------------------------------------------- caches */
-
-static int cache_init(cache *k, uint32_t lines) {
-    free(k->tag);
-    free(k->age);
-    k->lines = lines ? lines : 1;
-    k->tag = calloc(k->lines, sizeof(uint32_t));
-    k->age = calloc(k->lines, sizeof(uint32_t));
-    k->clock = 0;
-    k->last = 0;
-    return k->tag && k->age ? 0 : -1;
-}
-
-/* Fully associative, least recently used. Returns 1 on a hit; a miss fills the line. */
-static int cache_access(cache *k, uint32_t line) {
-    uint32_t tag = line + 1, victim = 0, i;
-    if (k->last == tag) return 1;
-    k->clock++;
-    for (i = 0; i < k->lines; i++) {
-        if (k->tag[i] == tag) {
-            k->age[i] = k->clock;
-            k->last = tag;
-            return 1;
-        }
-        if (k->age[i] < k->age[victim]) victim = i;
-    }
-    k->tag[victim] = tag;
-    k->age[victim] = k->clock;
-    k->last = tag;
-    return 0;
-}
-
-static void cache_flush(cache *k) {
-    memset(k->tag, 0, k->lines * sizeof(uint32_t));
-    memset(k->age, 0, k->lines * sizeof(uint32_t));
-    k->last = 0;
-}
-
 /* ---------------------------------------------------------------- set-up */
+
+VB_API uint32_t vb_abi(uint32_t *sizes, uint32_t n) {
+    uint32_t all[VB_ABI_N] = {sizeof(vb_insn), sizeof(vb_params), sizeof(vb_counters), sizeof(vb_call),
+                              sizeof(vb_art_params)};
+    uint32_t i;
+    for (i = 0; i < n && i < VB_ABI_N; i++) sizes[i] = all[i];
+    return VB_ABI_VERSION;
+}
 
 VB_API vb_core *vb_create(void) {
     vb_core *v = calloc(1, sizeof(vb_core));
@@ -140,22 +119,24 @@ VB_API vb_core *vb_create(void) {
     v->blocks = calloc(v->cap, sizeof(block));
     v->n_layers = 1;
     v->layers = calloc(1, sizeof(bucket));
-    if (!v->blocks || !v->layers || cache_init(&v->icache, 1) || cache_init(&v->dcache, 1)) return NULL;
+    if (!v->blocks || !v->layers) return NULL;
     return v;
 }
 
 VB_API void vb_destroy(vb_core *v) {
     int i;
+    uint32_t j;
     if (!v) return;
-    for (i = 0; i < v->n_code; i++) free(v->code[i].table);
+    for (i = 0; i < v->n_code; i++) {
+        for (j = 0; j < (v->code[i].size >> CODE_PAGE_BITS) + 1; j++) free(v->code[i].pages[j]);
+        free(v->code[i].pages);
+    }
     free(v->blocks);
     free(v->touched);
     free(v->funcs);
     free(v->layers);
-    free(v->icache.tag);
-    free(v->icache.age);
-    free(v->dcache.tag);
-    free(v->dcache.age);
+    free(v->word_stall);
+    free(v->watch.calls);
     free(v);
 }
 
@@ -166,6 +147,7 @@ VB_API void vb_set_unicorn(vb_core *v, uc_engine *uc, void *reg_read, void *emu_
 }
 
 VB_API void vb_set_translate(vb_core *v, void *fn) { v->translate = (translate_fn)fn; }
+VB_API void vb_attach_art(vb_core *v, vb_art *art) { v->art = art; }
 
 static void flush(vb_core *v);
 
@@ -177,13 +159,9 @@ static void forget_blocks(vb_core *v) {
     v->pending = NULL;
 }
 
-/* New parameters take effect for blocks built from now on: cached static costs are dropped. */
-VB_API int vb_set_params(vb_core *v, const vb_params *p) {
-    int resize_i = p->icache_lines != v->p.icache_lines, resize_d = p->dcache_lines != v->p.dcache_lines;
-    v->p = *p;
-    if (resize_i && cache_init(&v->icache, p->icache_lines)) return -1;
-    if (resize_d && cache_init(&v->dcache, p->dcache_lines)) return -1;
-    if (v->pending) { /* keep the executing block's identity; its cost was fixed when it began */
+/* Keep the executing block's identity while the cache is emptied; its cost was fixed when it began. */
+static void forget_blocks_but_pending(vb_core *v) {
+    if (v->pending) {
         block keep = *v->pending;
         forget_blocks(v);
         v->blocks[0] = keep; /* slot 0 is only reached again by a key hash of 0 */
@@ -192,34 +170,53 @@ VB_API int vb_set_params(vb_core *v, const vb_params *p) {
     } else {
         forget_blocks(v);
     }
+}
+
+/* New parameters take effect for blocks built from now on: cached static costs are dropped. */
+VB_API int vb_set_params(vb_core *v, const vb_params *p) {
+    v->p = *p;
+    forget_blocks_but_pending(v);
     return 0;
 }
 
 VB_API void vb_get_params(vb_core *v, vb_params *p) { *p = v->p; }
 
-/* FLASH_ACR changed: the timing model follows what the firmware wrote. */
-VB_API void vb_set_flash_config(vb_core *v, uint32_t latency, uint32_t prefetch, uint32_t icache,
-                                uint32_t dcache, uint32_t icache_reset, uint32_t dcache_reset) {
-    v->p.flash_latency = latency;
-    v->p.flash_prefetch = prefetch;
-    v->p.flash_icache = icache;
-    v->p.flash_dcache = dcache;
-    if (icache_reset) cache_flush(&v->icache);
-    if (dcache_reset) cache_flush(&v->dcache);
-}
-
+/* Memory that may hold code (executed or decoded); its table is allocated page by page. */
 VB_API int vb_add_code_region(vb_core *v, uint32_t base, uint32_t size) {
     code_region *r;
-    if (v->n_code >= VB_MAX_CODE_REGIONS) return -1;
+    if (v->n_code >= VB_MAX_CODE_REGIONS || !size) return -1;
     r = &v->code[v->n_code];
-    r->table = calloc(size / 2 + 1, sizeof(vb_insn));
-    if (!r->table) return -1;
+    r->pages = calloc((size >> CODE_PAGE_BITS) + 1, sizeof(vb_insn *));
+    if (!r->pages) return -1;
     r->base = base;
     r->size = size;
     return v->n_code++;
 }
 
-VB_API vb_insn *vb_code_table(vb_core *v, int region) { return v->code[region].table; }
+/* The slot describing the instruction at addr; with create, its page is allocated. */
+static vb_insn *slot(vb_core *v, uint32_t addr, int create) {
+    int i;
+    for (i = 0; i < v->n_code; i++) {
+        code_region *r = &v->code[i];
+        uint32_t off = addr - r->base, page;
+        if (off >= r->size) continue;
+        page = off >> CODE_PAGE_BITS;
+        if (!r->pages[page]) {
+            if (!create) return NULL;
+            r->pages[page] = calloc(CODE_PAGE_SLOTS, sizeof(vb_insn));
+            if (!r->pages[page]) return NULL;
+        }
+        return &r->pages[page][(off & ((1u << CODE_PAGE_BITS) - 1)) >> 1];
+    }
+    return NULL;
+}
+
+VB_API vb_insn *vb_insn_slot(vb_core *v, uint32_t addr) { return slot(v, addr, 1); }
+
+static const vb_insn *insn_at(vb_core *v, uint32_t addr) {
+    const vb_insn *s = slot(v, addr, 0);
+    return s && (s->flags & VB_F_VALID) ? s : NULL;
+}
 
 VB_API int vb_add_flash_region(vb_core *v, uint32_t base, uint32_t size, const uint8_t *host) {
     if (v->n_flash >= VB_MAX_FLASH_REGIONS) return -1;
@@ -246,18 +243,6 @@ VB_API int vb_set_layers(vb_core *v, uint32_t n) {
 
 /* ---------------------------------------------------------------- static block cost */
 
-static const vb_insn *insn_at(vb_core *v, uint32_t addr) {
-    int i;
-    for (i = 0; i < v->n_code; i++) {
-        code_region *r = &v->code[i];
-        if (addr - r->base < r->size) {
-            const vb_insn *s = &r->table[(addr - r->base) >> 1];
-            return (s->flags & VB_F_VALID) ? s : NULL;
-        }
-    }
-    return NULL;
-}
-
 static int in_flash(vb_core *v, uint32_t addr) {
     int i;
     for (i = 0; i < v->n_flash; i++)
@@ -271,44 +256,68 @@ static int32_t pair_cost(const vb_params *p, uint16_t a_flags, uint32_t a_writte
     int32_t extra = 0;
     *cause = VB_STALL_LOAD_USE;
     if ((a_flags & VB_F_LOAD) && (a_written & (b_read | b_addr))) extra += (int32_t)p->load_use_stall;
-    if ((a_flags & VB_F_DATA_PROC) && (a_written & b_addr) && (b_flags & VB_F_AGU_DEP))
-        extra += (int32_t)p->agu_stall;
+    if ((a_flags & VB_F_DATA_PROC) && (a_written & b_addr) && (b_flags & VB_F_AGU_DEP)) extra += (int32_t)p->agu_stall;
     if (extra) return extra;
     /* Cortex-M4 TRM: an LDR followed by an LDR/STR whose address does not use its result
        overlaps one cycle; LDRD/STRD/LDM/STM and register-offset stores never do. */
-    if ((a_flags & VB_F_LOAD) && (a_flags & VB_F_LDR_PIPE) && (b_flags & VB_F_LDR_PIPE) &&
-        !(a_written & b_addr))
+    if ((a_flags & VB_F_LOAD) && (a_flags & VB_F_LDR_PIPE) && (b_flags & VB_F_LDR_PIPE) && !(a_written & b_addr))
         return -(int32_t)p->ldr_pipeline_saving;
     return 0;
 }
 
+static int32_t pair_cost_insn(const vb_params *p, const vb_insn *a, const vb_insn *b, uint32_t *cause) {
+    return pair_cost(p, a->flags, a->regs_written, b->flags, b->regs_read, b->regs_addr, cause);
+}
+
+/* Static cycles of the first k instructions of the block at addr (k = all: the whole block). */
+static int64_t prefix_cycles(vb_core *v, uint32_t addr, uint32_t size, uint32_t k, uint32_t *ninsn, uint32_t *end) {
+    uint32_t off = 0, i, cause;
+    const vb_insn *prev = NULL, *ins;
+    int64_t pc = 0;
+    for (i = 0; i < k && off < size; i++) {
+        ins = insn_at(v, addr + off);
+        if (!ins) break;
+        if (prev) pc += pair_cost_insn(&v->p, prev, ins, &cause);
+        pc += ins->cycles;
+        prev = ins;
+        off += ins->length ? ins->length : 2;
+    }
+    if (pc < (int64_t)i) pc = i; /* never below one cycle per instruction */
+    *ninsn = i;
+    *end = addr + off;
+    return pc;
+}
+
+/* Returns 0, -1 when code at addr cannot be decoded, -2 when the block must be translated again. */
 static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
     uint32_t off = 0, stall_cause;
     const vb_insn *prev = NULL, *ins;
     int64_t cycles = 0;
     uint64_t charge = 0;
+    int translated = 0;
     memset(b, 0, sizeof(*b));
     b->addr = addr;
     b->size = size;
-    b->key = ((uint64_t)size << 32) | addr;
     b->in_flash = (uint8_t)in_flash(v, addr);
     b->func_id = v->n_funcs ? v->n_funcs - 1 : 0;
     while (off < size) {
         ins = insn_at(v, addr + off);
-        if (!ins && v->translate) {
-            v->translate(addr + off, size - off);
+        if (!ins && v->translate && !translated) {
+            translated = 1; /* decode the rest of the block from the bytes that execute */
+            if (v->translate(addr + off, size - off)) return -2;
             ins = insn_at(v, addr + off);
         }
-        if (!ins) return -1;
+        if (!ins) {
+            v->fault_addr = addr + off;
+            return -1;
+        }
         if (!prev) {
-            b->insn = ins;
             b->first_flags = ins->flags;
             b->first_regs_read = ins->regs_read;
             b->first_regs_addr = ins->regs_addr;
             if (ins->func_id < b->func_id) b->func_id = ins->func_id;
         } else {
-            int32_t d = pair_cost(&v->p, prev->flags, prev->regs_written, ins->flags, ins->regs_read, ins->regs_addr,
-                                  &stall_cause);
+            int32_t d = pair_cost_insn(&v->p, prev, ins, &stall_cause);
             cycles += d;
             if (d > 0) {
                 b->stall_static[stall_cause] += (uint32_t)d;
@@ -327,53 +336,63 @@ static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
         prev = ins;
         off += ins->length ? ins->length : 2;
     }
-    if (cycles < (int64_t)b->ninsn) cycles = b->ninsn; /* never below one cycle per instruction */
+    if (cycles < (int64_t)b->ninsn) cycles = b->ninsn;
     b->cycles = (uint32_t)cycles;
     b->charge_fc = charge;
     b->fallthrough = addr + size;
-    b->chunk_cycles = v->p.flash_fetch_bytes ? (uint32_t)(cycles * v->p.flash_fetch_bytes / (size ? size : 1)) : 0;
+    if (v->art) {
+        uint32_t w = art_params(v->art)->fetch_bytes;
+        b->word_cycles = w ? (uint32_t)(cycles * w / (size ? size : 1)) : 0;
+    }
+    b->key = ((uint64_t)size << 32) | addr;
     return 0;
 }
 
-static block *lookup_slow(vb_core *v, uint32_t addr, uint32_t size) {
-    uint64_t key = ((uint64_t)size << 32) | addr;
-    uint32_t mask = v->cap - 1, h = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & mask;
-    block **slot = &v->recent[(addr >> 1) & 255];
-    while (v->blocks[h].key) {
-        if (v->blocks[h].key == key) return *slot = &v->blocks[h];
-        h = (h + 1) & mask;
+static void grow_blocks(vb_core *v) {
+    block *old = v->blocks, *pend = v->pending;
+    uint32_t old_cap = v->cap, i;
+    uint64_t pend_key = pend ? pend->key : 0;
+    flush(v);
+    memset(v->recent, 0, sizeof(v->recent));
+    v->cap *= 2;
+    v->blocks = calloc(v->cap, sizeof(block));
+    if (!v->blocks) abort();
+    v->used = 0;
+    v->pending = NULL;
+    for (i = 0; i < old_cap; i++) {
+        if (!old[i].key) continue;
+        uint32_t m = v->cap - 1, j = (uint32_t)((old[i].key * 0x9E3779B97F4A7C15ull) >> 40) & m;
+        while (v->blocks[j].key) j = (j + 1) & m;
+        v->blocks[j] = old[i];
+        v->used++;
+        if (old[i].key == pend_key) v->pending = &v->blocks[j];
     }
-    if ((v->used + 1) * 4 > v->cap * 3) { /* grow, keeping the pending block's identity */
-        flush(v);
-        memset(v->recent, 0, sizeof(v->recent));
-        block *old = v->blocks, *pend = v->pending;
-        uint32_t old_cap = v->cap, i;
-        uint64_t pend_key = pend ? pend->key : 0;
-        v->cap *= 2;
-        v->blocks = calloc(v->cap, sizeof(block));
-        if (!v->blocks) abort();
-        v->used = 0;
-        v->pending = NULL;
-        for (i = 0; i < old_cap; i++) {
-            if (!old[i].key) continue;
-            uint32_t m = v->cap - 1, j = (uint32_t)((old[i].key * 0x9E3779B97F4A7C15ull) >> 40) & m;
-            while (v->blocks[j].key) j = (j + 1) & m;
-            v->blocks[j] = old[i];
-            v->used++;
-            if (old[i].key == pend_key) v->pending = &v->blocks[j];
-        }
-        free(old);
-        return lookup_slow(v, addr, size);
-    }
-    if (build_block(v, &v->blocks[h], addr, size)) return NULL;
-    v->used++;
-    return *slot = &v->blocks[h];
+    free(old);
 }
 
-static inline __attribute__((always_inline)) block *lookup(vb_core *v, uint32_t addr, uint32_t size) {
+static block *lookup_slow(vb_core *v, uint32_t addr, uint32_t size, int *err) {
+    uint64_t key = ((uint64_t)size << 32) | addr;
+    uint32_t mask, h;
+    if ((v->used + 1) * 4 > v->cap * 3) grow_blocks(v);
+    mask = v->cap - 1;
+    h = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & mask;
+    while (v->blocks[h].key) {
+        if (v->blocks[h].key == key) return v->recent[(addr >> 1) & 255] = &v->blocks[h];
+        h = (h + 1) & mask;
+    }
+    *err = build_block(v, &v->blocks[h], addr, size);
+    if (*err) {
+        memset(&v->blocks[h], 0, sizeof(block));
+        return NULL;
+    }
+    v->used++;
+    return v->recent[(addr >> 1) & 255] = &v->blocks[h];
+}
+
+static inline __attribute__((always_inline)) block *lookup(vb_core *v, uint32_t addr, uint32_t size, int *err) {
     block *b = v->recent[(addr >> 1) & 255];
     if (b && b->addr == addr && b->size == size) return b;
-    return lookup_slow(v, addr, size);
+    return lookup_slow(v, addr, size, err);
 }
 
 /* ---------------------------------------------------------------- dynamic terms */
@@ -386,36 +405,44 @@ static void stall(vb_core *v, int cause, uint64_t n) {
     v->layers[v->layer].stall[cause] += n;
 }
 
-/* Instruction fetch of a block from flash through the ART (prefetch buffer + I-cache). */
+/* Instruction fetch of a block from flash: one flash-model call per flash word. The stall of
+   each word is kept, so that a counter read inside the block sees only the words fetched so far. */
 static void fetch_block(vb_core *v, block *b) {
-    uint32_t w = v->p.flash_fetch_bytes, lat = v->p.flash_latency, chunk, first, last;
-    if (!b->in_flash || !lat || !w) {
-        v->last_chunk = 0;
-        return;
+    uint32_t w = art_params(v->art)->fetch_bytes, first = b->addr / w, last = (b->addr + b->size - 1) / w, i;
+    if (last - first + 1 > v->cap_words) {
+        uint32_t cap = last - first + 1 + 64;
+        uint32_t *t = realloc(v->word_stall, cap * sizeof(uint32_t));
+        if (!t) abort();
+        v->word_stall = t;
+        v->cap_words = cap;
     }
-    first = b->addr / w;
-    last = (b->addr + b->size - 1) / w;
-    for (chunk = first; chunk <= last; chunk++) {
-        if (chunk + 1 == v->last_chunk) continue; /* still in the fetch buffer */
-        int hit = v->p.flash_icache && cache_access(&v->icache, chunk * w / v->p.cache_line_bytes);
-        if (!hit) {
-            if (v->p.flash_prefetch && chunk == v->last_chunk) /* sequential: prefetched while executing */
-                stall(v, VB_STALL_FLASH, lat + 1 > b->chunk_cycles ? lat + 1 - b->chunk_cycles : 0);
-            else
-                stall(v, VB_STALL_FLASH, lat);
-        }
-        v->last_chunk = chunk + 1;
+    v->first_word = first;
+    v->n_words = last - first + 1;
+    for (i = 0; i < v->n_words; i++) {
+        uint32_t s = art_fetch(v->art, first + i, b->word_cycles);
+        v->word_stall[i] = s;
+        if (s) stall(v, VB_STALL_FLASH, s);
     }
 }
 
+/* Fetch stall of the pending block's flash words that lie wholly after byte address `end`. */
+static uint64_t fetch_stall_after(vb_core *v, uint32_t end) {
+    uint64_t s = 0;
+    uint32_t i, w;
+    if (!v->n_words || !v->art) return 0;
+    w = art_params(v->art)->fetch_bytes;
+    for (i = 0; i < v->n_words; i++)
+        if ((v->first_word + i) * w >= end) s += v->word_stall[i];
+    return s;
+}
+
 static void data_flash_read(vb_core *v, uint32_t addr) {
-    uint32_t lat = v->p.flash_latency;
+    uint32_t s;
     v->pending_flash_reads++;
     v->c.flash_reads++;
     v->pending_dyn_charge += v->p.charge_flash_read_fc;
-    if (!lat) return;
-    if (v->p.flash_dcache && cache_access(&v->dcache, addr / v->p.cache_line_bytes)) return;
-    stall(v, VB_STALL_FLASH, lat);
+    s = v->art ? art_data_read(v->art, addr) : 0;
+    if (s) stall(v, VB_STALL_FLASH, s);
 }
 
 /* A block that ran to its end. The hot path only bumps the live totals (cycles and instructions,
@@ -435,6 +462,7 @@ static inline __attribute__((always_inline)) void commit_full(vb_core *v, block 
         v->pending_dyn_charge = 0;
         v->pending_flash_reads = 0;
     }
+    v->n_words = 0;
     if (!b->touched) {
         if (v->n_touched == v->cap_touched) {
             uint32_t cap = v->cap_touched ? v->cap_touched * 2 : 1024;
@@ -490,31 +518,85 @@ static void flush(vb_core *v) {
     v->n_touched = 0;
 }
 
-/* Part of a block ran (the run stopped inside it): accounted directly, without its static stalls. */
-static void commit_partial(vb_core *v, block *b, uint64_t cycles, uint32_t ninsn, uint64_t charge) {
-    cycles += v->pending_dyn;
-    v->c.cycles += cycles;
-    v->c.instructions += ninsn;
-    add_to_buckets(v, b->func_id, cycles, ninsn, charge + v->pending_dyn_charge);
-    v->pending_dyn = 0;
-    v->pending_dyn_charge = 0;
-    v->pending_flash_reads = 0;
+/* ---------------------------------------------------------------- function-call watch */
+
+static void watch_block(vb_core *v, uint32_t addr) {
+    call_watch *w = &v->watch;
+    uint32_t sp = 0, lr = 0;
+    if (!w->active && addr == w->entry) {
+        v->reg_read(v->uc, v->p.link_reg, &lr);
+        v->reg_read(v->uc, v->p.sp_reg, &sp);
+        flush(v);
+        w->ret = lr & ~1u;
+        w->sp = sp;
+        w->active = 1;
+        w->cur.entry_cycles = v->c.cycles;
+        w->cur.entry_instructions = v->c.instructions;
+        w->cur.entry_charge_fc = v->c.charge_fc;
+    } else if (w->active && addr == w->ret) {
+        v->reg_read(v->uc, v->p.sp_reg, &sp);
+        if (sp != w->sp) return; /* a deeper frame returning to the same address (recursion) */
+        flush(v);
+        w->cur.exit_cycles = v->c.cycles;
+        w->cur.exit_instructions = v->c.instructions;
+        w->cur.exit_charge_fc = v->c.charge_fc;
+        w->active = 0;
+        if (w->n == w->cap) {
+            uint32_t cap = w->cap ? w->cap * 2 : 16;
+            vb_call *t = realloc(w->calls, cap * sizeof(vb_call));
+            if (!t) abort();
+            w->calls = t;
+            w->cap = cap;
+        }
+        w->calls[w->n++] = w->cur;
+    }
+}
+
+/* Record every outermost call of the function at `entry` (0 stops watching). */
+VB_API void vb_watch_calls(vb_core *v, uint32_t entry) {
+    v->watch.entry = entry;
+    v->watch.active = 0;
+    v->watch.n = 0;
+}
+VB_API uint32_t vb_watched_calls(vb_core *v, vb_call *out, uint32_t n) {
+    if (out) memcpy(out, v->watch.calls, (n < v->watch.n ? n : v->watch.n) * sizeof(vb_call));
+    return v->watch.n;
 }
 
 /* ---------------------------------------------------------------- Unicorn hooks */
 
+/* A stop requested from here takes effect before block `b` runs: it stays unaccounted and its
+   hook runs again when the run resumes. */
+static void stop_before(vb_core *v, int reason) {
+    v->pending = NULL;
+    v->n_words = 0;
+    v->stop_reason = reason;
+    v->emu_stop(v->uc);
+}
+
 VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
     vb_core *v = (vb_core *)user;
     uint32_t addr = (uint32_t)address, cause, i;
+    int err = 0;
     block *b, *a = v->pending;
     (void)uc;
     /* A stop was requested: Unicorn calls this hook for the next block but exits before running
        it, so it must not be accounted. */
     if (v->stop_reason != VB_STOP_NONE) return;
-    b = lookup(v, addr, size);
-    if (!b) { /* no decode for this code: stop rather than guess */
-        v->stop_reason = VB_STOP_NO_DECODE;
-        v->fault_addr = addr;
+    if (v->code_written_hi) { /* decoded code was overwritten: its blocks are stale */
+        v->fault_addr = v->code_written_lo;
+        v->stop_reason = VB_STOP_RETRANSLATE; /* pending stays: this hook runs again and commits it */
+        v->emu_stop(v->uc);
+        return;
+    }
+    b = lookup(v, addr, size, &err);
+    if (!b) { /* no decode for this code: stop rather than guess (the pending block stays pending) */
+        if (err == -2) {
+            v->fault_addr = addr;
+            v->stop_reason = VB_STOP_RETRANSLATE;
+        } else {
+            v->stop_reason = VB_STOP_NO_DECODE;
+        }
         v->emu_stop(v->uc);
         return;
     }
@@ -534,25 +616,17 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
         }
         commit_full(v, a, (uint64_t)adj, (int)cause);
     }
-    /* Stops requested here take effect before this block runs: it stays unaccounted and is seen
-       again, from its hook, when the run resumes. */
     if (b->ninsn == 1 && (b->first_flags & VB_F_BRANCH) && a == b) { /* `b .`: nothing left to run */
-        v->pending = NULL;
-        v->stop_reason = VB_STOP_SELF_LOOP;
-        v->emu_stop(v->uc);
+        stop_before(v, VB_STOP_SELF_LOOP);
         return;
     }
     if (v->next_event && v->c.cycles >= v->next_event) {
         v->next_event = 0;
-        v->pending = NULL;
-        v->stop_reason = VB_STOP_EVENT;
-        v->emu_stop(v->uc);
+        stop_before(v, VB_STOP_EVENT);
         return;
     }
     if (v->p.instruction_budget && v->c.instructions >= v->p.instruction_budget) {
-        v->pending = NULL;
-        v->stop_reason = VB_STOP_BUDGET;
-        v->emu_stop(v->uc);
+        stop_before(v, VB_STOP_BUDGET);
         return;
     }
     v->pending = b;
@@ -563,9 +637,42 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
         v->layer = arg + 1 < v->n_layers ? arg + 1 : 0;
         v->layer_calls++;
     }
-    if (b->in_flash && v->p.flash_latency) fetch_block(v, b);
-    else v->last_chunk = 0;
+    if (v->watch.entry) watch_block(v, addr);
+    if (b->in_flash && v->art) fetch_block(v, b);
+    else if (v->art) art_fetch_break(v->art);
     for (i = 0; i < b->n_literals; i++) data_flash_read(v, b->literal[i]);
+}
+
+/* A store into memory that holds decoded code (hooked only on such RAM pages): the decode and the
+   blocks built from it are stale. The next block hook stops the run so that Python drops the
+   emulator's translations of the range and the code is decoded again from its new bytes. */
+VB_API void vb_hook_code_write(uc_engine *uc, int type, uint64_t address, int size, int64_t value, void *user) {
+    vb_core *v = (vb_core *)user;
+    uint32_t a = (uint32_t)address, end = a + (uint32_t)size, x;
+    int hit = 0;
+    (void)uc;
+    (void)type;
+    (void)value;
+    for (x = (a & ~1u) - 2; x < end; x += 2) { /* from 2 bytes before: a wide instruction may straddle */
+        vb_insn *s = slot(v, x, 0);
+        if (s && (s->flags & VB_F_VALID) && x + s->length > a) {
+            memset(s, 0, sizeof(*s));
+            hit = 1;
+        }
+    }
+    if (!hit) return;
+    if (!v->code_written_hi || a < v->code_written_lo) v->code_written_lo = a;
+    if (end > v->code_written_hi) v->code_written_hi = end;
+}
+
+/* Where decoded code was overwritten (hi = 0: nowhere); the blocks built from it are forgotten
+   (the pending one keeps its cost) and Python drops the emulator's translations of the range. */
+VB_API void vb_code_rewritten(vb_core *v, uint32_t *lo, uint32_t *hi) {
+    *lo = v->code_written_lo;
+    *hi = v->code_written_hi;
+    if (!v->code_written_hi) return;
+    v->code_written_lo = v->code_written_hi = 0;
+    forget_blocks_but_pending(v);
 }
 
 /* Python stops the run (exit device, fault, input wait): the next block must not be accounted. */
@@ -582,7 +689,7 @@ VB_API void vb_hook_divide(uc_engine *uc, uint64_t address, uint32_t size, void 
     const vb_insn *ins = insn_at(v, (uint32_t)address);
     uint32_t a = 0, d = 0, cycles;
     (void)size;
-    if (!ins) return;
+    if (!ins || !(ins->flags & VB_F_DIVIDE) || v->pending == NULL) return;
     v->reg_read(uc, v->p.reg_ids[ins->aux & 31], &a);
     v->reg_read(uc, v->p.reg_ids[(ins->aux >> 8) & 31], &d);
     if ((ins->aux >> 16) & 1) {
@@ -640,26 +747,19 @@ VB_API void vb_free_cookie(void *cookie) { free(cookie); }
 
 /* ---------------------------------------------------------------- queries from Python */
 
-/* Cycles and instructions at the start of the k-th instruction of the pending block:
-   what a cycle counter read by that instruction returns. */
+/* Cycles and instructions at the start of the k-th instruction of the pending block: what a
+   cycle counter read by that instruction returns. It includes every stall charged to earlier
+   instructions and the fetch of the flash words up to this instruction's last byte, not the
+   fetch of the words after it. */
 VB_API void vb_now(vb_core *v, uint32_t k, uint64_t *cycles, uint64_t *instructions) {
     block *b = v->pending;
     uint64_t c = v->c.cycles, n = v->c.instructions;
     if (b) {
-        const vb_insn *prev = NULL, *ins;
-        uint32_t off = 0, i, cause;
-        int64_t pc = 0;
-        for (i = 0; i < k && off < b->size; i++) {
-            ins = insn_at(v, b->addr + off);
-            if (!ins) break;
-            if (prev) pc += pair_cost(&v->p, prev->flags, prev->regs_written, ins->flags, ins->regs_read,
-                                      ins->regs_addr, &cause);
-            pc += ins->cycles;
-            prev = ins;
-            off += ins->length ? ins->length : 2;
-        }
-        if (pc < (int64_t)i) pc = i;
-        c += (uint64_t)pc + v->pending_dyn;
+        uint32_t i, end, fetched_end;
+        int64_t pc = prefix_cycles(v, b->addr, b->size, k, &i, &end);
+        const vb_insn *cur = i < b->ninsn ? insn_at(v, end) : NULL;
+        fetched_end = cur ? end + cur->length : b->addr + b->size;
+        c += (uint64_t)pc + v->pending_dyn - fetch_stall_after(v, fetched_end);
         n += i;
     }
     *cycles = c;
@@ -670,26 +770,30 @@ VB_API void vb_now(vb_core *v, uint32_t k, uint64_t *cycles, uint64_t *instructi
    the simulator redirected execution, so the rest of the block never ran. */
 VB_API void vb_cut(vb_core *v, uint32_t k) {
     block *b = v->pending;
-    uint64_t cycles, n;
     if (!b) return;
     if (k >= b->ninsn) {
         commit_full(v, b, 0, 0);
     } else {
-        uint64_t base_c = v->c.cycles, base_n = v->c.instructions, dyn = v->pending_dyn;
-        vb_now(v, k, &cycles, &n);
-        /* vb_now included pending_dyn; commit() adds it again */
-        {   /* the classes of the instructions that ran */
-            uint32_t off = 0, i;
-            for (i = 0; i < k && off < b->size; i++) {
-                const vb_insn *ins = insn_at(v, b->addr + off);
-                if (!ins) break;
-                v->c.class_cycles[ins->energy_class % VB_MAX_ENERGY_CLASSES] += ins->cycles;
-                off += ins->length ? ins->length : 2;
-            }
+        uint32_t i, end, off = 0;
+        int64_t pc = prefix_cycles(v, b->addr, b->size, k, &i, &end);
+        uint64_t unfetched = fetch_stall_after(v, end), dyn = v->pending_dyn - unfetched, cycles = (uint64_t)pc + dyn;
+        for (i = 0; i < k && off < b->size; i++) { /* the classes of the instructions that ran */
+            const vb_insn *ins = insn_at(v, b->addr + off);
+            if (!ins) break;
+            v->c.class_cycles[ins->energy_class % VB_MAX_ENERGY_CLASSES] += ins->cycles;
+            off += ins->length ? ins->length : 2;
         }
-        commit_partial(v, b, cycles - base_c - dyn, (uint32_t)(n - base_n),
-                       b->ninsn ? b->charge_fc * k / b->ninsn : 0);
+        v->c.stall[VB_STALL_FLASH] -= unfetched;
+        v->c.cycles += cycles;
+        v->c.instructions += i;
+        add_to_buckets(v, b->func_id, cycles, i,
+                       (b->ninsn ? b->charge_fc * k / b->ninsn : 0) + v->pending_dyn_charge -
+                           unfetched * v->p.charge_stall_fc);
+        v->pending_dyn = 0;
+        v->pending_dyn_charge = 0;
+        v->pending_flash_reads = 0;
     }
+    v->n_words = 0;
     v->pending = NULL;
 }
 

@@ -1,14 +1,15 @@
-/* vbcore: the native hot path of vbench.
+/* vbcore: the native hot path of vbench. This header is the ABI shared with Python
+ * (vbench/sim/native.py mirrors it; vb_abi() lets Python refuse a library built from another
+ * version of it).
  *
- * Unicorn calls vb_hook_block() at the start of every translated block it executes. The block's
- * static cost (instructions, cycles with the intra-block pipeline rules, charge) is computed once,
- * from a per-instruction attribute table that Python decodes from the ELF, and cached. A block is
- * committed when the next one starts, because only then is it known whether its final branch was
- * taken. Flash data reads arrive through MMIO callbacks on the flash pages that hold no code, so
- * loads from SRAM keep Unicorn's fast path.
- *
- * Everything here is integer arithmetic in a fixed order: the same firmware gives the same
- * figures on every host. Python reads the counters when the run ends. */
+ * Unicorn calls vb_hook_block() at the start of every translated block it executes. The first
+ * time a block runs, its instructions are decoded from the bytes that execute (a callback into
+ * Python fills the lazily allocated code map), and its static cost (instructions, cycles with
+ * the intra-block pipeline rules, charge) is cached. A block is committed when the next one
+ * starts, because only then is it known whether its final branch was taken. Flash timing comes
+ * from a flash-accelerator model behind two entry points (instruction fetch, data read; see
+ * flash_art.h). Everything is integer arithmetic in a fixed order: the same firmware gives the
+ * same figures on every host. */
 #ifndef VBCORE_H
 #define VBCORE_H
 
@@ -16,7 +17,10 @@
 
 #define VB_API __attribute__((visibility("default")))
 
-/* Instruction attribute flags (mirrored in vbench/sim/isa.py). */
+/* Bump whenever a struct or enum below changes: Python refuses a library with another value. */
+#define VB_ABI_VERSION 3
+
+/* Instruction attribute flags. */
 enum {
     VB_F_LOAD = 1u << 0,         /* single load (LDR/LDRB/LW/FLW/VLDR) */
     VB_F_STORE = 1u << 1,        /* single store */
@@ -29,11 +33,15 @@ enum {
     VB_F_MULTI = 1u << 8,        /* LDM/STM/PUSH/POP/LDRD/STRD: never pipelines */
     VB_F_WIDE = 1u << 9,         /* 32-bit encoding (Thumb-2 wide / RV32 non-compressed) */
     VB_F_AGU_DEP = 1u << 10,     /* its address/target operand has no forwarding from the ALU */
+    VB_F_HOOKED = 1u << 11,      /* needs a per-instruction hook (divide, counter CSR) */
     VB_F_VALID = 1u << 15,       /* table slot holds a decoded instruction */
 };
 
 /* Why vb_hook_block asked Unicorn to stop. */
-enum { VB_STOP_NONE = 0, VB_STOP_BUDGET, VB_STOP_FLASH_WRITE, VB_STOP_NO_DECODE, VB_STOP_EVENT, VB_STOP_SELF_LOOP, VB_STOP_EXTERNAL };
+enum {
+    VB_STOP_NONE = 0, VB_STOP_BUDGET, VB_STOP_FLASH_WRITE, VB_STOP_NO_DECODE, VB_STOP_EVENT,
+    VB_STOP_SELF_LOOP, VB_STOP_EXTERNAL, VB_STOP_RETRANSLATE, VB_STOP_N
+};
 
 /* Stall causes reported per function and per layer. */
 enum { VB_STALL_FLASH = 0, VB_STALL_BRANCH, VB_STALL_LOAD_USE, VB_STALL_DIVIDE, VB_STALL_EXCEPTION, VB_STALL_N };
@@ -54,7 +62,7 @@ typedef struct {
 } vb_insn;
 
 #define VB_MAX_ENERGY_CLASSES 32
-#define VB_MAX_CODE_REGIONS 8
+#define VB_MAX_CODE_REGIONS 16
 #define VB_MAX_FLASH_REGIONS 4
 
 typedef struct {
@@ -66,11 +74,6 @@ typedef struct {
     /* Data-dependent divide, cycles = base + ceil(significant quotient bits / bits_per_cycle). */
     uint32_t div_model;             /* 0: quotient bits (Cortex-M4), 1: divisor leading zeros (CV32E40P) */
     uint32_t div_min, div_max, div_bits_per_cycle, div_by_zero;
-    /* Flash (the STM32 ART model; latency 0 disables the flash model). */
-    uint32_t flash_latency;         /* FLASH_ACR.LATENCY as the firmware set it */
-    uint32_t flash_prefetch, flash_icache, flash_dcache;
-    uint32_t flash_fetch_bytes;     /* bytes delivered by one flash read */
-    uint32_t icache_lines, dcache_lines, cache_line_bytes;
     /* Charge per cycle of each energy class and per memory access, in femtocoulombs. */
     uint64_t charge_fc[VB_MAX_ENERGY_CLASSES];
     uint64_t charge_stall_fc;       /* per stall cycle */
@@ -80,6 +83,7 @@ typedef struct {
     /* Address of vb_layer_marker() in the firmware (0 = none) and the register holding its arg. */
     uint32_t marker_addr;
     int marker_arg_reg;             /* Unicorn register id of the first argument */
+    int link_reg, sp_reg;           /* Unicorn register ids of the return address and the stack pointer */
     int reg_ids[32];                /* Unicorn register id of architectural register n */
 } vb_params;
 
@@ -89,5 +93,14 @@ typedef struct {
     uint64_t flash_reads, sram_reads, sram_writes;
     uint64_t class_cycles[VB_MAX_ENERGY_CLASSES]; /* issue cycles per energy class: the power model's features */
 } vb_counters;
+
+/* One completed call of a watched function (vb_watch_calls): totals at entry and at return. */
+typedef struct {
+    uint64_t entry_cycles, entry_instructions, entry_charge_fc;
+    uint64_t exit_cycles, exit_instructions, exit_charge_fc;
+} vb_call;
+
+/* Sizes Python checks against its mirrors (vb_abi). */
+enum { VB_ABI_INSN = 0, VB_ABI_PARAMS, VB_ABI_COUNTERS, VB_ABI_CALL, VB_ABI_ART_PARAMS, VB_ABI_N };
 
 #endif

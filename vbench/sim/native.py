@@ -1,7 +1,8 @@
-"""ctypes view of the native accounting core (vbench/_native/vbcore.{h,c}).
+"""ctypes view of the native accounting core (vbench/_native/vbcore.h, flash_art.h).
 
 The core is built as an extension module at install time (setup.py). Layouts here mirror the
-header field for field; `vb_params` is filled once per run from the platform file.
+headers field for field; at load, `vb_abi()` reports the header's ABI version and struct sizes
+and a library built from another version of the headers is refused (no silent field shifts).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from vbench.errors import VbenchError
 # Flags, stop reasons and stall causes: keep in step with vbcore.h.
 F_LOAD, F_STORE, F_LDR_PIPE, F_BRANCH_COND, F_BRANCH = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4
 F_DATA_PROC, F_DIVIDE, F_LITERAL, F_MULTI, F_WIDE = 1 << 5, 1 << 6, 1 << 7, 1 << 8, 1 << 9
-F_AGU_DEP = 1 << 10
+F_AGU_DEP, F_HOOKED = 1 << 10, 1 << 11
 F_VALID = 1 << 15
 
-STOP_NONE, STOP_BUDGET, STOP_FLASH_WRITE, STOP_NO_DECODE, STOP_EVENT, STOP_SELF_LOOP, STOP_EXTERNAL = range(7)
+ABI_VERSION = 3  # vbcore.h VB_ABI_VERSION
+(STOP_NONE, STOP_BUDGET, STOP_FLASH_WRITE, STOP_NO_DECODE, STOP_EVENT, STOP_SELF_LOOP, STOP_EXTERNAL,
+ STOP_RETRANSLATE) = range(8)
 STALL_CAUSES = ("flash", "branch", "load_use", "divide", "exception")
 
 MAX_ENERGY_CLASSES = 32
@@ -53,14 +56,6 @@ class VbParams(ctypes.Structure):
         ("div_max", c_uint32),
         ("div_bits_per_cycle", c_uint32),
         ("div_by_zero", c_uint32),
-        ("flash_latency", c_uint32),
-        ("flash_prefetch", c_uint32),
-        ("flash_icache", c_uint32),
-        ("flash_dcache", c_uint32),
-        ("flash_fetch_bytes", c_uint32),
-        ("icache_lines", c_uint32),
-        ("dcache_lines", c_uint32),
-        ("cache_line_bytes", c_uint32),
         ("charge_fc", c_uint64 * MAX_ENERGY_CLASSES),
         ("charge_stall_fc", c_uint64),
         ("charge_flash_read_fc", c_uint64),
@@ -69,6 +64,8 @@ class VbParams(ctypes.Structure):
         ("instruction_budget", c_uint64),
         ("marker_addr", c_uint32),
         ("marker_arg_reg", c_int),
+        ("link_reg", c_int),
+        ("sp_reg", c_int),
         ("reg_ids", c_int * 32),
     ]
 
@@ -86,7 +83,21 @@ class VbCounters(ctypes.Structure):
     ]
 
 
-TRANSLATE_FN = ctypes.CFUNCTYPE(None, c_uint32, c_uint32)
+class VbCall(ctypes.Structure):
+    _fields_ = [(f"{when}_{what}", c_uint64) for when in ("entry", "exit")
+                for what in ("cycles", "instructions", "charge_fc")]
+
+
+class VbArtParams(ctypes.Structure):
+    _fields_ = [(name, c_uint32) for name in (
+        "fetch_bytes", "line_bytes", "icache_lines", "dcache_lines", "icache_ways", "dcache_ways",
+        "line_fill_reads", "latency", "prefetch", "icache", "dcache")]
+
+
+# In vb_abi()'s order (VB_ABI_INSN, VB_ABI_PARAMS, ...).
+ABI_STRUCTS = (VbInsn, VbParams, VbCounters, VbCall, VbArtParams)
+
+TRANSLATE_FN = ctypes.CFUNCTYPE(c_int, c_uint32, c_uint32)
 
 _lib: ctypes.CDLL | None = None
 
@@ -100,6 +111,7 @@ def library() -> ctypes.CDLL:
     if spec is None or not spec.origin or not Path(spec.origin).exists():
         raise VbenchError("the native core vbench._native._vbcore is not built: reinstall with `pip install -e .`")
     lib = ctypes.CDLL(spec.origin)
+    check_abi(lib, spec.origin)
     sig = {
         "vb_create": (c_void_p, []),
         "vb_destroy": (None, [c_void_p]),
@@ -107,9 +119,17 @@ def library() -> ctypes.CDLL:
         "vb_set_translate": (None, [c_void_p, c_void_p]),
         "vb_set_params": (c_int, [c_void_p, POINTER(VbParams)]),
         "vb_get_params": (None, [c_void_p, POINTER(VbParams)]),
-        "vb_set_flash_config": (None, [c_void_p] + [c_uint32] * 6),
+        "vb_attach_art": (None, [c_void_p, c_void_p]),
+        "vb_art_create": (c_void_p, []),
+        "vb_art_destroy": (None, [c_void_p]),
+        "vb_art_configure": (c_int, [c_void_p, POINTER(VbArtParams)]),
+        "vb_art_get_params": (None, [c_void_p, POINTER(VbArtParams)]),
+        "vb_art_set_acr": (None, [c_void_p] + [c_uint32] * 6),
         "vb_add_code_region": (c_int, [c_void_p, c_uint32, c_uint32]),
-        "vb_code_table": (POINTER(VbInsn), [c_void_p, c_int]),
+        "vb_insn_slot": (POINTER(VbInsn), [c_void_p, c_uint32]),
+        "vb_code_rewritten": (None, [c_void_p, POINTER(c_uint32), POINTER(c_uint32)]),
+        "vb_watch_calls": (None, [c_void_p, c_uint32]),
+        "vb_watched_calls": (c_uint32, [c_void_p, c_void_p, c_uint32]),
         "vb_add_flash_region": (c_int, [c_void_p, c_uint32, c_uint32, c_void_p]),
         "vb_flash_cookie": (c_void_p, [c_void_p, c_uint32, c_uint32, c_void_p]),
         "vb_free_cookie": (None, [c_void_p]),
@@ -139,6 +159,21 @@ def library() -> ctypes.CDLL:
         fn.argtypes = args
     _lib = lib
     return lib
+
+
+def check_abi(lib: ctypes.CDLL, origin: str, structs=ABI_STRUCTS, version: int = ABI_VERSION) -> None:
+    """Refuse a native library built from other headers than the mirrors above."""
+    fn = getattr(lib, "vb_abi", None)
+    if fn is None:
+        raise VbenchError(f"the native core {origin} predates the ABI check: reinstall vbench (`pip install .`)")
+    fn.restype, fn.argtypes = c_uint32, [POINTER(c_uint32), c_uint32]
+    sizes = (c_uint32 * len(structs))()
+    got = fn(sizes, len(structs))
+    want = [ctypes.sizeof(s) for s in structs]
+    if got != version or list(sizes) != want:
+        raise VbenchError(
+            f"the native core {origin} was built from other headers (ABI {got}, struct sizes {list(sizes)}) than "
+            f"this vbench expects (ABI {version}, sizes {want}): reinstall vbench (`pip install .`)")
 
 
 def symbol_address(name: str) -> int:

@@ -5,7 +5,7 @@ selected range") and SR2.REGLPF follows CR1.LPR at once; every change of the eff
 (CR1.VOS with CR5.R1MODE) is reported through `board.set_voltage_range()`. Wakeup pins, PVD/PVM
 monitors, standby/shutdown entry and the I/O pull-up/down registers are held without effect.
 
-FLASH: FLASH_ACR is held and every write is reported through `board.set_flash_acr()` (the ART
+FLASH: FLASH_ACR is held and every write goes to the board's flash model, `board.flash_model.set_acr()` (the ART
 and wait-state model belongs to the board). The unlock key sequences of KEYR/OPTKEYR work;
 erase, programming and option-byte loading are not modelled and raise UnmodelledAccess when
 started. Reset values: RM0432 §3.7 and §5.4 register descriptions (as in ST's STM32L4R5 SVD).
@@ -120,8 +120,9 @@ class Stm32l4FlashInterface(WordRegisters):
     def _publish_acr(self) -> None:
         """The timing model follows FLASH_ACR from reset on (I- and D-cache enabled at reset)."""
         a = self.acr
-        self.board.set_flash_acr(a & 0xF, bool(a & ACR_PRFTEN), bool(a & ACR_ICEN), bool(a & ACR_DCEN),
-                                 bool(a & ACR_ICRST), bool(a & ACR_DCRST))
+        if self.board.flash_model is not None:
+            self.board.flash_model.set_acr(a & 0xF, bool(a & ACR_PRFTEN), bool(a & ACR_ICEN), bool(a & ACR_DCEN),
+                                           bool(a & ACR_ICRST), bool(a & ACR_DCRST))
 
     def read_word(self, reg: int) -> int:
         if reg in self.held:

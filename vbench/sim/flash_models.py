@@ -1,0 +1,82 @@
+"""Flash read-path models, selected by the platform's `[flash] type`.
+
+`stm32l4-art`: the STM32L4/L4+ flash interface with its ART accelerator (RM0432 §3.3), timed in
+native code (vbench/_native/flash_art.c). Its geometry and the parameters no document fixes come
+from the [flash] section; FLASH_ACR (LATENCY, PRFTEN, ICEN, DCEN, ICRST, DCRST) comes from the
+board's FLASH register peripheral, which calls `set_acr()` on every write, unless a what-if pins a
+field (`flash.wait_states`, `flash.prefetch`, `flash.icache`, `flash.dcache`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from vbench.errors import VbenchError
+from vbench.sim import native as N
+
+# [flash] key -> vb_art_params field, with the default used when the platform omits the key.
+ART_GEOMETRY = {
+    "fetch_bytes": ("fetch_bytes", 8),
+    "cache_line_bytes": ("line_bytes", 32),
+    "icache_lines": ("icache_lines", 1),
+    "dcache_lines": ("dcache_lines", 1),
+    "icache_ways": ("icache_ways", 0),
+    "dcache_ways": ("dcache_ways", 0),
+    "line_fill_reads": ("line_fill_reads", 1),
+}
+
+
+class Stm32L4Art:
+    TYPE = "stm32l4-art"
+
+    def __init__(self, platform, lib, timing_on: bool = True):
+        self.platform, self.lib, self.timing_on = platform, lib, timing_on
+        self.handle = lib.vb_art_create()
+        if not self.handle:
+            raise VbenchError("native core: out of memory (flash model)")
+        self.params = N.VbArtParams()
+        for key, (field, default) in ART_GEOMETRY.items():
+            setattr(self.params, field, int(platform.get(f"flash.{key}", default)))
+        if self.lib.vb_art_configure(self.handle, ctypes.byref(self.params)):
+            raise VbenchError(f"{platform.path}: [flash] geometry rejected by the flash model "
+                              f"(fetch_bytes, cache_line_bytes and line_fill_reads must be positive)")
+        self.pins = {k: platform.get(f"flash.{k}", None) for k in ("wait_states", "prefetch", "icache", "dcache")}
+        self.acr = (0, False, False, False)
+        self.set_acr(0, False, False, False)  # reset state until a FLASH_ACR peripheral writes it; pins apply
+
+    def set_acr(self, latency: int, prefetch: bool, icache: bool, dcache: bool,
+                icache_reset: bool = False, dcache_reset: bool = False) -> None:
+        """FLASH_ACR as the firmware wrote it; a pinned field keeps the what-if's value."""
+        if self.pins["wait_states"] is not None:
+            latency = int(self.pins["wait_states"])
+        prefetch, icache, dcache = (bool(pin) if pin is not None else val for pin, val in
+                                    zip((self.pins["prefetch"], self.pins["icache"], self.pins["dcache"]),
+                                        (prefetch, icache, dcache)))
+        if not self.timing_on:
+            latency = 0
+        self.lib.vb_art_set_acr(self.handle, latency, int(prefetch), int(icache), int(dcache),
+                                int(icache_reset), int(dcache_reset))
+        self.acr = (latency, prefetch, icache, dcache)
+
+    def close(self) -> None:
+        if self.handle:
+            self.lib.vb_art_destroy(self.handle)
+            self.handle = None
+
+
+FLASH_MODELS = {Stm32L4Art.TYPE: Stm32L4Art}
+
+
+def flash_model_for(platform, lib, timing_on: bool = True):
+    """The platform's flash model, or None for flash without wait states (or no [flash] section)."""
+    section = platform.section("flash")
+    kind = section.get("type")
+    if kind is None:
+        if any(k not in ("wait_states", "prefetch", "icache", "dcache") for k in section):
+            raise VbenchError(f"{platform.path}: [flash] needs a type (known: {', '.join(sorted(FLASH_MODELS))})")
+        return None
+    cls = FLASH_MODELS.get(kind)
+    if cls is None:
+        raise VbenchError(f"{platform.path}: flash.type {kind!r} is not a flash model "
+                          f"(known: {', '.join(sorted(FLASH_MODELS))})")
+    return cls(platform, lib, timing_on)
