@@ -72,8 +72,10 @@ def test_dwt_value_equals_vbench_count_at_the_reading_instruction():
     board, elf = run_microbench("nucleo-l4r5zi", defines=['MB_ONLY="alu"'])
     start, size = next((f[0], f[1]) for f in board.image.functions if f[2] == "mb_alu")
     # the two loads of DWT_CYCCNT through r12 (ip): `ldr r0, [ip]` and `ldr ip, [ip]`
-    reads = [a for a in sorted(board.insns) if start <= a < start + size
-             and board.insns[a].mnemonic.startswith("ldr") and board.insns[a].op_str.endswith("[ip]")]
+    sec = next(c for c in board.image.code if c.vaddr <= start < c.vaddr + len(c.data))
+    code = sec.data[start - sec.vaddr:start - sec.vaddr + size]
+    reads = [d.address for d in board.codemap.decoder.decode(code, start)
+             if d.mnemonic.startswith("ldr") and d.op_str.endswith("[ip]")]
     assert len(reads) == 2, reads
     at: dict[int, int] = {}  # address -> vbench cycles before it (the last call, the one reported)
     for addr in reads:

@@ -9,7 +9,6 @@ of the energy monitor of a real EEMBC set-up.
 
 from __future__ import annotations
 
-import ctypes
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,19 +16,11 @@ from typing import Protocol
 
 from vbench.errors import VbenchError
 from vbench.harness.protocol import ProtocolError, Timeout
+from vbench.sim.accounting import Counters, energy_uj
 
 # The EEMBC timestamp GPIO per board (firmware/hal/vb_hal.h): Nucleo PF13 (Arduino D7),
 # rv32imaf-mcu GPIO 0 of the PULPino GPIO block.
 TIMESTAMP_PINS: dict[str, tuple[str, int]] = {"nucleo-l4r5zi": ("F", 13), "rv32imaf-mcu": ("0", 0)}
-
-
-@dataclass(frozen=True)
-class Counters:
-    """Simulated totals since reset."""
-    instructions: int
-    cycles: int
-    time_s: float
-    energy_uj: float
 
 
 @dataclass(frozen=True)
@@ -101,7 +92,7 @@ class VirtualTransport:
             original(p, n, level)
             if str(p) == port and int(n) == pin and level == 0:
                 entry = board.gpio_log[-1]
-                energy = entry[5] if len(entry) > 5 else _energy_uj(board, entry[1])
+                energy = energy_uj(board.power, board.account.raw().charge_fc, float(entry[1]))
                 self._marks.append(Mark(int(entry[0]), float(entry[1]), float(energy), int(board.now()[1])))
 
         board.gpio_event = gpio_event
@@ -117,8 +108,7 @@ class VirtualTransport:
         if self.ended is not None or self._waiting:
             return b""
         board = self.board
-        start = counters(board).instructions
-        _set_instruction_budget(board, start + timeout.instructions)
+        board.set_instruction_budget(board.counters().instructions + timeout.instructions)
         result = board.run(until_input=True)
         if result is not None:
             self.ended = result
@@ -139,7 +129,7 @@ class VirtualTransport:
 
     # ---------------------------------------------------------------- what a wire cannot carry
     def counters(self) -> Counters:
-        return counters(self.board)
+        return self.board.counters()
 
     def marks(self) -> list[Mark]:
         """Every timestamp falling edge since reset, in order."""
@@ -156,51 +146,6 @@ class VirtualTransport:
         if r.exit == "budget" and timeout is not None:
             return f"no answer within {timeout.instructions:,} simulated instructions ({r.message})"
         return f"{r.exit}{'' if r.exit_code is None else f' code {r.exit_code}'}: {r.message}".rstrip(": ")
-
-
-def counters(board) -> Counters:
-    """The board's totals at this moment (the Board reports them only in its final RunResult)."""
-    from vbench.sim import native as N
-
-    if hasattr(board, "counters"):  # a public accessor, should the Board grow one
-        c = board.counters()
-        return Counters(int(c.instructions), int(c.cycles), float(c.time_s), float(c.energy_uj))
-    c = N.VbCounters()
-    board.lib.vb_get_counters(board.core, ctypes.byref(c))
-    time_s = board.cycles_to_seconds(int(c.cycles))
-    return Counters(int(c.instructions), int(c.cycles), time_s, _energy_from(board, int(c.charge_fc), time_s))
-
-
-def _energy_from(board, charge_fc: int, time_s: float) -> float:
-    """The Board's own energy formula: supply x (dynamic charge + static current x time), in uJ."""
-    pm = board.power
-    return (pm.supply_v * charge_fc * 1e-15 + pm.supply_v * pm.static_ua * 1e-6 * time_s) * 1e6
-
-
-def _energy_uj(board, time_s: float) -> float:
-    from vbench.sim import native as N
-
-    c = N.VbCounters()
-    board.lib.vb_get_counters(board.core, ctypes.byref(c))
-    return _energy_from(board, int(c.charge_fc), time_s)
-
-
-def _set_instruction_budget(board, limit: int) -> None:
-    """Stop the simulation after `limit` instructions in total (the per-command timeout)."""
-    if hasattr(board, "set_instruction_budget"):
-        board.set_instruction_budget(limit)
-        return
-    from vbench.sim import native as N
-
-    p = N.VbParams()
-    board.lib.vb_get_params(board.core, ctypes.byref(p))
-    if p.instruction_budget == limit:
-        return
-    p.instruction_budget = limit
-    board.params.instruction_budget = limit
-    board.budget = limit
-    if board.lib.vb_set_params(board.core, ctypes.byref(p)):
-        raise VbenchError("native core: out of memory while setting the instruction budget")
 
 
 # ---------------------------------------------------------------------- serial port

@@ -13,44 +13,30 @@ import ctypes
 from typing import Callable
 
 import unicorn
-from unicorn import arm_const as UA
-from unicorn import riscv_const as UR
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from vbench.errors import VbenchError
 
 EXPECTED_UNICORN = "2.1.4"
 
-ARM_REGS = [getattr(UA, f"UC_ARM_REG_R{i}") for i in range(13)] + [UA.UC_ARM_REG_SP, UA.UC_ARM_REG_LR, UA.UC_ARM_REG_PC]
-RV_REGS = [getattr(UR, f"UC_RISCV_REG_X{i}") for i in range(32)]
-
 
 class UnicornBackend:
     name = "unicorn"
 
-    def __init__(self, isa: str):
+    def __init__(self, core):
+        """`core` is a core plug-in (vbench/sim/cores): it creates the CPU model."""
         if unicorn.__version__ != EXPECTED_UNICORN:
             raise VbenchError(f"vbench needs unicorn=={EXPECTED_UNICORN}, found {unicorn.__version__}")
-        self.isa = isa
-        if isa == "armv7e-m":
-            self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB)
-            # Must come first: MCLASS mode alone would select a Cortex-M33.
-            self.uc.ctl_set_cpu_model(UA.UC_CPU_ARM_CORTEX_M4)
-            self.reg_ids = ARM_REGS + [0] * 16
-            self.pc_reg, self.sp_reg = UA.UC_ARM_REG_PC, UA.UC_ARM_REG_SP
-        elif isa == "rv32imaf":
-            self.uc = unicorn.Uc(unicorn.UC_ARCH_RISCV, unicorn.UC_MODE_RISCV32)
-            self.reg_ids = RV_REGS
-            self.pc_reg, self.sp_reg = UR.UC_RISCV_REG_PC, UR.UC_RISCV_REG_SP
-        else:  # pragma: no cover - validated by the platform loader
-            raise VbenchError(f"no backend for ISA {isa}")
+        self.thumb = core.THUMB
+        self.uc, self.reg_ids, self.pc_reg, self.sp_reg = core.create_cpu()
         self.page = self.uc.ctl_get_page_size()
         self._keep: list = []  # ctypes objects whose lifetime must cover the run
         self._hooks: list = []
 
     # ------------------------------------------------------------------ memory
-    def map_host(self, base: int, size: int, host_addr: int) -> None:
-        self.uc.mem_map_ptr(base, size, unicorn.UC_PROT_ALL, host_addr)
+    def map_host(self, base: int, size: int, host_addr: int, writable: bool = True) -> None:
+        perms = unicorn.UC_PROT_ALL if writable else unicorn.UC_PROT_READ | unicorn.UC_PROT_EXEC
+        self.uc.mem_map_ptr(base, size, perms, host_addr)
 
     def map_native_mmio(self, base: int, size: int, read_fn: int, write_fn: int, cookie: int) -> None:
         err = uclib.uc_mmio_map(self.uc._uch, ctypes.c_uint64(base), ctypes.c_size_t(size),
@@ -90,5 +76,8 @@ class UnicornBackend:
         return self.uc.reg_read(self.pc_reg)
 
     def start(self, pc: int) -> None:
-        start = pc | 1 if self.isa == "armv7e-m" else pc
-        self.uc.emu_start(start, 0xFFFFFFFF)
+        self.uc.emu_start(pc | 1 if self.thumb else pc, 0xFFFFFFFF)
+
+    def forget_translations(self, begin: int, end: int) -> None:
+        """Drop the emulator's translated code for [begin, end): it is translated again when run."""
+        self.uc.ctl_remove_cache(begin, end)

@@ -1,0 +1,127 @@
+"""What executes, decoded from the bytes that execute.
+
+The native core keeps one attribute slot per halfword of every memory that may hold code,
+allocated page by page. A slot is filled the first time the emulator runs a block through it:
+the core calls back here with the block's range, and the block's bytes are decoded in order from
+its first instruction (a block always starts on an instruction boundary, so literal pools, jump
+tables and data in .text are never mistaken for code, and code copied to SRAM or generated at run
+time is decoded like any other). Instructions that need a hook of their own (a divide, a counter
+CSR read) get it here, and the block is translated again so the hook is in it. In writable memory,
+each page that holds decoded code gets a native write hook: a store into decoded code invalidates
+it, and the core stops so the emulator's stale translation is dropped and the new bytes decoded.
+"""
+
+from __future__ import annotations
+
+import unicorn
+
+from vbench.errors import VbenchError
+from vbench.sim import native as N
+
+
+class CodeMap:
+    def __init__(self, board, core):
+        self.board, self.core = board, core
+        self.decoder = core.decoder()
+        self.insns: dict = {}  # address -> Decoded, for what the Python side needs (faults, cuts, profiles)
+        self._watched_pages: set[int] = set()
+        self._retranslate: list[tuple[int, int]] = []
+        self._error: BaseException | None = None
+        self._callback = N.TRANSLATE_FN(self._translate)
+
+    def attach(self) -> None:
+        b = self.board
+        for m in b.memories:
+            for base in (m.base, *m.aliases):
+                if b.lib.vb_add_code_region(b.core, base, m.size) < 0:
+                    raise VbenchError(f"{b.platform.path}: too many memory regions for the native code map")
+        b.lib.vb_set_translate(b.core, N.ctypes.cast(self._callback, N.c_void_p))
+
+    def _translate(self, addr: int, size: int) -> int:
+        try:
+            return self._decode_block(addr, size)
+        except BaseException as exc:  # noqa: BLE001 - raised again by the run loop, not lost in ctypes
+            self._error = exc
+            return 0
+
+    def _decode_block(self, addr: int, size: int) -> int:
+        b = self.board
+        try:
+            data = bytes(b.uc.mem_read(addr, size))
+        except unicorn.UcError:
+            return 0
+        rehook = 0
+        for d in self.decoder.decode(data, addr):
+            if d.address + d.size > addr + size:
+                break
+            hit = b.image.function_at(d.address)
+            d.insn.func_id = hit[0] if hit else len(b.image.functions)
+            slot = b.lib.vb_insn_slot(b.core, d.address)
+            if not slot:
+                continue
+            slot[0] = d.insn
+            self.insns[d.address] = d
+            if self.core.instruction_hook(b, d):
+                self._retranslate.append((d.address, d.address + d.size))
+                rehook = 1
+            self._watch_writes(d.address)
+        return rehook
+
+    def _watch_writes(self, addr: int) -> None:
+        """A native write hook on a writable page that holds decoded code (flash pages are read-only)."""
+        b = self.board
+        page = addr - addr % b.backend.page
+        if page in self._watched_pages:
+            return
+        self._watched_pages.add(page)
+        mem = b.memory_at(addr)
+        if mem is not None and mem.kind != "flash":
+            b.backend.add_native_hook(unicorn.UC_HOOK_MEM_WRITE, N.symbol_address("vb_hook_code_write"), b.core,
+                                      page, page + b.backend.page - 1)
+
+    def check(self) -> None:
+        """Raise what went wrong inside a decode callback."""
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def retranslate(self) -> None:
+        """The core stopped before a block whose translation is stale: drop it from the emulator."""
+        b = self.board
+        lo, hi = N.c_uint32(), N.c_uint32()
+        b.lib.vb_code_rewritten(b.core, N.ctypes.byref(lo), N.ctypes.byref(hi))
+        if hi.value:
+            for a in [a for a in self.insns if lo.value - 4 < a < hi.value]:
+                del self.insns[a]
+            self._retranslate.append((lo.value & ~3, hi.value))
+        for begin, end in self._retranslate:
+            b.backend.forget_translations(begin, end)
+        self._retranslate.clear()
+
+    # ---------------------------------------------------------------- the executing block
+    def index_of(self, pc: int, inclusive: bool = False) -> int:
+        """How many instructions of the executing block come before pc (with inclusive, up to and with it)."""
+        k, a = 0, self.board.lib.vb_pending_addr(self.board.core)
+        while (a <= pc if inclusive else a < pc) and a in self.insns:
+            k += 1
+            a += self.insns[a].size
+        return k
+
+    def address_of(self, k: int) -> int:
+        """Address of the k-th instruction (from 0) of the executing block."""
+        addr = self.board.lib.vb_pending_addr(self.board.core)
+        for _ in range(k):
+            d = self.insns.get(addr)
+            if d is None:
+                break
+            addr += d.size
+        return addr
+
+    def block_insns(self) -> list:
+        lib, core = self.board.lib, self.board.core
+        addr, size = lib.vb_pending_addr(core), lib.vb_pending_size(core)
+        out, a = [], addr
+        while a < addr + size and a in self.insns:
+            out.append(self.insns[a])
+            a += self.insns[a].size
+        return out
