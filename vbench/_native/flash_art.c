@@ -5,8 +5,9 @@
 #include <string.h>
 
 typedef struct {
-    uint32_t *tag; /* line number + 1; 0 = empty */
+    uint32_t *tag;  /* line number + 1; 0 = empty */
     uint32_t *age;
+    uint32_t *valid; /* filled sectors of the line (a sector is what one miss brings in) */
     uint32_t lines, ways, clock, last;
 } cache;
 
@@ -19,39 +20,51 @@ struct vb_art {
 static int cache_init(cache *k, uint32_t lines, uint32_t ways) {
     free(k->tag);
     free(k->age);
+    free(k->valid);
     k->lines = lines ? lines : 1;
     k->ways = ways && ways < k->lines && k->lines % ways == 0 ? ways : k->lines;
     k->tag = calloc(k->lines, sizeof(uint32_t));
     k->age = calloc(k->lines, sizeof(uint32_t));
+    k->valid = calloc(k->lines, sizeof(uint32_t));
     k->clock = 0;
     k->last = 0;
-    return k->tag && k->age ? 0 : -1;
+    return k->tag && k->age && k->valid ? 0 : -1;
 }
 
 static void cache_flush(cache *k) {
     memset(k->tag, 0, k->lines * sizeof(uint32_t));
     memset(k->age, 0, k->lines * sizeof(uint32_t));
+    memset(k->valid, 0, k->lines * sizeof(uint32_t));
     k->last = 0;
 }
 
-/* Set-associative (fully associative when ways = lines), least recently used. Returns 1 on a
-   hit; a miss fills the line. A repeat of the last line hits without touching the LRU order. */
-static int cache_access(cache *k, uint32_t line) {
+/* Set-associative (fully associative when ways = lines), least recently used, `sectors` fills
+   per line. Returns 1 on a hit; a miss fills one sector (allocating the line if it is absent).
+   A repeat of the last sector hits without touching the LRU order. */
+static int cache_access(cache *k, uint32_t line, uint32_t sector) {
     uint32_t tag = line + 1, sets = k->lines / k->ways, base = (line % sets) * k->ways, victim = base, i;
-    if (k->last == tag) return 1;
+    uint32_t id = (line << 5 | sector) + 1, bit = 1u << sector;
+    if (k->last == id) return 1;
     k->clock++;
+    k->last = id;
     for (i = base; i < base + k->ways; i++) {
         if (k->tag[i] == tag) {
             k->age[i] = k->clock;
-            k->last = tag;
-            return 1;
+            if (k->valid[i] & bit) return 1;
+            k->valid[i] |= bit;
+            return 0;
         }
         if (k->age[i] < k->age[victim]) victim = i;
     }
     k->tag[victim] = tag;
     k->age[victim] = k->clock;
-    k->last = tag;
+    k->valid[victim] = bit;
     return 0;
+}
+
+/* The cache line and sector holding addr. */
+static int art_cache(const vb_art_params *p, cache *k, uint32_t addr) {
+    return cache_access(k, addr / p->line_bytes, (addr % p->line_bytes) / p->fill_bytes);
 }
 
 vb_art *art_create(void) {
@@ -59,7 +72,7 @@ vb_art *art_create(void) {
     if (!a) return NULL;
     a->p.fetch_bytes = 8;
     a->p.line_bytes = 32;
-    a->p.line_fill_reads = 1;
+    a->p.fill_bytes = 32;
     if (cache_init(&a->icache, 1, 0) || cache_init(&a->dcache, 1, 0)) {
         art_destroy(a);
         return NULL;
@@ -71,14 +84,18 @@ void art_destroy(vb_art *a) {
     if (!a) return;
     free(a->icache.tag);
     free(a->icache.age);
+    free(a->icache.valid);
     free(a->dcache.tag);
     free(a->dcache.age);
+    free(a->dcache.valid);
     free(a);
 }
 
 /* Geometry changes empty the caches; a change of FLASH_ACR bits alone does not. */
 int art_configure(vb_art *a, const vb_art_params *p) {
-    if (!p->fetch_bytes || !p->line_bytes || !p->line_fill_reads) return -1;
+    if (!p->fetch_bytes || !p->line_bytes || !p->fill_bytes || p->line_bytes % p->fill_bytes ||
+        p->line_bytes / p->fill_bytes > 32 || p->latency > 15 || p->read_overhead > 64)
+        return -1;
     if (p->icache_lines != a->p.icache_lines || p->icache_ways != a->p.icache_ways || !a->icache.tag)
         if (cache_init(&a->icache, p->icache_lines, p->icache_ways)) return -1;
     if (p->dcache_lines != a->p.dcache_lines || p->dcache_ways != a->p.dcache_ways || !a->dcache.tag)
@@ -106,8 +123,8 @@ uint32_t art_fetch(vb_art *a, uint32_t word, uint32_t issue_cycles) {
         return 0;
     }
     if (word + 1 == a->last_word) return 0; /* still in the fetch buffer */
-    if (!(p->icache && cache_access(&a->icache, word * p->fetch_bytes / p->line_bytes))) {
-        uint32_t miss = lat * p->line_fill_reads;
+    if (!(p->icache && art_cache(p, &a->icache, word * p->fetch_bytes))) {
+        uint32_t miss = lat + p->read_overhead;
         if (p->prefetch && word == a->last_word) /* sequential: prefetched while the previous word ran */
             stall = miss + 1 > issue_cycles ? miss + 1 - issue_cycles : 0;
         else
@@ -120,8 +137,8 @@ uint32_t art_fetch(vb_art *a, uint32_t word, uint32_t issue_cycles) {
 uint32_t art_data_read(vb_art *a, uint32_t addr) {
     const vb_art_params *p = &a->p;
     if (!p->latency) return 0;
-    if (p->dcache && cache_access(&a->dcache, addr / p->line_bytes)) return 0;
-    return p->latency * p->line_fill_reads;
+    if (p->dcache && art_cache(p, &a->dcache, addr)) return 0;
+    return p->latency + p->read_overhead;
 }
 
 /* ---------------------------------------------------------------- Python entry points */

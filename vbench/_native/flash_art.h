@@ -14,7 +14,8 @@ typedef struct {
     uint32_t line_bytes;         /* ART cache line */
     uint32_t icache_lines, dcache_lines;
     uint32_t icache_ways, dcache_ways; /* 0 = fully associative; replacement is LRU within a set */
-    uint32_t line_fill_reads;    /* flash reads a miss waits for before the word is delivered (1 = critical word first) */
+    uint32_t fill_bytes;         /* bytes one miss brings into a line: one flash read (fetch_bytes) up to the whole line */
+    uint32_t read_overhead;      /* cycles a flash read costs beyond LATENCY (interface and bus), 0 = LATENCY alone */
     /* FLASH_ACR, as the firmware last wrote it (or pinned by the platform). */
     uint32_t latency, prefetch, icache, dcache;
 } vb_art_params;

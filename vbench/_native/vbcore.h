@@ -18,7 +18,7 @@
 #define VB_API __attribute__((visibility("default")))
 
 /* Bump whenever a struct or enum below changes: Python refuses a library with another value. */
-#define VB_ABI_VERSION 3
+#define VB_ABI_VERSION 4
 
 /* Instruction attribute flags. */
 enum {

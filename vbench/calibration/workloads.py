@@ -191,7 +191,7 @@ def _run(fw: Firmware, platform: Platform) -> SimResult:
             addr = marker & ~1
 
             def on_marker(uc, a, size, user):
-                c = board._counters()
+                c = board.account.raw()
                 snaps.append((board.energy_features(c), int(c.cycles), int(c.instructions), board.clock_hz,
                               board.voltage_range))
 

@@ -37,6 +37,10 @@ def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="write validate.json, validate.csv, validate.md and validate.png there")
     p.add_argument("--json", action="store_true", help="print the row records as JSON instead of the table")
+    p.add_argument("--fit", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="fit timing parameters that no document fixes on the calibration rows: every combination "
+                        "of the listed values is run, the lowest RMS latency error chosen, with leave-one-out "
+                        "errors (e.g. --fit flash.fill_bytes=8,16,32); prints the values, does not apply them")
 
 
 def run(args) -> int:
@@ -45,6 +49,20 @@ def run(args) -> int:
     def progress(msg: str) -> None:
         print(f"validate: {msg}", file=sys.stderr, flush=True)
 
+    if args.fit:
+        from vbench.calibration.timing_fit import fit_timing, parse_grid, report
+        from vbench.report_io import write_text_atomic
+
+        fit = fit_timing(args.measurements, parse_grid(args.fit), platform=args.platform, sets=args.set,
+                         max_instructions=args.max_instructions or DEFAULT_BUDGET, progress=progress)
+        if args.json:
+            print(json.dumps(fit.to_json(), indent=1))
+        else:
+            print(report(fit), end="")
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(args.out / "timing_fit.json", json.dumps(fit.to_json(), indent=1) + "\n")
+        return 0
     res = validate(args.measurements, platform=args.platform, sets=args.set,
                    max_instructions=args.max_instructions or DEFAULT_BUDGET, out_dir=args.out, progress=progress)
     if args.json:

@@ -22,7 +22,8 @@ ART_GEOMETRY = {
     "dcache_lines": ("dcache_lines", 1),
     "icache_ways": ("icache_ways", 0),
     "dcache_ways": ("dcache_ways", 0),
-    "line_fill_reads": ("line_fill_reads", 1),
+    "fill_bytes": ("fill_bytes", None),  # default: the whole line
+    "read_overhead": ("read_overhead", 0),
 }
 
 
@@ -36,10 +37,11 @@ class Stm32L4Art:
             raise VbenchError("native core: out of memory (flash model)")
         self.params = N.VbArtParams()
         for key, (field, default) in ART_GEOMETRY.items():
-            setattr(self.params, field, int(platform.get(f"flash.{key}", default)))
+            value = platform.get(f"flash.{key}", default)
+            setattr(self.params, field, int(value if value is not None else self.params.line_bytes))
         if self.lib.vb_art_configure(self.handle, ctypes.byref(self.params)):
             raise VbenchError(f"{platform.path}: [flash] geometry rejected by the flash model "
-                              f"(fetch_bytes, cache_line_bytes and line_fill_reads must be positive)")
+                              f"(fetch_bytes, cache_line_bytes and fill_bytes positive, fill_bytes dividing the line into at most 32 parts)")
         self.pins = {k: platform.get(f"flash.{k}", None) for k in ("wait_states", "prefetch", "icache", "dcache")}
         self.acr = (0, False, False, False)
         self.set_acr(0, False, False, False)  # reset state until a FLASH_ACR peripheral writes it; pins apply

@@ -20,7 +20,7 @@ F_DATA_PROC, F_DIVIDE, F_LITERAL, F_MULTI, F_WIDE = 1 << 5, 1 << 6, 1 << 7, 1 <<
 F_AGU_DEP, F_HOOKED = 1 << 10, 1 << 11
 F_VALID = 1 << 15
 
-ABI_VERSION = 3  # vbcore.h VB_ABI_VERSION
+ABI_VERSION = 4  # vbcore.h VB_ABI_VERSION
 (STOP_NONE, STOP_BUDGET, STOP_FLASH_WRITE, STOP_NO_DECODE, STOP_EVENT, STOP_SELF_LOOP, STOP_EXTERNAL,
  STOP_RETRANSLATE) = range(8)
 STALL_CAUSES = ("flash", "branch", "load_use", "divide", "exception")
@@ -91,7 +91,7 @@ class VbCall(ctypes.Structure):
 class VbArtParams(ctypes.Structure):
     _fields_ = [(name, c_uint32) for name in (
         "fetch_bytes", "line_bytes", "icache_lines", "dcache_lines", "icache_ways", "dcache_ways",
-        "line_fill_reads", "latency", "prefetch", "icache", "dcache")]
+        "fill_bytes", "read_overhead", "latency", "prefetch", "icache", "dcache")]
 
 
 # In vb_abi()'s order (VB_ABI_INSN, VB_ABI_PARAMS, ...).
