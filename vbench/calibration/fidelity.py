@@ -11,7 +11,7 @@ from typing import Any
 from vbench.calibration.params import KNOWN_TIMING, MODEL_KEYS, model_record, read_power_file
 from vbench.platform import REPO_ROOT, Platform, available_platforms, load_platform
 
-CALIBRATED = "vbench calibrate"
+CALIBRATED = ("vbench calibrate", "vbench validate --fit")  # how a fitted source begins
 
 
 def _rel(path: Path) -> str:
@@ -75,14 +75,17 @@ def platform_fidelity(plat: Platform) -> dict[str, Any]:
                 continue
             name = f"{section}.{key}"
             src = rec.get("source", "")
-            if (model, name) in KNOWN_TIMING or src.startswith(CALIBRATED):
-                lo_hi = KNOWN_TIMING.get((model, name))
-                trecs.append({"parameter": name, "value": rec["value"], "source": src, "status": _status(src),
-                              "range": [lo_hi[0], lo_hi[1]] if lo_hi else None})
+            lo_hi = KNOWN_TIMING.get((model, name))  # every timing parameter, with its source
+            trecs.append({"parameter": name, "value": rec["value"], "source": src, "status": _status(src),
+                          "range": [lo_hi[0], lo_hi[1]] if lo_hi else None})
     tcal = plat.data.get("calibration") if isinstance(plat.data.get("calibration"), dict) else None
     if tcal and any(str(f).startswith(("timing.", "flash.")) for f in tcal.get("fitted", [])):
         tsummary = (f"calibrated: {', '.join(f for f in tcal['fitted'] if f.startswith(('timing.', 'flash.')))} fitted "
                     f"to {tcal.get('data_file')}; {_errors_text({'errors': {k: v for k, v in (tcal.get('errors') or {}).items() if k == 'latency_ms'}})}")
+    elif any(r["status"] == "calibrated" for r in trecs):
+        tsummary = ("instruction timings are the TRM figures their sources cite; calibrated on board measurements "
+                    "(vbench validate --fit, leave-one-out errors in the source): "
+                    + ", ".join(r["parameter"] for r in trecs if r["status"] == "calibrated"))
     else:
         tsummary = ("not fitted to board measurements: instruction timings are the TRM figures their sources cite "
                     "(checked by the microbenchmark tests); published MLPerf Tiny latencies come from other software "
