@@ -301,16 +301,8 @@ def build_check_image(case: ModelCase, plat: Platform, progress: Progress = _qui
 
 
 def _host_buffer(board, addr: int, length: int):
-    """(ctypes address) of the host memory backing [addr, addr + length) if it is a plain memory
-    of the board (flash included), else None."""
-    hosts = getattr(board, "_hosts", None)
-    if not hosts:
-        return None
-    for m in board.memories:
-        for base in (m.base, *m.aliases):
-            if base <= addr and addr + length <= base + m.size and m.name in hosts:
-                return ctypes.addressof(hosts[m.name]) + (addr - base)
-    return None
+    """(ctypes address) of the host memory backing [addr, addr + length), or None."""
+    return board.memory.host_address(addr, length)
 
 
 def poke(board, addr: int, data: bytes) -> None:

@@ -25,8 +25,9 @@ from vbench.sim.codemap import CodeMap
 from vbench.sim.cores import core_for
 from vbench.sim.elf import Image, load_image
 from vbench.sim.flash_models import flash_model_for
+from vbench.sim.memory_map import MemoryMap
 from vbench.sim.peripherals import load_all as load_peripheral_models
-from vbench.sim.peripherals.base import REGISTRY, Peripheral, UnmodelledAccess
+from vbench.sim.peripherals.base import Peripheral
 
 DEFAULT_BUDGET = 20_000_000_000
 
@@ -83,7 +84,6 @@ class Board:
         self._event_ids = itertools.count()
         self._stop: tuple[str, int | None, str] | None = None
         self._fault_pc: int | None = None
-        self._access_cursor: tuple = ((0, 0), -1)
         self._access: list | None = None  # [address, is_write, located] of the MMIO access in progress
         self._last_write: int | None = None
         self._pc: int | None = None  # where a run paused for input continues
@@ -94,13 +94,14 @@ class Board:
         self.clock_hz = float(pinned or self.platform.get("core.reset_clock_hz"))
         self.voltage_range = self.platform.get("core.reset_voltage_range", "nominal")
         self.memories = self.platform.memories
-        self._map_memory()
+        self.memory = MemoryMap(self)
+        self.memory.load_and_map()
         self.codemap = CodeMap(self, self.cpu)
         self.codemap.attach()
         self._setup_native()
         load_peripheral_models()
         self.peripherals: dict[str, Peripheral] = {}
-        self._map_peripherals()
+        self.memory.map_peripherals()
         self.cpu.attach(self)
         self._install_python_hooks()
         self.entry = self.cpu.reset(self)
@@ -114,60 +115,7 @@ class Board:
         """Decoded instructions by address: what has executed so far."""
         return self.codemap.insns
 
-    # ================================================================ set-up
-    def _map_memory(self) -> None:
-        """Host buffers behind every memory; flash pages without code become MMIO so that each
-        data read reaches the flash model, and flash pages with code are mapped read-only."""
-        page = self.backend.page
-        self._hosts: dict[str, ctypes.Array] = {}
-        code_ranges = [(c.vaddr, c.vaddr + len(c.data)) for c in self.image.code]
-        for m in self.memories:
-            buf = (ctypes.c_uint8 * m.size)()
-            if m.kind == "flash":
-                ctypes.memset(buf, 0xFF, m.size)  # erased flash
-            self._hosts[m.name] = buf
-        for seg in self.image.segments:
-            self._write_image(seg.paddr, seg.data)
-        self._flash_cookies = []
-        for m in self.memories:
-            host = ctypes.addressof(self._hosts[m.name])
-            for base in (m.base, *m.aliases):
-                if m.kind != "flash":
-                    self.backend.map_host(base, m.size, host)
-                    continue
-                if self.flash_model is None:
-                    self.backend.map_host(base, m.size, host, writable=False)
-                    continue
-                self.lib.vb_add_flash_region(self.core, base, m.size, host)
-                code_page = [False] * (m.size // page)
-                for lo, hi in code_ranges + [(m.base, m.base + page)]:  # the vector table's page too
-                    for addr in range(max(lo, m.base) // page * page, min(hi, m.base + m.size), page):
-                        code_page[(addr - m.base) // page] = True
-                for is_code, run in itertools.groupby(enumerate(code_page), key=lambda x: x[1]):
-                    run = list(run)
-                    start, n = run[0][0] * page, len(run) * page
-                    if is_code:
-                        self.backend.map_host(base + start, n, host + start, writable=False)
-                    else:
-                        cookie = self.lib.vb_flash_cookie(self.core, base + start, n, host + start)
-                        self._flash_cookies.append(cookie)
-                        self.backend.map_native_mmio(base + start, n, N.symbol_address("vb_flash_read"),
-                                                     N.symbol_address("vb_flash_write"), cookie)
-
-    def _write_image(self, addr: int, data: bytes) -> None:
-        m = self.memory_at(addr, len(data))
-        if m is None:
-            raise VbenchError(f"{self.image.path}: segment at {addr:#x} ({len(data)} bytes) lies outside the memories of {self.platform.name}")
-        ctypes.memmove(ctypes.addressof(self._hosts[m.name]) + addr - m.base, data, len(data))
-
-    def memory_at(self, addr: int, size: int = 1):
-        """The memory holding [addr, addr + size) at its own base or an alias, or None."""
-        for m in self.memories:
-            for base in (m.base, *m.aliases):
-                if base <= addr and addr + size <= base + m.size:
-                    return m if base == m.base else _Alias(m, base)
-        return None
-
+    # ================================================================ set-up (memory and peripherals: memory_map.py)
     def _setup_native(self) -> None:
         lib, core, t, cpu = self.lib, self.core, self.cpu.timing, self.cpu
         uc_h, reg_read, emu_stop = self.backend.native_api()
@@ -211,41 +159,6 @@ class Board:
         p.charge_sram_read_fc = pm.femto(pm.sram_read_pc, scale)
         p.charge_sram_write_fc = pm.femto(pm.sram_write_pc, scale)
 
-    def _map_peripherals(self) -> None:
-        page = self.backend.page
-        pages: dict[int, list[Peripheral]] = {}
-        for spec in self.platform.peripherals:
-            cls = REGISTRY.get(spec.type)
-            if cls is None:
-                raise VbenchError(f"{self.platform.path}: peripherals.{spec.name}: unknown type '{spec.type}'")
-            dev = cls(self, spec.name, spec.base, spec.size, spec.params)
-            self.peripherals[spec.name] = dev
-            for a in range(spec.base // page * page, spec.base + spec.size, page):
-                pages.setdefault(a, []).append(dev)
-        for _start, group in itertools.groupby(sorted(pages), key=lambda a, c=itertools.count(): a - next(c) * page):
-            run = list(group)
-            self.backend.map_mmio(run[0], len(run) * page, self._mmio(run[0], False), self._mmio(run[0], True))
-
-    def _mmio(self, region_base: int, is_write: bool) -> Callable:
-        def access(uc, offset, size, *value_user):
-            addr = region_base + offset
-            dev = next((d for d in self.peripherals.values() if d.base <= addr < d.base + d.size), None)
-            self._access = [addr, is_write, False]
-            if is_write:
-                self._last_write = addr
-            try:
-                if dev is None:
-                    raise UnmodelledAccess(f"{'write of' if is_write else 'read of'} unmodelled address {addr:#010x}")
-                if is_write:
-                    dev.write(addr - dev.base, size, value_user[0])
-                    return None
-                return dev.read(addr - dev.base, size) & ((1 << (8 * size)) - 1)
-            except VbenchError as exc:
-                pc = self.codemap.address_of(self._locate_access(addr, is_write))
-                self.fault(f"{exc} at PC {self.image.describe(pc)}")
-                return 0
-        return access
-
     def _install_python_hooks(self) -> None:
         self.uc.hook_add(unicorn.UC_HOOK_INTR, lambda uc, intno, _u: self.cpu.on_interrupt(self, intno))
         self.uc.hook_add(unicorn.UC_HOOK_MEM_UNMAPPED | unicorn.UC_HOOK_MEM_FETCH_PROT | unicorn.UC_HOOK_MEM_WRITE_PROT,
@@ -259,22 +172,20 @@ class Board:
         if cycles and self.timing_on:
             self.lib.vb_add_stall(self.core, N.STALL_CAUSES.index("exception"), cycles)
 
+    def memory_at(self, addr: int, size: int = 1):
+        return self.memory.memory_at(addr, size)
+
     def read_word(self, addr: int) -> int:
-        m = self.memory_at(addr, 4)
-        if m is not None:
-            off = addr - m.base
-            return int.from_bytes(bytes(self._hosts[m.name][off:off + 4]), "little")
-        return int.from_bytes(self.uc.mem_read(addr, 4), "little")
+        return self.memory.read_word(addr)
 
     # ================================================================ services for peripherals and cores
     def now(self) -> tuple[int, int]:
         """(cycles, instructions) at the start of the instruction making the current access."""
         acc = self._access
         if acc is not None and not acc[2]:
-            self._locate_access(acc[0], acc[1])
+            self.codemap.locate_access(acc[0], acc[1])
             acc[2] = True
-        k = self._access_cursor[1] if self._access_cursor[0] == self._block_key() else 0
-        return self._now(max(k, 0))
+        return self._now(self.codemap.located())
 
     def now_at(self, pc: int) -> tuple[int, int]:
         """(cycles, instructions) before the instruction at pc in the executing block."""
@@ -291,7 +202,7 @@ class Board:
 
     def locate_current_access(self, addr: int, is_write: bool) -> None:
         """Pin `now()` to the load/store in the executing block that touched `addr`."""
-        self._locate_access(addr, is_write)
+        self.codemap.locate_access(addr, is_write)
 
     def set_core_clock(self, hz: float) -> None:
         if self.clock_pinned or hz == self.clock_hz:
@@ -339,7 +250,7 @@ class Board:
     def exit(self, code: int) -> None:
         """End the run; called by an exit device from inside the store that requested it."""
         if self._last_write is not None:
-            self.lib.vb_cut(self.core, self._locate_access(self._last_write, True) + 1)
+            self.lib.vb_cut(self.core, self.codemap.locate_access(self._last_write, True) + 1)
         self.finish("exit", code)
 
     def request_reset(self) -> None:
@@ -388,7 +299,7 @@ class Board:
                  unicorn.UC_MEM_WRITE_PROT: "write to read-only", unicorn.UC_MEM_FETCH_PROT: "fetch from non-executable"}
         pc = self.backend.pc if access != unicorn.UC_MEM_FETCH_UNMAPPED else address
         if access in (unicorn.UC_MEM_READ_UNMAPPED, unicorn.UC_MEM_WRITE_UNMAPPED, unicorn.UC_MEM_WRITE_PROT):
-            pc = self.codemap.address_of(self._locate_access(address, access != unicorn.UC_MEM_READ_UNMAPPED))
+            pc = self.codemap.address_of(self.codemap.locate_access(address, access != unicorn.UC_MEM_READ_UNMAPPED))
         self._fault_pc = pc
         what = kinds.get(access, "bad access to")
         if access == unicorn.UC_MEM_WRITE_PROT and self.memory_at(address) is not None:
@@ -450,7 +361,7 @@ class Board:
         if reason == N.STOP_BUDGET:
             return f"instruction budget of {self.budget:,} exhausted at PC {self.image.describe(pc)}"
         if reason == N.STOP_FLASH_WRITE:
-            self._fault_pc = self.codemap.address_of(self._locate_access(addr, True))
+            self._fault_pc = self.codemap.address_of(self.codemap.locate_access(addr, True))
             return (f"store to flash address {addr:#010x} at PC {self.image.describe(self._fault_pc)}"
                     " (flash is programmed through FLASH_CR, not by plain stores)")
         return f"execution reached {self.image.describe(addr)}, which holds no decodable code"
@@ -508,29 +419,9 @@ class Board:
         self.params.instruction_budget = self.budget
         self.lib.vb_set_budget(self.core, self.budget)
 
-    # ================================================================ which instruction made an MMIO access
-    def _locate_access(self, target: int, is_write: bool) -> int:
-        """Unicorn does not update the PC before an MMIO callback, so compute each candidate
-        load/store's effective address from the current registers and take the first match after
-        the previous one in this execution of the block."""
-        key = self._block_key()
-        start = self._access_cursor[1] + 1 if self._access_cursor[0] == key else 0
-        insns = self.codemap.block_insns()
-        want = N.F_STORE if is_write else N.F_LOAD
-        candidates = [k for k in range(start, len(insns)) if insns[k].insn.flags & want]
-        k = next((k for k in candidates if (ea := self.cpu.effective_address(self, insns[k])) is not None
-                  and ea <= target < ea + 64), candidates[0] if candidates else max(start, 0))
-        self._access_cursor = (key, k)
-        return k
-
-    def _block_key(self) -> tuple[int, int]:
-        """One execution of the pending block: its address and the instructions committed before it."""
-        return self.lib.vb_pending_addr(self.core), int(self.account.raw().instructions)
-
     def close(self) -> None:
-        for cookie in getattr(self, "_flash_cookies", []):
-            self.lib.vb_free_cookie(cookie)
-        self._flash_cookies = []
+        if getattr(self, "memory", None) is not None:
+            self.memory.close()
         if getattr(self, "core", None):
             self.lib.vb_destroy(self.core)
             self.core = None
@@ -542,14 +433,6 @@ class Board:
             self.close()
         except Exception:
             pass
-
-
-class _Alias:
-    """A memory seen at one of its alias bases."""
-
-    def __init__(self, mem, base: int):
-        self.mem, self.base = mem, base
-        self.name, self.kind, self.size = mem.name, mem.kind, mem.size
 
 
 def run_firmware(firmware: str | Path, platform: str | Platform, **kw) -> RunResult:

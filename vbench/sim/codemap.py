@@ -28,6 +28,7 @@ class CodeMap:
         self._retranslate: list[tuple[int, int]] = []
         self._error: BaseException | None = None
         self._callback = N.TRANSLATE_FN(self._translate)
+        self._cursor: tuple = ((0, 0), -1)  # (execution of the block, index) of the last located access
 
     def attach(self) -> None:
         b = self.board
@@ -125,3 +126,26 @@ class CodeMap:
             out.append(self.insns[a])
             a += self.insns[a].size
         return out
+
+    # ---------------------------------------------------------------- which instruction made an MMIO access
+    def locate_access(self, target: int, is_write: bool) -> int:
+        """Unicorn does not update the PC before an MMIO callback, so compute each candidate
+        load/store's effective address from the current registers and take the first match after
+        the previous one in this execution of the block."""
+        key = self._block_key()
+        start = self._cursor[1] + 1 if self._cursor[0] == key else 0
+        insns = self.block_insns()
+        want = N.F_STORE if is_write else N.F_LOAD
+        candidates = [k for k in range(start, len(insns)) if insns[k].insn.flags & want]
+        k = next((k for k in candidates if (ea := self.core.effective_address(self.board, insns[k])) is not None
+                  and ea <= target < ea + 64), candidates[0] if candidates else max(start, 0))
+        self._cursor = (key, k)
+        return k
+
+    def _block_key(self) -> tuple[int, int]:
+        """One execution of the pending block: its address and the instructions committed before it."""
+        return self.board.lib.vb_pending_addr(self.board.core), int(self.board.account.raw().instructions)
+
+    def located(self) -> int:
+        """Index of the located access in the executing block (0 when none was located in it)."""
+        return max(self._cursor[1], 0) if self._cursor[0] == self._block_key() else 0
