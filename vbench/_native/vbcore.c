@@ -7,7 +7,7 @@
 
 VB_API uint32_t vb_abi(uint32_t *sizes, uint32_t n) {
     uint32_t all[VB_ABI_N] = {sizeof(vb_insn), sizeof(vb_params), sizeof(vb_counters), sizeof(vb_call),
-                              sizeof(vb_art_params)};
+                              sizeof(vb_art_params), VB_STALL_N, VB_STOP_N};
     uint32_t i;
     for (i = 0; i < n && i < VB_ABI_N; i++) sizes[i] = all[i];
     return VB_ABI_VERSION;

@@ -18,7 +18,7 @@
 #define VB_API __attribute__((visibility("default")))
 
 /* Bump whenever a struct or enum below changes: Python refuses a library with another value. */
-#define VB_ABI_VERSION 4
+#define VB_ABI_VERSION 5
 
 /* Instruction attribute flags. */
 enum {
@@ -100,7 +100,7 @@ typedef struct {
     uint64_t exit_cycles, exit_instructions, exit_charge_fc;
 } vb_call;
 
-/* Sizes Python checks against its mirrors (vb_abi). */
-enum { VB_ABI_INSN = 0, VB_ABI_PARAMS, VB_ABI_COUNTERS, VB_ABI_CALL, VB_ABI_ART_PARAMS, VB_ABI_N };
+/* What Python checks against its mirrors (vb_abi): struct sizes, then enum counts. */
+enum { VB_ABI_INSN = 0, VB_ABI_PARAMS, VB_ABI_COUNTERS, VB_ABI_CALL, VB_ABI_ART_PARAMS, VB_ABI_STALLS, VB_ABI_STOPS, VB_ABI_N };
 
 #endif

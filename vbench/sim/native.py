@@ -20,7 +20,7 @@ F_DATA_PROC, F_DIVIDE, F_LITERAL, F_MULTI, F_WIDE = 1 << 5, 1 << 6, 1 << 7, 1 <<
 F_AGU_DEP, F_HOOKED = 1 << 10, 1 << 11
 F_VALID = 1 << 15
 
-ABI_VERSION = 4  # vbcore.h VB_ABI_VERSION
+ABI_VERSION = 5  # vbcore.h VB_ABI_VERSION
 (STOP_NONE, STOP_BUDGET, STOP_FLASH_WRITE, STOP_NO_DECODE, STOP_EVENT, STOP_SELF_LOOP, STOP_EXTERNAL,
  STOP_RETRANSLATE) = range(8)
 STALL_CAUSES = ("flash", "branch", "load_use", "divide", "exception")
@@ -161,19 +161,24 @@ def library() -> ctypes.CDLL:
     return lib
 
 
-def check_abi(lib: ctypes.CDLL, origin: str, structs=ABI_STRUCTS, version: int = ABI_VERSION) -> None:
+def abi_expectation() -> list[int]:
+    """What vb_abi() must report: the mirrored struct sizes, then the stall-cause and stop-reason counts."""
+    return [ctypes.sizeof(s) for s in ABI_STRUCTS] + [len(STALL_CAUSES), STOP_RETRANSLATE + 1]
+
+
+def check_abi(lib: ctypes.CDLL, origin: str, want: list[int] | None = None, version: int = ABI_VERSION) -> None:
     """Refuse a native library built from other headers than the mirrors above."""
     fn = getattr(lib, "vb_abi", None)
     if fn is None:
         raise VbenchError(f"the native core {origin} predates the ABI check: reinstall vbench (`pip install .`)")
+    want = want or abi_expectation()
     fn.restype, fn.argtypes = c_uint32, [POINTER(c_uint32), c_uint32]
-    sizes = (c_uint32 * len(structs))()
-    got = fn(sizes, len(structs))
-    want = [ctypes.sizeof(s) for s in structs]
+    sizes = (c_uint32 * len(want))()
+    got = fn(sizes, len(want))
     if got != version or list(sizes) != want:
         raise VbenchError(
-            f"the native core {origin} was built from other headers (ABI {got}, struct sizes {list(sizes)}) than "
-            f"this vbench expects (ABI {version}, sizes {want}): reinstall vbench (`pip install .`)")
+            f"the native core {origin} was built from other headers (ABI {got}, sizes and counts {list(sizes)}) than "
+            f"this vbench expects (ABI {version}, {want}): reinstall vbench (`pip install .`)")
 
 
 def symbol_address(name: str) -> int:
