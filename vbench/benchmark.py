@@ -109,14 +109,14 @@ def run_job(job: Job) -> dict[str, Any]:
     report still shows them."""
     from vbench.harness.build import workload
     from vbench.harness.modes import VirtualTarget, _timing_inputs, run_mode
-    from vbench.platform import REPO_ROOT
+    from vbench.paths import MODELS_DIR
 
     from vbench.compiler.kernel_sources import resolve_kernels
     from vbench.platform import load_platform
 
     model_id = WORKLOADS[job.workload]
     variant = resolve_kernels(job.variant, load_platform(job.platform, list(job.overrides)))
-    model_path = Path(job.model).resolve() if job.model else REPO_ROOT / "models" / workload(model_id).model_file
+    model_path = Path(job.model).resolve() if job.model else MODELS_DIR / workload(model_id).model_file
     target = VirtualTarget(model_id, job.platform, job.overrides, variant=variant,
                            energy_mode=job.mode == "energy", model=str(model_path) if job.model else None,
                            weights=job.weights, winograd=job.winograd).prepare()

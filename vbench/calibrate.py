@@ -36,7 +36,8 @@ from vbench.calibration.measurements import Measurement, MeasurementFile, read_m
 from vbench.calibration.params import FEATURE, MODEL_KEYS, FreeParam, parse_fit
 from vbench.calibration.workloads import Firmware, SimResult, default_cache_dir, resolve_firmware, simulate
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, load_platform
+from vbench.paths import REPO_ROOT
+from vbench.platform import load_platform
 from vbench.power import PowerModel, load_power_model
 
 CLOCK_TOLERANCE = 0.005   # measured vs simulated core clock

@@ -44,11 +44,10 @@ from typing import Any, Callable
 import numpy as np
 
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, Platform, load_platform
+from vbench.paths import MODELS_DIR, REPO_ROOT, build_root
+from vbench.platform import DEFAULT_PLATFORMS, Platform, load_platform
 
-MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_MODELS = ("kws_ref_model.tflite", "vww_96_int8.tflite", "ic_resnet8_int8.tflite", "ad01_int8.tflite")
-DEFAULT_PLATFORMS = ("nucleo-l4r5zi", "rv32imaf-mcu")
 DEFAULT_INPUTS = 5
 DEFAULT_SEED = 20240
 APP = "model_check"
@@ -119,12 +118,6 @@ def resolve_model_path(spec: str | Path) -> Path:
     return p.resolve()
 
 
-def _build_root() -> Path:
-    from vbench.compiler.host_build import build_root
-
-    return build_root()
-
-
 def compile_cached(path: Path, name: str, weights: str = "dense", winograd: bool = False, dtype: str = "int8"):
     """compile_model into a stable directory keyed by the model's sha256, dtype and weight encodings
     (so the firmware build cache, which hashes include paths, is reused), written atomically file
@@ -132,7 +125,7 @@ def compile_cached(path: Path, name: str, weights: str = "dense", winograd: bool
     from vbench.compiler import compile_model
 
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    root = _build_root() / "check-models"
+    root = build_root() / "check-models"
     root.mkdir(parents=True, exist_ok=True)
     key = (("" if dtype == "int8" else f"-{dtype}") + ("" if weights == "dense" else f"-{weights}")
            + ("-winograd" if winograd else ""))

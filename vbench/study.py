@@ -54,10 +54,10 @@ import numpy as np
 
 from vbench import __version__
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, load_platform
+from vbench.paths import MODELS_DIR, build_root
+from vbench.platform import DEFAULT_PLATFORMS, load_platform
 from vbench.report_io import write_csv_atomic, write_json_atomic, write_png_atomic, write_text_atomic
 
-MODELS_DIR = REPO_ROOT / "models"
 WORKLOADS = ("kws", "vww", "ic", "ad")
 MODEL_FILES = {
     "kws": {"int8": "kws_ref_model.tflite", "float32": "kws_ref_model_float32.tflite"},
@@ -66,7 +66,6 @@ MODEL_FILES = {
     "ad": {"int8": "ad01_int8.tflite", "float32": "ad01_fp32.tflite"},
 }
 CLASSIFIERS = ("kws", "vww", "ic")
-DEFAULT_PLATFORMS = ("nucleo-l4r5zi", "rv32imaf-mcu")
 DEFAULT_SEED = 20240
 DEFAULT_AGREEMENT_INPUTS = 20
 FLOAT_RTOL = 1e-4        # float32 outputs: max |y - y_tflite| <= FLOAT_RTOL * max |y_tflite|
@@ -238,12 +237,6 @@ def _encoding_study(name: str, kernels: str | None, sparsities: tuple[float, ...
 # ====================================================================== models and inputs
 
 
-def _build_root() -> Path:
-    from vbench.compiler.host_build import build_root
-
-    return build_root()
-
-
 def compile_cached(path: Path, dtype: str, weights: str = "dense", winograd: bool = False):
     """compile_model into the stable directory `vbench check-models` uses (keyed by the model's
     sha256, dtype and weight encoding), so the firmware images of both commands are shared."""
@@ -265,7 +258,7 @@ def transformed_model(path: Path, transform: str | None) -> Path:
 
     # keyed by the source model and the transform code, so a changed transform is not served stale
     sha = hashlib.sha256(path.read_bytes() + Path(transforms.__file__).read_bytes()).hexdigest()[:12]
-    dst = _build_root() / "study" / "transforms" / f"{path.stem}-{kind}{value}-{sha}.tflite"
+    dst = build_root() / "study" / "transforms" / f"{path.stem}-{kind}{value}-{sha}.tflite"
     if dst.is_file():
         return dst
     try:

@@ -12,7 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from vbench.platform import REPO_ROOT, load_platform
+from vbench.paths import REPO_ROOT
+from vbench.platform import load_platform
 from vbench.report_io import write_csv_atomic, write_json_atomic, write_text_atomic
 
 MARK = "# [vbench calibrate]"

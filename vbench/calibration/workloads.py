@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, Platform
+from vbench.paths import REPO_ROOT
+from vbench.platform import Platform
 
 WORKLOADS = {
     "kws01": "kws_ref_model.tflite",

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, Platform, load_platform
+from vbench.paths import FIRMWARE_DIR, MODELS_DIR, REPO_ROOT, build_root
+from vbench.platform import Platform, load_platform
 
-HARNESS_DIR = REPO_ROOT / "firmware" / "eembc"
-MODELS_DIR = REPO_ROOT / "models"
+HARNESS_DIR = FIRMWARE_DIR / "eembc"
 COMPILER_DIR = REPO_ROOT / "vbench" / "compiler"
 
 
@@ -52,7 +52,7 @@ def workload(model_id: str) -> Workload:
 
 
 def _build_root() -> Path:
-    return Path(os.environ.get("VBENCH_BUILD_DIR", REPO_ROOT / "build")) / "harness"
+    return build_root() / "harness"
 
 
 def _model_key(model: Path, rounding: str, weights: str = "dense", winograd: bool = False) -> str:
