@@ -46,8 +46,9 @@ import numpy as np
 from vbench.errors import VbenchError
 from vbench.paths import MODELS_DIR, REPO_ROOT, build_root
 from vbench.platform import DEFAULT_PLATFORMS, Platform, load_platform
+from vbench.workloads import WORKLOADS
 
-DEFAULT_MODELS = ("kws_ref_model.tflite", "vww_96_int8.tflite", "ic_resnet8_int8.tflite", "ad01_int8.tflite")
+DEFAULT_MODELS = tuple(w.model_file for w in WORKLOADS)
 DEFAULT_INPUTS = 5
 DEFAULT_SEED = 20240
 APP = "model_check"

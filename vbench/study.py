@@ -54,18 +54,11 @@ import numpy as np
 
 from vbench import __version__
 from vbench.errors import VbenchError
-from vbench.paths import MODELS_DIR, build_root
+from vbench.paths import build_root
 from vbench.platform import DEFAULT_PLATFORMS, load_platform
 from vbench.report_io import write_csv_atomic, write_json_atomic, write_png_atomic, write_text_atomic
+from vbench.workloads import IDS, WORKLOADS, by_id
 
-WORKLOADS = ("kws", "vww", "ic", "ad")
-MODEL_FILES = {
-    "kws": {"int8": "kws_ref_model.tflite", "float32": "kws_ref_model_float32.tflite"},
-    "vww": {"int8": "vww_96_int8.tflite", "float32": "vww_96_float.tflite"},
-    "ic": {"int8": "ic_resnet8_int8.tflite", "float32": "ic_resnet8_float32.tflite"},
-    "ad": {"int8": "ad01_int8.tflite", "float32": "ad01_fp32.tflite"},
-}
-CLASSIFIERS = ("kws", "vww", "ic")
 DEFAULT_SEED = 20240
 DEFAULT_AGREEMENT_INPUTS = 20
 FLOAT_RTOL = 1e-4        # float32 outputs: max |y - y_tflite| <= FLOAT_RTOL * max |y_tflite|
@@ -277,9 +270,9 @@ def input_codes(workload: str, count: int, seed: int) -> list[np.ndarray]:
     """Seeded random int8 codes for the input of the workload's int8 model."""
     from vbench.compiler.tflite_reader import read_tflite
 
-    g = read_tflite(MODELS_DIR / MODEL_FILES[workload]["int8"])
+    g = read_tflite(by_id(workload).model_path())
     n = g.tensors[g.inputs[0]].elements
-    rng = np.random.default_rng([seed, WORKLOADS.index(workload)])
+    rng = np.random.default_rng([seed, IDS.index(workload)])
     return [rng.integers(-128, 128, n, dtype=np.int8) for _ in range(count)]
 
 
@@ -287,7 +280,7 @@ def _int8_io(workload: str):
     """(input scale, input zero point, output scale, output zero point) of the int8 model."""
     from vbench.compiler.tflite_reader import read_tflite
 
-    g = read_tflite(MODELS_DIR / MODEL_FILES[workload]["int8"])
+    g = read_tflite(by_id(workload).model_path())
     i, o = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
     return i.scale, i.zero_point, o.scale, o.zero_point
 
@@ -321,7 +314,7 @@ def prepare(workload: str, config: Config, seed: int) -> Prepared:
     from vbench.golden import GoldenModel
     from vbench.modelcheck import ModelCase
 
-    path = transformed_model(MODELS_DIR / MODEL_FILES[workload][config.dtype], config.transform)
+    path = transformed_model(by_id(workload).model_path(config.dtype), config.transform)
     compiled = compile_cached(path, config.dtype, config.weights, config.winograd)
     data = model_input(workload, config.dtype, input_codes(workload, 1, seed)[0])
     expected = GoldenModel(path).run_bytes(data)
@@ -347,7 +340,7 @@ def _output_check(workload: str, dtype: str, got: bytes, expected: bytes) -> dic
                 "output_rel_error": 0.0 if diff == 0 else None}
     y, ref = output_values(workload, dtype, got), output_values(workload, dtype, expected)
     rel = float(np.max(np.abs(y - ref))) / (float(np.max(np.abs(ref))) or 1.0) if len(y) == len(ref) else float("inf")
-    ok = rel <= FLOAT_RTOL and (workload not in CLASSIFIERS or int(np.argmax(y)) == int(np.argmax(ref)))
+    ok = rel <= FLOAT_RTOL and (not by_id(workload).classifier or int(np.argmax(y)) == int(np.argmax(ref)))
     text = "bit-exact" if rel == 0.0 else f"max err {rel:.1e} of range"
     return {"output_ok": bool(ok), "output_check": text if ok else f"OUT OF TOLERANCE ({text})",
             "output_rel_error": rel}
@@ -541,7 +534,7 @@ def agreement(workload: str, hosts: dict[str, Any], count: int, seed: int, dtype
         x = output_values(workload, "float32", model_input(workload, "float32", codes))
         for label in others:
             errors[label].append(float(np.max(np.abs(y[label] - ref))) / (float(np.max(np.abs(ref))) or 1.0))
-            if workload in CLASSIFIERS:
+            if by_id(workload).classifier:
                 top1[label] += int(np.argmax(y[label]) == np.argmax(ref))
             else:
                 s_other, s_ref = float(np.mean((x - y[label]) ** 2)), float(np.mean((x - ref) ** 2))
@@ -550,7 +543,7 @@ def agreement(workload: str, hosts: dict[str, Any], count: int, seed: int, dtype
     for label in others:
         entry: dict[str, Any] = {"max_output_error": max(errors[label]),
                                  "mean_output_error": float(np.mean(errors[label]))}
-        if workload in CLASSIFIERS:
+        if by_id(workload).classifier:
             entry["top1_agreement"] = top1[label] / count
         else:
             entry["score_rel_diff_mean"] = float(np.mean(score_diffs[label]))
@@ -653,10 +646,10 @@ def run_study(study: Study, workloads: list[str] | None = None, platforms: list[
     no dataset accuracy, a Path = that folder (EEMBC root or kws01 itself)."""
     from vbench.compiler.kernel_sources import resolve_kernels
 
-    workloads = list(workloads or WORKLOADS)
-    bad = [w for w in workloads if w not in WORKLOADS]
+    workloads = list(workloads or IDS)
+    bad = [w for w in workloads if w not in IDS]
     if bad:
-        raise VbenchError(f"unknown workload {', '.join(bad)} (known: {', '.join(WORKLOADS)})")
+        raise VbenchError(f"unknown workload {', '.join(bad)} (known: {', '.join(IDS)})")
     plats = [load_platform(p).name for p in (platforms or DEFAULT_PLATFORMS)]
     for p in plats:
         for cfg in study.configs:
@@ -670,7 +663,7 @@ def run_study(study: Study, workloads: list[str] | None = None, platforms: list[
     prepared = {}
     for w in workloads:
         for cfg in study.configs:
-            progress(f"{w}/{cfg.label}: compiling {MODEL_FILES[w][cfg.dtype]} and its golden output")
+            progress(f"{w}/{cfg.label}: compiling {by_id(w).model_path(cfg.dtype).name} and its golden output")
             prepared[(w, cfg.label)] = prepare(w, cfg, seed)
     jobs = [MeasureJob(study.name, prepared[(w, cfg.label)], p) for w in workloads for cfg in study.configs
             for p in plats]
@@ -739,7 +732,7 @@ def _flat(r: dict[str, Any]) -> dict[str, Any]:
 
 
 RANDOM_CAVEAT = {w: " (noise, unlike the training data: a sensitivity figure; the dataset figures, where "
-                    "present, are the accuracy)" for w in CLASSIFIERS}
+                    "present, are the accuracy)" for w in (x.id for x in WORKLOADS if x.classifier)}
 
 
 def markdown(result: dict[str, Any]) -> str:
