@@ -14,8 +14,8 @@ import pytest
 
 from vbench.cli import main
 from vbench.errors import VbenchError
-from vbench.study import (FLOAT_RTOL, Config, align_layers, compile_cached, kws_accuracy, make_study, run_study,
-                          write_study)
+from vbench.studies import (FLOAT_RTOL, Config, align_layers, compile_cached, kws_accuracy, make_study, run_study,
+                            write_study)
 
 REPO = Path(__file__).resolve().parents[1]
 KWS_SET = REPO.parent / "shared" / "datasets" / "kws01"   # never copied into the repo

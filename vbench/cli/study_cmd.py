@@ -16,8 +16,8 @@ HELP = ("compare configurations over the MLPerf Tiny workloads: precision (int8 
 
 
 def add_arguments(p) -> None:
-    from vbench.study import (DEFAULT_AGREEMENT_INPUTS, DEFAULT_PLATFORMS, DEFAULT_SEED, DEFAULT_SPARSITIES,
-                              STUDY_DEFAULT_KERNELS)
+    from vbench.platform import DEFAULT_PLATFORMS
+    from vbench.studies import DEFAULT_AGREEMENT_INPUTS, DEFAULT_SEED, DEFAULT_SPARSITIES, STUDY_DEFAULT_KERNELS
     from vbench.workloads import IDS
 
     p.add_argument("name", metavar="NAME",
@@ -54,7 +54,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from vbench.benchmark import parse_list
     from vbench.errors import VbenchError
-    from vbench.study import make_study, run_study, summary_text, write_study
+    from vbench.studies import make_study, run_study, summary_text, write_study
     from vbench.workloads import IDS
 
     try:
