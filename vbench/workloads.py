@@ -22,7 +22,7 @@ class Workload:
     input_dtype: str            # "int8", or "float32" (AD: features the firmware quantizes)
     results: int                # result values printed per inference (classes; 1: the AD score)
     metric: str                 # "top1_percent" (classifiers) or "auc" (AD's anomaly score)
-    quality_target: float       # closed-division target of `metric` (harness_protocol.md §5)
+    quality_target: float       # MLPerf Tiny closed-division target of `metric`
     performance_script: tuple[int, int]  # (N, W) of the MLCommons tests_*.yaml performance script
     energy_script: tuple[int, int]       # (N, W) of the energy script
     cost: int                   # relative run time: `vbench run` starts the long jobs first
