@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from vbench.errors import VbenchError
-from vbench.modelcheck.image import (FitError, InferenceRun, _capacities, build_check_image, fit_problems,
+from vbench.modelcheck.image import (FitError, InferenceRun, build_check_image, capacities, fit_problems,
                                      run_inference)
-from vbench.modelcheck.models import (DEFAULT_INPUTS, DEFAULT_SEED, DEFAULT_MODELS, ModelCase, _diff_bytes, _quiet,
-                                      default_dataset_dir, prepare_model, resolve_model_path)
+from vbench.modelcheck.models import (DEFAULT_INPUTS, DEFAULT_MODELS, DEFAULT_SEED, ModelCase, _quiet,
+                                      default_dataset_dir, diff_bytes, prepare_model, resolve_model_path)
 from vbench.paths import MODELS_DIR
 from vbench.platform import DEFAULT_PLATFORMS, load_platform
 
@@ -47,7 +47,7 @@ def check_on_platform(job: FirmwareJob) -> dict[str, Any]:
     plat = load_platform(job.platform)
     c = case.compiled
     variant = resolve_kernels(job.kernels, plat)
-    flash_cap, sram_cap = _capacities(plat)
+    flash_cap, sram_cap = capacities(plat)
     row: dict[str, Any] = {
         "model": case.label, "platform": plat.name, "bit_exact": False, "mismatches": None,
         "flash_bytes": None, "ram_bytes": None, "instructions": None, "cycles": None,
@@ -78,7 +78,7 @@ def check_on_platform(job: FirmwareJob) -> dict[str, Any]:
 
     per_input, mismatches, bad = [], 0, []
     for r, expected in zip(runs, case.expected):
-        diff = _diff_bytes(r.output, expected) if r.status == 0 else len(expected)
+        diff = diff_bytes(r.output, expected) if r.status == 0 else len(expected)
         mismatches += diff
         if diff:
             bad.append(r.name)

@@ -186,7 +186,7 @@ def run_inference(plat: Platform, image, check: CheckImage, case: ModelCase, dat
         board.close()
 
 
-def _capacities(plat: Platform) -> tuple[int, int]:
+def capacities(plat: Platform) -> tuple[int, int]:
     flash = sum(m.size for m in plat.memories if m.kind == "flash")
     sram = sum(m.size for m in plat.memories if m.kind == "sram")
     return flash, sram
@@ -195,7 +195,7 @@ def _capacities(plat: Platform) -> tuple[int, int]:
 def fit_problems(plat: Platform, flash_bytes: int, ram_bytes: int, data_bytes: int) -> list[str]:
     """Measured footprint against the board: code and weights in flash and the rest in SRAM,
     or (no flash, code runs from SRAM) everything in SRAM, .data counted once."""
-    flash_cap, sram_cap = _capacities(plat)
+    flash_cap, sram_cap = capacities(plat)
     problems = []
     if flash_cap:
         if flash_bytes > flash_cap:

@@ -157,7 +157,7 @@ def prepare_model(spec: str | Path, inputs: int = DEFAULT_INPUTS, seed: int = DE
         g = golden.run_bytes(d)
         h = host.run(d)
         expected.append(g)
-        diff = _diff_bytes(h, g)
+        diff = diff_bytes(h, g)
         if diff:
             host_mismatches += diff
             host_bad.append(name)
@@ -167,7 +167,7 @@ def prepare_model(spec: str | Path, inputs: int = DEFAULT_INPUTS, seed: int = DE
                      len(data) - len(files), len(files), dataset if files else None)
 
 
-def _diff_bytes(a: bytes, b: bytes) -> int:
+def diff_bytes(a: bytes, b: bytes) -> int:
     n = min(len(a), len(b))
     if n == 0:
         return max(len(a), len(b))

@@ -15,7 +15,7 @@ from vbench.studies.models import input_codes, model_input, output_values
 from vbench.workloads import by_id
 
 
-def _kws_dir(dataset: Path | None) -> Path | None:
+def kws_dir(dataset: Path | None) -> Path | None:
     from vbench.modelcheck import default_dataset_dir
 
     if dataset is None:

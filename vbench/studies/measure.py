@@ -1,5 +1,5 @@
 """One board run of a study: the model_check firmware with one workload x configuration, the study
-input run once from reset, profiled per layer; `_run_jobs` spreads the runs over processes."""
+input run once from reset, profiled per layer; `run_jobs` spreads the runs over processes."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def measure(job: MeasureJob) -> dict[str, Any]:
     return rec
 
 
-def _run_jobs(jobs: list[MeasureJob], workers: int, progress: Progress) -> list[dict[str, Any]]:
+def run_jobs(jobs: list[MeasureJob], workers: int, progress: Progress) -> list[dict[str, Any]]:
     workers = max(1, min(workers, len(jobs)))
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
     if main_file is not None and not os.path.isfile(main_file):

@@ -11,10 +11,10 @@ from typing import Any
 from vbench import __version__
 from vbench.errors import VbenchError
 from vbench.platform import DEFAULT_PLATFORMS, load_platform
-from vbench.studies.accuracy import _kws_dir, agreement, kws_accuracy
+from vbench.studies.accuracy import agreement, kws_accuracy, kws_dir
 from vbench.studies.base import (DEFAULT_AGREEMENT_INPUTS, DEFAULT_SEED, FLOAT_RTOL, STUDIES, Progress, Study,
                                  _quiet)
-from vbench.studies.measure import MeasureJob, _run_jobs
+from vbench.studies.measure import MeasureJob, run_jobs
 from vbench.studies.models import prepare
 from vbench.studies.tables import comparisons, layer_rows
 from vbench.workloads import IDS, by_id
@@ -41,7 +41,7 @@ def run_study(study: Study, workloads: list[str] | None = None, platforms: list[
         raise VbenchError(f"--accuracy-limit must be at least 1, not {accuracy_limit}")
     if agreement_inputs < 0:
         raise VbenchError(f"--inputs must be 0 or more, not {agreement_inputs}")
-    folder = None if dataset is False else _kws_dir(dataset if isinstance(dataset, Path) else None)
+    folder = None if dataset is False else kws_dir(dataset if isinstance(dataset, Path) else None)
     t0 = time.perf_counter()
     prepared = {}
     for w in workloads:
@@ -51,7 +51,7 @@ def run_study(study: Study, workloads: list[str] | None = None, platforms: list[
     jobs = [MeasureJob(study.name, prepared[(w, cfg.label)], p) for w in workloads for cfg in study.configs
             for p in plats]
     progress(f"{len(jobs)} board runs on {workers} worker(s)")
-    records = _run_jobs(jobs, workers, progress)
+    records = run_jobs(jobs, workers, progress)
 
     accuracy: dict[str, Any] = {}
     spec = STUDIES.get(study.name)
