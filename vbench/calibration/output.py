@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from vbench.paths import REPO_ROOT
+from vbench.paths import BUILD_DIR, REPO_ROOT
 from vbench.platform import load_platform
 from vbench.report_io import write_csv_atomic, write_json_atomic, write_text_atomic
 
@@ -346,7 +346,7 @@ def default_out(result) -> Path:
     """Where the calibrated file goes without --out: timing fits are what-ifs under build/, an
     energy-only fit is a power model beside the others."""
     if any(p.kind == "timing" for p in result.params):
-        return REPO_ROOT / "build" / "calibration" / f"{result.platform}-calibrated.toml"
+        return BUILD_DIR / "calibration" / f"{result.platform}-calibrated.toml"
     return REPO_ROOT / "power_models" / f"{result.platform}-calibrated.toml"
 
 

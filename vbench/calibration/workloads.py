@@ -30,11 +30,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.paths import REPO_ROOT
+from vbench.paths import BUILD_DIR, REPO_ROOT
 from vbench.platform import Platform
 from vbench.workloads import MODEL_IDS, by_model_id
 
-DEFAULT_CACHE_DIR = REPO_ROOT / "build" / "calibration-cache"
+DEFAULT_CACHE_DIR = BUILD_DIR / "calibration-cache"
 CACHE_VERSION = "1"  # bump when the meaning of a cached entry changes
 MAX_INFERENCE_INSTRUCTIONS = 4_000_000_000  # as vbench check-models
 
