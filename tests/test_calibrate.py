@@ -218,12 +218,14 @@ def test_reference_power_model_lands_in_the_published_band():
     """vbench's own MLPerf Tiny firmware on the calibrated Nucleo model: 38-48 mW average for all
     four workloads, and energy per inference = average power x latency within 1 %."""
     from vbench.calibrate import coefficients, energy_uj
-    from vbench.calibration.workloads import WORKLOADS, resolve_firmware, simulate
+    from vbench.calibration.workloads import resolve_firmware, simulate
     from vbench.modelcheck import prepare_model, run_inference
 
     plat = load_platform(BOARD)
     pm = load_power_model(plat)
-    for wid, model in WORKLOADS.items():
+    from vbench.workloads import WORKLOADS
+
+    for wid, model in ((w.model_id, w.model_file) for w in WORKLOADS):
         fw = resolve_firmware(wid, plat)
         sim = simulate(fw, plat, None)
         e_model = energy_uj(sim, coefficients(pm, {}), pm.supply_v, pm.range_scale.get(sim.voltage_range, 1.0))

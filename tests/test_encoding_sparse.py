@@ -274,7 +274,7 @@ def _case(path: Path, inputs: int):
     """A modelcheck case of the sparse build of `path`: golden outputs, host build checked."""
     from vbench.modelcheck import ModelCase, random_inputs
 
-    from vbench.study import compile_cached
+    from vbench.studies import compile_cached
 
     # a directory keyed by the model's sha256, so the firmware build cache is reused between runs
     compiled = compile_cached(path, "int8", weights="sparse")

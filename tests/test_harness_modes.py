@@ -35,11 +35,11 @@ def _runner(model_id: str, platform: str, energy_mode: bool = False):
 @pytest.mark.parametrize("model_id, n, warmups", [("ad01", 12, 10), ("ad01", 9, 0), ("kws01", 5, 3)])
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_extrapolated_window_equals_the_simulated_one(platform, model_id, n, warmups):
-    from vbench.harness.build import workload
+    from vbench.workloads import by_model_id
 
     runner = _runner(model_id, platform)
     try:
-        runner.load(synthetic_input(model_id, 1, workload(model_id).db_bytes))
+        runner.load(synthetic_input(model_id, 1, by_model_id(model_id).db_bytes))
         sampling = wr.sample_window(runner, warmups)
         predicted = wr.extrapolate(sampling, n, warmups)
         real = runner.infer(n, warmups)

@@ -14,8 +14,8 @@ import pytest
 
 from vbench.cli import main
 from vbench.errors import VbenchError
-from vbench.study import (FLOAT_RTOL, Config, align_layers, compile_cached, kws_accuracy, make_study, run_study,
-                          write_study)
+from vbench.studies import (FLOAT_RTOL, Config, align_layers, compile_cached, kws_accuracy, make_study, run_study,
+                            write_study)
 
 REPO = Path(__file__).resolve().parents[1]
 KWS_SET = REPO.parent / "shared" / "datasets" / "kws01"   # never copied into the repo
@@ -180,9 +180,9 @@ def test_kernels_study_with_a_user_directory(tmp_path, capsys):
 @pytest.mark.skipif(not (KWS_SET.is_dir() and any(KWS_SET.glob("*.bin"))), reason="KWS accuracy set not present")
 def test_kws_accuracy_of_both_precisions_on_host():
     from vbench.compiler import HostModel
-    from vbench.study import MODELS_DIR, MODEL_FILES
+    from vbench.workloads import by_id
 
-    hosts = {d: HostModel(compile_cached(MODELS_DIR / MODEL_FILES["kws"][d], d).out_dir) for d in ("int8", "float32")}
+    hosts = {d: HostModel(compile_cached(by_id("kws").model_path(d), d).out_dir) for d in ("int8", "float32")}
     acc = kws_accuracy(hosts, KWS_SET, limit=60)
     assert acc["int8"]["files"] == acc["float32"]["files"] == 60
     assert acc["int8"]["accuracy"] > 0.75 and acc["float32"]["accuracy"] > 0.75

@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from vbench import __version__
 from vbench.errors import VbenchError
+from vbench.workloads import by_id
 
-WORKLOADS = {"kws": "kws01", "vww": "vww01", "ic": "ic01", "ad": "ad01"}
 MODES = ("performance", "energy", "accuracy")
 DEFAULT_PLATFORM = "nucleo-l4r5zi"
 
@@ -90,9 +90,7 @@ def _layer_profile(target, data: bytes) -> list[dict[str, Any]]:
 
 def _model_keys(job: Job) -> dict[str, Any]:
     """model_file: the .tflite the job runs (models/<file> for the workload's own model)."""
-    from vbench.harness.build import workload
-
-    own = f"models/{workload(WORKLOADS[job.workload]).model_file}"
+    own = f"models/{by_id(job.workload).model_file}"
     return {"model_file": str(Path(job.model).resolve()) if job.model else own, "weights": job.weights,
             "winograd": job.winograd}
 
@@ -107,16 +105,15 @@ def _predictions_sha256(predictions: list[dict[str, Any]]) -> str:
 def run_job(job: Job) -> dict[str, Any]:
     """One record: workload x platform x mode. Failures become records with `failing` set, so a
     report still shows them."""
-    from vbench.harness.build import workload
     from vbench.harness.modes import VirtualTarget, _timing_inputs, run_mode
-    from vbench.platform import REPO_ROOT
 
     from vbench.compiler.kernel_sources import resolve_kernels
     from vbench.platform import load_platform
 
-    model_id = WORKLOADS[job.workload]
+    spec = by_id(job.workload)
+    model_id = spec.model_id
     variant = resolve_kernels(job.variant, load_platform(job.platform, list(job.overrides)))
-    model_path = Path(job.model).resolve() if job.model else REPO_ROOT / "models" / workload(model_id).model_file
+    model_path = Path(job.model).resolve() if job.model else spec.model_path()
     target = VirtualTarget(model_id, job.platform, job.overrides, variant=variant,
                            energy_mode=job.mode == "energy", model=str(model_path) if job.model else None,
                            weights=job.weights, winograd=job.winograd).prepare()
@@ -133,7 +130,7 @@ def run_job(job: Job) -> dict[str, Any]:
             raise VbenchError("accuracy mode needs --dataset DIR (EEMBC layout: DIR/kws01/y_labels.csv ...)")
         res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=job.accuracy_workers)
         auc = res.get("auc")
-        record["accuracy"] = auc if job.workload == "ad" else res["top1_percent"] / 100
+        record["accuracy"] = res["top1_percent"] / 100 if spec.classifier else auc
         record.update(files=res["files"], complete=res["complete"], quality_target=res["quality_target"],
                       predictions_sha256=_predictions_sha256(res["predictions"]))
     else:
@@ -185,7 +182,7 @@ class Suite:
 
 
 def _cost(job: Job) -> int:
-    return {"vww": 4, "ic": 4, "kws": 2, "ad": 1}[job.workload] * (10 if job.mode == "accuracy" else 1)
+    return by_id(job.workload).cost * (10 if job.mode == "accuracy" else 1)
 
 
 def _safe(job: Job) -> dict[str, Any]:

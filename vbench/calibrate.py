@@ -33,10 +33,12 @@ import numpy as np
 
 from vbench.calibration.fit import CalibrationRefused, LinearFit, TimingFit, linear_fit, timing_fit
 from vbench.calibration.measurements import Measurement, MeasurementFile, read_measurements
+from vbench.calibration.output import default_out, write_parameter_files, write_report
 from vbench.calibration.params import FEATURE, MODEL_KEYS, FreeParam, parse_fit
 from vbench.calibration.workloads import Firmware, SimResult, default_cache_dir, resolve_firmware, simulate
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, load_platform
+from vbench.paths import BUILD_DIR
+from vbench.platform import load_platform
 from vbench.power import PowerModel, load_power_model
 
 CLOCK_TOLERANCE = 0.005   # measured vs simulated core clock
@@ -394,18 +396,10 @@ def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] 
 def _finish(result: CalibrationResult, out, report_dir, write: bool) -> None:
     if not write:
         return
-    from vbench.calibration import output
-
-    rdir = Path(report_dir) if report_dir else REPO_ROOT / "build" / "calibration" / result.platform
-    result.outputs.update(output.write_report(result, rdir))
+    rdir = Path(report_dir) if report_dir else BUILD_DIR / "calibration" / result.platform
+    result.outputs.update(write_report(result, rdir))
     if result.params and not result.rejected and all(r.pred or not r.used for r in result.rows):
-        result.outputs.update(output.write_parameter_files(result, Path(out) if out else None))
-
-
-def default_out(result: CalibrationResult) -> Path:
-    if any(p.kind == "timing" for p in result.params):
-        return REPO_ROOT / "build" / "calibration" / f"{result.platform}-calibrated.toml"
-    return REPO_ROOT / "power_models" / f"{result.platform}-calibrated.toml"
+        result.outputs.update(write_parameter_files(result, Path(out) if out else None))
 
 
 __all__ = ["calibrate", "CalibrationResult", "CalibrationRefused", "default_out", "energy_uj", "coefficients",

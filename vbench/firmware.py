@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, Platform, load_platform
+from vbench.paths import BUILD_DIR, FIRMWARE_DIR, REPO_ROOT
+from vbench.platform import Platform, load_platform
 
-FIRMWARE_DIR = REPO_ROOT / "firmware"
 APPS_DIR = FIRMWARE_DIR / "apps"
 HAL_DIR = FIRMWARE_DIR / "hal"
-BUILD_ROOT = REPO_ROOT / "build" / "firmware"
+BUILD_ROOT = BUILD_DIR / "firmware"
 
 # Flags every image gets on top of the platform's own (order: platform, these, opt, -D, -I).
 COMMON_CFLAGS = ("-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections", "-g")

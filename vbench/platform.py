@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from vbench.errors import VbenchError
+from vbench.paths import PLATFORM_DIR, REPO_ROOT  # noqa: F401  (REPO_ROOT: still imported from here by sim/)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PLATFORM_DIR = REPO_ROOT / "platforms"
+# the boards the multi-board commands (build, check-models, study) run by default
+DEFAULT_PLATFORMS = ("nucleo-l4r5zi", "rv32imaf-mcu")
 
 ISAS = ("armv7e-m", "rv32imaf")
 MEMORY_KINDS = ("flash", "sram", "rom")

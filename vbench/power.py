@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, Platform
+from vbench.paths import REPO_ROOT
+from vbench.platform import Platform
 from vbench.sim.energy_classes import ENERGY_CLASSES
 
 

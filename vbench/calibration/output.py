@@ -12,7 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from vbench.platform import REPO_ROOT, load_platform
+from vbench.paths import BUILD_DIR, REPO_ROOT
+from vbench.platform import load_platform
 from vbench.report_io import write_csv_atomic, write_json_atomic, write_text_atomic
 
 MARK = "# [vbench calibrate]"
@@ -341,8 +342,15 @@ def _check_power_model(platform: str, path: Path) -> None:
     load_power_model(load_platform(platform, [f"power.model={json.dumps(str(path))}"]))
 
 
+def default_out(result) -> Path:
+    """Where the calibrated file goes without --out: timing fits are what-ifs under build/, an
+    energy-only fit is a power model beside the others."""
+    if any(p.kind == "timing" for p in result.params):
+        return BUILD_DIR / "calibration" / f"{result.platform}-calibrated.toml"
+    return REPO_ROOT / "power_models" / f"{result.platform}-calibrated.toml"
+
+
 def write_parameter_files(result, out: Path | None) -> dict[str, str]:
-    from vbench.calibrate import default_out
     from vbench.calibration.params import read_power_file
 
     base = load_platform(result.platform)

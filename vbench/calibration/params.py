@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, Platform
+from vbench.paths import REPO_ROOT
+from vbench.platform import Platform
 from vbench.sim.energy_classes import ENERGY_CLASSES
 
 SCALARS = ("stall_pc", "flash_read_pc", "sram_read_pc", "sram_write_pc", "static_ua")

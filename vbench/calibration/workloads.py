@@ -30,15 +30,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, Platform
+from vbench.paths import BUILD_DIR, REPO_ROOT
+from vbench.platform import Platform
+from vbench.workloads import MODEL_IDS, by_model_id
 
-WORKLOADS = {
-    "kws01": "kws_ref_model.tflite",
-    "vww01": "vww_96_int8.tflite",
-    "ic01": "ic_resnet8_int8.tflite",
-    "ad01": "ad01_int8.tflite",
-}
-DEFAULT_CACHE_DIR = REPO_ROOT / "build" / "calibration-cache"
+DEFAULT_CACHE_DIR = BUILD_DIR / "calibration-cache"
 CACHE_VERSION = "1"  # bump when the meaning of a cached entry changes
 MAX_INFERENCE_INSTRUCTIONS = 4_000_000_000  # as vbench check-models
 
@@ -91,7 +87,7 @@ def _workload_firmware(wid: str, platform: Platform, spec: str) -> Firmware:
     from vbench.modelcheck import (DEFAULT_SEED, ModelCase, build_check_image, compile_cached, random_inputs,
                                    resolve_model_path)
 
-    path = resolve_model_path(WORKLOADS[wid])
+    path = resolve_model_path(by_model_id(wid).model_file)
     compiled = compile_cached(path, default_name(path))
     data = random_inputs(compiled, 1, DEFAULT_SEED)[0]
     case = ModelCase(label=path.stem, path=path, compiled=compiled, inputs=[data], input_names=["random#0"],
@@ -116,7 +112,7 @@ def resolve_firmware(spec: str, platform: Platform, base_dir: Path | None = None
     if not tokens:
         raise VbenchError("empty firmware")
     head, rest = tokens[0], tokens[1:]
-    if head.lower() in WORKLOADS:
+    if head.lower() in MODEL_IDS:
         if rest:
             raise VbenchError(f"firmware '{spec}': workload ids take no build options")
         fw = _workload_firmware(head.lower(), platform, spec)
@@ -130,7 +126,7 @@ def resolve_firmware(spec: str, platform: Platform, base_dir: Path | None = None
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
             raise VbenchError(
-                f"unknown firmware '{head}': not a file, not a workload id ({', '.join(WORKLOADS)}) and not a "
+                f"unknown firmware '{head}': not a file, not a workload id ({', '.join(MODEL_IDS)}) and not a "
                 f"vbench firmware ({', '.join(list_apps())})")
         if rest:
             raise VbenchError(f"firmware '{spec}': an ELF file takes no build options")

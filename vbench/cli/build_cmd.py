@@ -6,12 +6,10 @@ import json
 import os
 
 from vbench.errors import VbenchError
-from vbench.platform import load_platform
+from vbench.platform import DEFAULT_PLATFORMS, load_platform
 
 NAME = "build"
 HELP = "build firmware (default: demo for both boards) and print the ELF paths and sizes"
-
-DEFAULT_PLATFORMS = ("nucleo-l4r5zi", "rv32imaf-mcu")
 
 
 def add_arguments(p) -> None:

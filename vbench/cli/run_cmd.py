@@ -11,11 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from vbench.benchmark import DEFAULT_PLATFORM, MODES, WORKLOADS, Job, Suite, parse_list
+from vbench.benchmark import DEFAULT_PLATFORM, MODES, Job, Suite, parse_list
 from vbench.compiler.encodings import WEIGHT_ENCODINGS
 from vbench.errors import VbenchError
 from vbench.platform import load_platform
 from vbench.report import make_result_set, summary_table, write_result_set
+from vbench.workloads import IDS, by_id
 
 NAME = "run"
 HELP = "run the MLPerf Tiny benchmark (latency, energy, accuracy) on virtual boards and write a report"
@@ -55,18 +56,18 @@ def parse_models(specs: list[str], workloads: list[str]) -> dict[str, str]:
         name = name.strip()
         if not sep or not path:
             raise VbenchError(f"--model {spec}: expected WORKLOAD=PATH, e.g. kws=build/kws_p50.tflite")
-        if name not in WORKLOADS:
-            raise VbenchError(f"--model {spec}: unknown workload '{name}' (known: {', '.join(WORKLOADS)})")
+        if name not in IDS:
+            raise VbenchError(f"--model {spec}: unknown workload '{name}' (known: {', '.join(IDS)})")
         if name in models:
             raise VbenchError(f"--model {spec}: a second model for {name} (first {models[name]})")
         if name not in workloads:
             raise VbenchError(f"--model {spec}: workload {name} is not run (--workload {','.join(workloads)})")
-        models[name] = str(check_workload_model(WORKLOADS[name], Path(path)).resolve())
+        models[name] = str(check_workload_model(by_id(name).model_id, Path(path)).resolve())
     return models
 
 
 def run(args) -> int:
-    workloads = parse_list(args.workload, WORKLOADS, "workload")
+    workloads = parse_list(args.workload, IDS, "workload")
     modes = parse_list(args.mode, MODES, "mode")
     models = parse_models(args.model, workloads)
     platforms = args.platform or [DEFAULT_PLATFORM]

@@ -16,8 +16,9 @@ HELP = ("compare configurations over the MLPerf Tiny workloads: precision (int8 
 
 
 def add_arguments(p) -> None:
-    from vbench.study import (DEFAULT_AGREEMENT_INPUTS, DEFAULT_PLATFORMS, DEFAULT_SEED, DEFAULT_SPARSITIES,
-                              STUDY_DEFAULT_KERNELS, WORKLOADS)
+    from vbench.platform import DEFAULT_PLATFORMS
+    from vbench.studies import DEFAULT_AGREEMENT_INPUTS, DEFAULT_SEED, DEFAULT_SPARSITIES, STUDY_DEFAULT_KERNELS
+    from vbench.workloads import IDS
 
     p.add_argument("name", metavar="NAME",
                    help="precision | data-reuse | sparsity | compression | winograd | kernels")
@@ -32,7 +33,7 @@ def add_arguments(p) -> None:
                    help="sparsity: pruning levels, fractions of zero weights per layer (default %(default)s)")
     p.add_argument("--platform", action="append", metavar="P",
                    help=f"board (repeatable; default: {', '.join(DEFAULT_PLATFORMS)})")
-    p.add_argument("--workload", default=",".join(WORKLOADS),
+    p.add_argument("--workload", default=",".join(IDS),
                    help="comma-separated: kws, vww, ic, ad (default all)")
     p.add_argument("--out", type=Path, default=None,
                    help="output directory (default results/study-NAME)")
@@ -53,14 +54,15 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from vbench.benchmark import parse_list
     from vbench.errors import VbenchError
-    from vbench.study import WORKLOADS, make_study, run_study, summary_text, write_study
+    from vbench.studies import make_study, run_study, summary_text, write_study
+    from vbench.workloads import IDS
 
     try:
         levels = tuple(float(x) for x in args.sparsity.split(",") if x.strip())
     except ValueError:
         raise VbenchError(f"--sparsity takes fractions such as 0.5,0.75, not '{args.sparsity}'") from None
     study = make_study(args.name, args.variants, kernels=args.kernels, sparsities=levels)
-    workloads = parse_list(args.workload, WORKLOADS, "workload")
+    workloads = parse_list(args.workload, IDS, "workload")
     if not workloads:
         raise VbenchError("--workload is empty")
     if args.no_dataset and args.dataset:

@@ -20,16 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vbench.compiler.kernel_sources import (ENCODING_DEFINES, REPO_ROOT, RUNTIME_DIR, kernel_include_dirs,
+from vbench.compiler.kernel_sources import (ENCODING_DEFINES, RUNTIME_DIR, kernel_include_dirs,
                                             kernel_sources, runtime_sources, scratch_bytes,
                                             variant_dir)
 from vbench.errors import VbenchError
+from vbench.paths import build_root
 
 HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-fPIC", "-DVB_HOST_MARKER_HOOK")
-
-
-def build_root() -> Path:
-    return Path(os.environ.get("VBENCH_BUILD_DIR", REPO_ROOT / "build"))
 
 
 @dataclass

@@ -20,9 +20,8 @@ import json
 from pathlib import Path
 
 from vbench.errors import VbenchError
+from vbench.paths import FIRMWARE_DIR
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO_ROOT / "firmware"
 KERNELS_DIR = FIRMWARE_DIR / "kernels"
 REFERENCE_DIR = KERNELS_DIR / "reference"
 RUNTIME_DIR = FIRMWARE_DIR / "runtime"

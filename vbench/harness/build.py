@@ -16,43 +16,19 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.platform import REPO_ROOT, Platform, load_platform
+from vbench.paths import FIRMWARE_DIR, REPO_ROOT, build_root
+from vbench.platform import Platform, load_platform
+from vbench.workloads import by_model_id
 
-HARNESS_DIR = REPO_ROOT / "firmware" / "eembc"
-MODELS_DIR = REPO_ROOT / "models"
+HARNESS_DIR = FIRMWARE_DIR / "eembc"
 COMPILER_DIR = REPO_ROOT / "vbench" / "compiler"
 
 
-@dataclass(frozen=True)
-class Workload:
-    model_id: str        # what the firmware reports in m-model-[...]; also the dataset folder
-    model_file: str      # under models/
-    define: str          # selects the workload in firmware/eembc/ee_workload.c
-    db_bytes: int        # bytes per inference sent with `db`
-    classes: int         # result vector length (1 for the AD score)
-
-
-WORKLOADS: dict[str, Workload] = {
-    "kws01": Workload("kws01", "kws_ref_model.tflite", "EE_MODEL_KWS01", 490, 12),
-    "vww01": Workload("vww01", "vww_96_int8.tflite", "EE_MODEL_VWW01", 96 * 96 * 3, 2),
-    "ic01": Workload("ic01", "ic_resnet8_int8.tflite", "EE_MODEL_IC01", 32 * 32 * 3, 10),
-    "ad01": Workload("ad01", "ad01_int8.tflite", "EE_MODEL_AD01", 640 * 4, 1),
-}
-
-
-def workload(model_id: str) -> Workload:
-    try:
-        return WORKLOADS[model_id]
-    except KeyError:
-        raise VbenchError(f"unknown MLPerf Tiny workload '{model_id}' (known: {', '.join(WORKLOADS)})") from None
-
-
 def _build_root() -> Path:
-    return Path(os.environ.get("VBENCH_BUILD_DIR", REPO_ROOT / "build")) / "harness"
+    return build_root() / "harness"
 
 
 def _model_key(model: Path, rounding: str, weights: str = "dense", winograd: bool = False) -> str:
@@ -82,14 +58,14 @@ def check_workload_model(model_id: str, model: str | Path) -> Path:
     """`model` in place of the workload's own model (e.g. a pruned copy): it must be an int8
     .tflite with the input and output sizes of the workload's model, because the harness
     converts and prints exactly those. Returns the path; VbenchError naming the file otherwise."""
-    w = workload(model_id)
+    w = by_model_id(model_id)
     path = Path(model)
     if not path.is_file():
         raise VbenchError(f"{path}: model file for {model_id} not found")
     if path.suffix.lower() != ".tflite":
         raise VbenchError(f"{path}: not a .tflite model (expected a file named *.tflite) for {model_id}")
     in_t, out_t, n_in, n_out = _io_sizes(path)
-    _, _, ref_in, ref_out = _io_sizes(MODELS_DIR / w.model_file)
+    _, _, ref_in, ref_out = _io_sizes(w.model_path())
     if in_t != "INT8" or out_t != "INT8":
         raise VbenchError(f"{path}: input {in_t}, output {out_t}; the {model_id} harness runs int8 models "
                           f"(INT8 input and output, as {w.model_file})")
@@ -107,13 +83,13 @@ def compile_workload_model(model_id: str, model: str | Path | None = None, round
     from vbench.compiler import compile_model
     from vbench.compiler.encodings import WEIGHT_ENCODINGS
 
-    w = workload(model_id)
+    w = by_model_id(model_id)
     if weights not in WEIGHT_ENCODINGS:
         raise VbenchError(f"weights must be one of {', '.join(WEIGHT_ENCODINGS)}, not '{weights}'")
     if model is not None:
         path = check_workload_model(model_id, model)
     else:
-        path = MODELS_DIR / w.model_file
+        path = w.model_path()
         if not path.is_file():
             raise VbenchError(f"{path}: model file for {model_id} not found")
     out = _build_root() / "models" / f"{model_id}-{_model_key(path, rounding, weights, winograd)}"
@@ -147,7 +123,7 @@ def build_harness(model_id: str, platform: str | Platform, *, energy_mode: bool 
     from vbench.compiler import firmware_sources
     from vbench.firmware import build_firmware
 
-    w = workload(model_id)
+    w = by_model_id(model_id)
     plat = platform if isinstance(platform, Platform) else load_platform(platform)
     model_dir = compile_workload_model(model_id, model, rounding, weights, winograd)
     fw = firmware_sources(model_dir, variant)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vbench.errors import VbenchError
+from vbench.workloads import by_model_id
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,6 @@ def synthetic_input(model_id: str, index: int, size: int) -> bytes:
     """Deterministic stand-in input for timing when the real files are absent (the MLPerf Tiny
     ic01, vww01 and ad01 inputs are not redistributable). Latency barely depends on the data."""
     rng = np.random.default_rng(1000 + index)
-    if model_id == "ad01":  # float32 log-mel magnitudes in a plausible range
+    if by_model_id(model_id).input_dtype == "float32":  # AD: log-mel magnitudes in a plausible range
         return rng.uniform(-60.0, 0.0, size // 4).astype("<f4").tobytes()
     return rng.integers(0, 256, size, dtype=np.uint8).tobytes()

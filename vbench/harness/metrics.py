@@ -8,10 +8,6 @@ import numpy as np
 
 from vbench.errors import VbenchError
 
-# Closed-division quality targets (harness_protocol.md §5).
-QUALITY_TARGETS = {"kws01": ("top1_percent", 90.0), "vww01": ("top1_percent", 80.0),
-                   "ic01": ("top1_percent", 85.0), "ad01": ("auc", 0.85)}
-
 
 def normalise(vector) -> np.ndarray:
     v = np.asarray(vector, dtype=np.float64)

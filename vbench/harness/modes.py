@@ -33,14 +33,13 @@ from vbench.errors import VbenchError
 from vbench.harness import dataset as ds
 from vbench.harness import metrics
 from vbench.harness import window as wr
-from vbench.harness.build import build_harness, workload
+from vbench.harness.build import build_harness
 from vbench.harness.runner import Runner
+from vbench.workloads import by_model_id
 
 MODES = ("performance", "energy", "accuracy")
 RUNS = 5
-# (N, W) of the MLCommons tests_*.yaml scripts; N is then raised to fill 10 s.
-PERFORMANCE_SCRIPT = {"kws01": (70, 10), "vww01": (20, 5), "ic01": (20, 5), "ad01": (1500, 10)}
-ENERGY_SCRIPT = {"kws01": (70, 10), "vww01": (20, 5), "ic01": (20, 0), "ad01": (1500, 0)}
+# The (N, W) scripts are per workload (vbench.workloads); N is then raised to fill 10 s.
 
 Progress = Callable[[int, int, str], None]
 
@@ -131,7 +130,7 @@ def _connect(target, log=None) -> tuple[Runner, str]:
     if expected and info.model_id != expected:
         runner.close()
         raise VbenchError(f"the device reports model '{info.model_id}', expected '{expected}'")
-    workload(info.model_id)  # a model id vbench does not know is an error here
+    by_model_id(info.model_id)  # a model id vbench does not know is an error here
     return runner, info.model_id
 
 
@@ -140,7 +139,7 @@ def _connect(target, log=None) -> tuple[Runner, str]:
 
 def _timing_inputs(model_id: str, dataset_dir, synthetic: bool) -> tuple[list[tuple[str, bytes]], str]:
     """The first 5 files (AD: first windows), or stand-ins when the files are absent."""
-    size = workload(model_id).db_bytes
+    size = by_model_id(model_id).db_bytes
     folder = None
     try:
         folder = ds.dataset_folder(dataset_dir, model_id) if dataset_dir is not None else None
@@ -199,7 +198,8 @@ def _timing_mode(mode: str, target, dataset_dir, *, synthetic: bool, extrapolate
     runner, model_id = _connect(target, log)
     try:
         inputs, source = _timing_inputs(model_id, dataset_dir, synthetic)
-        n_script, warmups = (ENERGY_SCRIPT if mode == "energy" else PERFORMANCE_SCRIPT)[model_id]
+        spec = by_model_id(model_id)
+        n_script, warmups = spec.energy_script if mode == "energy" else spec.performance_script
         runs = _timed_runs(runner, inputs, warmups, extrapolate, all_warmups, progress)
     finally:
         runner.close()
@@ -230,7 +230,8 @@ _worker: dict = {}
 
 def _score_file(runner: Runner, model_id: str, folder: Path, row: ds.LabelRow) -> dict:
     data = ds.read_input(folder, row)
-    expected = workload(model_id).classes
+    spec = by_model_id(model_id)
+    expected = spec.results
     values = []
     for win in ds.windows(row, data):
         runner.load(win)
@@ -238,7 +239,7 @@ def _score_file(runner: Runner, model_id: str, folder: Path, row: ds.LabelRow) -
         if res is None or len(res) != expected:
             raise VbenchError(f"{row.file}: expected {expected} result values, got {res}")
         values.append(res)
-    if model_id == "ad01":
+    if not spec.classifier:
         scores = [v[0] for v in values]
         return {"file": row.file, "label": row.label, "score": float(sum(scores) / len(scores)),
                 "windows": len(scores)}
@@ -310,14 +311,15 @@ def _accuracy_mode(target, dataset_dir, *, limit: int | None, workers: int | Non
     out = {"mode": "accuracy", "model_id": model_id, "target": target.describe(), "dataset": str(folder),
            "files": len(rows), "complete": limit is None or limit >= len(ds.read_labels(folder)),
            "workers": n_workers}
-    if model_id == "ad01":
+    spec = by_model_id(model_id)
+    if not spec.classifier:
         out["auc"] = metrics.roc_auc(labels, [p["score"] for p in predictions])
         out["windows"] = sum(p["windows"] for p in predictions)
     else:
         vectors = [p["results"] for p in predictions]
         out["top1_percent"] = metrics.top1_percent(labels, vectors)
         out["auc"] = metrics.roc_auc_ovr(labels, vectors)
-    metric, goal = metrics.QUALITY_TARGETS[model_id]
+    metric, goal = spec.metric, spec.quality_target
     out["quality_target"] = {"metric": metric, "target": goal, "met": out[metric] is not None and out[metric] >= goal}
     out["predictions"] = predictions
     out["wall_s"] = round(time.perf_counter() - t0, 3)
