@@ -14,6 +14,7 @@ import unicorn
 from vbench.errors import VbenchError
 from vbench.platform import Platform
 from vbench.sim.backend_unicorn import UnicornBackend
+from vbench.sim.cores import core_for
 from vbench.sim.board import Board
 from vbench.sim.elf import load_image
 
@@ -50,7 +51,8 @@ class BenchResult:
 def run_raw(elf_path, platform: Platform) -> tuple[float, int | None]:
     """Wall time of emu_start and the exit code, with no accounting at all."""
     image = load_image(elf_path)
-    be = UnicornBackend(platform.isa)
+    core = core_for(platform)
+    be = UnicornBackend(core)
     uc = be.uc
     buffers = []
     for m in platform.memories:
@@ -61,7 +63,7 @@ def run_raw(elf_path, platform: Platform) -> tuple[float, int | None]:
     for seg in image.segments:
         uc.mem_write(seg.paddr, seg.data)
     exit_code: list[int | None] = [None]
-    if platform.isa == "armv7e-m":
+    if core.ELF_MACHINE == "arm":  # semihosting exit; RV32 boards end through their exit register
         if not any(m.base <= SCS_PAGE < m.base + m.size for m in platform.memories):
             uc.mem_map(SCS_PAGE, 0x1000)
         uc.reg_write(be.sp_reg, int.from_bytes(uc.mem_read(0, 4), "little"))

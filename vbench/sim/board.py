@@ -76,7 +76,7 @@ class Board:
         self.timing_on = timing
         self.budget = int(max_instructions or self.platform.get("run.max_instructions", DEFAULT_BUDGET))
         self.account = Accounting(self)
-        self.flash_model = flash_model_for(self.platform, self.lib, timing)
+        self.flash_model = flash_model_for(self.platform, self.lib) if timing else None  # no timing: plain flash
         self.exceptions = None
         self._uart_out: dict[str, bytearray] = {}
         self.gpio_log: list[tuple[int, float, str, int, int]] = []

@@ -30,8 +30,8 @@ ART_GEOMETRY = {
 class Stm32L4Art:
     TYPE = "stm32l4-art"
 
-    def __init__(self, platform, lib, timing_on: bool = True):
-        self.platform, self.lib, self.timing_on = platform, lib, timing_on
+    def __init__(self, platform, lib):
+        self.platform, self.lib = platform, lib
         self.handle = lib.vb_art_create()
         if not self.handle:
             raise VbenchError("native core: out of memory (flash model)")
@@ -54,8 +54,6 @@ class Stm32L4Art:
         prefetch, icache, dcache = (bool(pin) if pin is not None else val for pin, val in
                                     zip((self.pins["prefetch"], self.pins["icache"], self.pins["dcache"]),
                                         (prefetch, icache, dcache)))
-        if not self.timing_on:
-            latency = 0
         self.lib.vb_art_set_acr(self.handle, latency, int(prefetch), int(icache), int(dcache),
                                 int(icache_reset), int(dcache_reset))
         self.acr = (latency, prefetch, icache, dcache)
@@ -69,7 +67,7 @@ class Stm32L4Art:
 FLASH_MODELS = {Stm32L4Art.TYPE: Stm32L4Art}
 
 
-def flash_model_for(platform, lib, timing_on: bool = True):
+def flash_model_for(platform, lib):
     """The platform's flash model, or None for flash without wait states (or no [flash] section)."""
     section = platform.section("flash")
     kind = section.get("type")
@@ -81,4 +79,4 @@ def flash_model_for(platform, lib, timing_on: bool = True):
     if cls is None:
         raise VbenchError(f"{platform.path}: flash.type {kind!r} is not a flash model "
                           f"(known: {', '.join(sorted(FLASH_MODELS))})")
-    return cls(platform, lib, timing_on)
+    return cls(platform, lib)
