@@ -254,7 +254,9 @@ def preflight(rows: list[Row], csv_path: Path, cli_sets: list[str] | tuple[str, 
             image = load_image(row.elf)
         except VbenchError as exc:
             raise VbenchError(f"{where}, column firmware: {exc}") from None
-        want = "arm" if plat.isa == "armv7e-m" else "riscv"
+        from vbench.sim.cores import core_for
+
+        want = core_for(plat).ELF_MACHINE
         if image.machine != want:
             raise VbenchError(f"{where}, column firmware: {row.elf} is {image.machine} firmware; it cannot run on "
                               f"{plat.name} ({plat.isa})")

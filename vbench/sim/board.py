@@ -179,6 +179,12 @@ class Board:
         return self.memory.read_word(addr)
 
     # ================================================================ services for peripherals and cores
+    def note_access(self, addr: int, is_write: bool) -> None:
+        """An MMIO access begins: now() and exit() locate its instruction only if they need it."""
+        self._access = [addr, is_write, False]
+        if is_write:
+            self._last_write = addr
+
     def now(self) -> tuple[int, int]:
         """(cycles, instructions) at the start of the instruction making the current access."""
         acc = self._access

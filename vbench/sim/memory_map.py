@@ -90,9 +90,7 @@ class MemoryMap:
         def access(uc, offset, size, *value_user):
             addr = region_base + offset
             dev = next((d for d in self.board.peripherals.values() if d.base <= addr < d.base + d.size), None)
-            self.board._access = [addr, is_write, False]
-            if is_write:
-                self.board._last_write = addr
+            self.board.note_access(addr, is_write)
             try:
                 if dev is None:
                     raise UnmodelledAccess(f"{'write of' if is_write else 'read of'} unmodelled address {addr:#010x}")
