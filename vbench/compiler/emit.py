@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import numpy as np
 from vbench.compiler.fold import TYPE_CODES, Layer
 from vbench.compiler.planner import ArenaPlan
 from vbench.compiler.tflite_reader import Graph
+from vbench.report_io import write_text_atomic
 
 WEIGHTS_SECTION = ".rodata.vbench_weights"
 _C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.uint8): "uint8_t", np.dtype(np.int16): "int16_t",
@@ -26,16 +25,7 @@ _VALUES_PER_LINE = {np.dtype(np.int8): 24, np.dtype(np.uint8): 24, np.dtype(np.i
 
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(path, text)
 
 
 def c_float(value: float) -> str:

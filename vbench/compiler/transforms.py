@@ -20,14 +20,13 @@ place, so the file keeps its layout, quantization and metadata. Files are writte
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from vbench.errors import VbenchError
+from vbench.report_io import write_text_atomic
 
 PRUNE_OPS = ("CONV_2D", "FULLY_CONNECTED")
 CLUSTER_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -104,16 +103,7 @@ def _weight_views(data: bytearray, path: Path, ops: tuple[str, ...]):
 
 
 def _write(data: bytearray, dst: Path) -> str:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(bytes(data))
-        os.replace(tmp, dst)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(dst, bytes(data))
     return hashlib.sha256(bytes(data)).hexdigest()
 
 
