@@ -249,7 +249,7 @@ def test_reference_power_model_provenance_matches_its_data():
     assert cal["fitted"] == ["power.cycle_pc"]
     assert all("tiny_results_v0.5" in r["source"] for r in cal["rows"]) and len(cal["rows"]) == 4
     assert cal["errors"]["power_mw"]["cv_rms_pct"] > 0
-    assert "DS12023" in text and "power_facts.md §3" in text
+    assert "DS12023" in text and "docs/sources.md §Power 3" in text
 
 
 def test_reference_calibration_reproduces_the_shipped_value(cache):

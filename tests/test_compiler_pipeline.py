@@ -133,7 +133,7 @@ def test_arena_plan(key):
 
 
 def test_lower_bounds_match_research(compiled):
-    # Peak live activation bytes from shared/research/models.md.
+    # Peak live activation bytes, weight bytes and MACs: docs/sources.md §Models 1.
     expected = {"kws": 16000, "vww": 55296, "ic": 49152, "ad": 768}
     assert {k: c.arena_lower_bound for k, c in compiled.items()} == expected
     weights = {"kws": 24368, "vww": 219064, "ic": 78744, "ad": 270880}

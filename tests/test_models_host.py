@@ -90,7 +90,7 @@ def test_kws_real_dataset(pairs):
         assert ours == pair.golden.run_bytes(data), f"{path.name} differs from the golden model"
         correct += int(np.argmax(np.frombuffer(ours, np.int8)) == labels[path.name])
     accuracy = correct / len(files)
-    # research/models.md: 90.1 % top-1 with TFLite reference kernels on the 1000 files.
+    # docs/sources.md §Models 2: 90.1 % top-1 with TFLite reference kernels on the 1000 files.
     assert accuracy >= 0.89, accuracy
 
 
@@ -172,5 +172,5 @@ def test_ad_real_file_score(pairs, tmp_path):
         assert pair.host.output() == pair.golden.run_bytes(quantize.run(window).tobytes())
         errors.append(np.mean((restored.astype(np.float64) - window) ** 2))
     assert len(errors) == 196
-    # research/models.md: the firmware-style score of this file is 10.265.
+    # docs/sources.md §Models 2: the firmware-style score of this file is 10.265.
     assert abs(np.mean(errors) - 10.265) < 0.01, np.mean(errors)

@@ -3,7 +3,7 @@
  *
  * The host sends `<command>%` over the console UART; the device answers with lines ending in
  * "\r\n", errors prefixed "e-", messages prefixed "m-", and closes every answer with "m-ready".
- * The command set and the exact strings follow shared/research/harness_protocol.md §2 (the
+ * The command set and the exact strings follow docs/sources.md §Harness 2 (the
  * public EEMBC EnergyRunner / MLCommons runner protocol); the code is written from that
  * description, not copied. Differences from the reference ports, all on error paths:
  *   - commands longer than EE_CMD_SIZE, empty commands, bad numbers and extra arguments get an

@@ -1,6 +1,6 @@
 /*
  * vbench EEMBC harness: the per-benchmark part (input conversion, inference, result line), as the
- * MLPerf Tiny reference ports define it (shared/research/harness_protocol.md §2.6):
+ * MLPerf Tiny reference ports define it (docs/sources.md §Harness 2.6):
  *
  *   kws01  490 B int8 MFCC, copied unchanged      12 values "0.%d%d%d" (truncated to 3 decimals)
  *   vww01  27648 B uint8 RGB, minus 128 -> int8   2 values "%0.3f", each followed by ','

@@ -1,4 +1,4 @@
-"""MLPerf Tiny evaluation data in the EEMBC runner layout (harness_protocol.md §4):
+"""MLPerf Tiny evaluation data in the EEMBC runner layout (docs/sources.md §Harness 4):
 `<dataset_dir>/<model id>/y_labels.csv` plus the files it lists, in the same folder.
 
 y_labels.csv has no header; its fields are file, classes, class[, bytes_to_send, stride]. Anomaly

@@ -1,4 +1,4 @@
-"""Scores the MLCommons runner computes from device results (harness_protocol.md §3.6):
+"""Scores the MLCommons runner computes from device results (docs/sources.md §Harness 3.6):
 top-1 over normalised result vectors, and ROC AUC as sklearn.metrics.roc_auc_score defines it
 (binary; one-vs-rest macro average for several classes), without depending on sklearn."""
 

@@ -1,5 +1,5 @@
 """The EEMBC / MLCommons test-harness protocol, host side: command formatting and reply parsing
-(shared/research/harness_protocol.md §2 and §3).
+(docs/sources.md §Harness 2 and §Harness 3).
 
 A command is ASCII text followed by '%', without CR/LF, at most 80 characters. The device
 answers with lines; every answer ends with a line containing `m-ready`. `e-` lines are errors.
