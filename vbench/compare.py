@@ -1,4 +1,5 @@
-"""Regression gate: compare two result sets, per workload and per layer.
+"""Regression gate: compare two result sets (vbench.results.ResultSet, or results.json dicts), per
+workload and per layer.
 
 Exit status (a CI contract): 0 no regression above the thresholds, 1 regression, 2 incompatible or
 unreadable inputs.
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vbench.errors import VbenchError
+from vbench.results import ResultSet
 
 
 class IncompatibleResults(VbenchError):
@@ -38,14 +40,14 @@ class Comparison:
     missing: list[str] = field(default_factory=list)
 
 
-def _key(r: dict[str, Any]) -> tuple[str, str, str]:
-    return r["workload"], r["platform"], r["mode"]
+def _result_set(data: ResultSet | dict[str, Any]) -> ResultSet:
+    return data if isinstance(data, ResultSet) else ResultSet.from_dict(data)
 
 
-def compare(base: dict[str, Any], new: dict[str, Any], max_cycles_pct: float = 1.0,
+def compare(base: ResultSet | dict[str, Any], new: ResultSet | dict[str, Any], max_cycles_pct: float = 1.0,
             max_energy_pct: float = 1.0, max_accuracy_drop: float = 0.0) -> Comparison:
-    b = {_key(r): r for r in base["results"]}
-    n = {_key(r): r for r in new["results"]}
+    b = {r.key: r for r in _result_set(base).records}
+    n = {r.key: r for r in _result_set(new).records}
     common = sorted(set(b) & set(n))
     if not common:
         raise IncompatibleResults("the two result sets share no workload/platform/mode: nothing to compare")
@@ -53,28 +55,29 @@ def compare(base: dict[str, Any], new: dict[str, Any], max_cycles_pct: float = 1
     for key in common:
         rb, rn = b[key], n[key]
         w, p, m = key
-        if rb.get("model_sha256") and rn.get("model_sha256") and rb["model_sha256"] != rn["model_sha256"]:
-            raise IncompatibleResults(f"{w}/{p}: the model differs between the two runs ({rb['model_sha256'][:12]} vs "
-                                      f"{rn['model_sha256'][:12]}); compare runs of the same model")
+        if rb.model_sha256 and rn.model_sha256 and rb.model_sha256 != rn.model_sha256:
+            raise IncompatibleResults(f"{w}/{p}: the model differs between the two runs ({rb.model_sha256[:12]} vs "
+                                      f"{rn.model_sha256[:12]}); compare runs of the same model")
         for metric, limit in (("cycles", max_cycles_pct), ("energy_uj", max_energy_pct)):
-            if rb.get(metric) is None or rn.get(metric) is None:
+            vb, vn = getattr(rb, metric), getattr(rn, metric)
+            if vb is None or vn is None:
                 continue
-            d = Delta(w, p, m, metric, float(rb[metric]), float(rn[metric]))
+            d = Delta(w, p, m, metric, float(vb), float(vn))
             out.deltas.append(d)
             if d.pct > limit:
                 out.regressions.append(d)
-        if rb.get("accuracy") is not None and rn.get("accuracy") is not None:
-            d = Delta(w, p, m, "accuracy", float(rb["accuracy"]), float(rn["accuracy"]))
+        if rb.accuracy is not None and rn.accuracy is not None:
+            d = Delta(w, p, m, "accuracy", float(rb.accuracy), float(rn.accuracy))
             out.deltas.append(d)
-            if rb["accuracy"] - rn["accuracy"] > max_accuracy_drop:
+            if rb.accuracy - rn.accuracy > max_accuracy_drop:
                 out.regressions.append(d)
-        lb = {str(x.get("layer")): x for x in rb.get("layers") or []}
-        for x in rn.get("layers") or []:
-            ref = lb.get(str(x.get("layer")))
-            if ref is None or not ref.get("cycles"):
+        lb = {str(x.layer): x for x in rb.layers or []}
+        for x in rn.layers or []:
+            ref = lb.get(str(x.layer))
+            if ref is None or not ref.cycles:
                 continue
-            name = f"{x.get('layer')} {x.get('op', '')}".strip()
-            d = Delta(w, p, m, "cycles", float(ref["cycles"]), float(x["cycles"]), layer=name)
+            name = f"{x.layer} {x.op}".strip()
+            d = Delta(w, p, m, "cycles", float(ref.cycles), float(x.cycles), layer=name)
             out.deltas.append(d)
             if d.pct > max_cycles_pct:
                 out.regressions.append(d)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from vbench.compare import compare, render
-from vbench.report import load_result_set
+from vbench.results import load_results
 
 NAME = "compare"
 HELP = "compare two result sets (files or directories); exit 1 on a regression, 2 on incompatible inputs"
@@ -24,7 +24,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    base, new = load_result_set(args.base), load_result_set(args.new)
+    base, new = load_results(args.base), load_results(args.new)
     energy = args.max_energy_regression if args.max_energy_regression is not None else args.max_regression
     c = compare(base, new, args.max_regression, energy, args.max_accuracy_drop)
     if args.json:
