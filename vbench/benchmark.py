@@ -1,5 +1,6 @@
 """The benchmark job behind `vbench run`: workloads x platforms x modes through the EEMBC harness
-(vbench/harness), turned into result records (vbench/report.py) with per-layer profiles.
+(vbench/harness), turned into result records (vbench/results.py: WorkloadResult, with per-layer
+LayerResult profiles) that vbench/report.py writes.
 
 Jobs are independent simulations, so they run in parallel over local cores; each record carries
 the hashes of the firmware and the model it measured and the overrides it ran with.
@@ -18,6 +19,7 @@ from typing import Any, Callable
 
 from vbench import __version__
 from vbench.errors import VbenchError
+from vbench.results import LayerResult, WorkloadResult
 from vbench.workloads import by_id
 
 MODES = ("performance", "energy", "accuracy")
@@ -55,7 +57,10 @@ def _sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _layer_profile(target, data: bytes) -> list[dict[str, Any]]:
+LAYER_COUNTERS = ("cycles", "instructions", "energy_uj", "stall_flash", "stall_branch", "stall_load_use", "stall_divide")
+
+
+def _layer_profile(target, data: bytes) -> list[LayerResult]:
     """Cycles, instructions and energy per layer of one warm inference of `data`."""
     from vbench.harness.build import compile_workload_model
     from vbench.harness.runner import Runner
@@ -80,19 +85,22 @@ def _layer_profile(target, data: bytes) -> list[dict[str, Any]]:
         if r["layer"] is None:
             continue
         b = before.get(r["layer"], {})
-        row = {"layer": r["layer"], "op": ops[r["layer"]] if r["layer"] < len(ops) else ""}
-        for key in ("cycles", "instructions", "energy_uj", "stall_flash", "stall_branch", "stall_load_use",
-                    "stall_divide"):
-            row[key] = r.get(key, 0) - b.get(key, 0)
-        out.append(row)
+        out.append(LayerResult(layer=r["layer"], op=ops[r["layer"]] if r["layer"] < len(ops) else "",
+                               **{key: r.get(key, 0) - b.get(key, 0) for key in LAYER_COUNTERS}))
     return out
 
 
-def _model_keys(job: Job) -> dict[str, Any]:
-    """model_file: the .tflite the job runs (models/<file> for the workload's own model)."""
+def _new_record(job: Job, firmware_sha256: str | None = None, model_sha256: str | None = None,
+                model_id: str | None = None, kernels: str | None = None) -> WorkloadResult:
+    """A record of `job` with nothing measured yet. model_file: the .tflite the job runs
+    (models/<file> for the workload's own model)."""
     own = f"models/{by_id(job.workload).model_file}"
-    return {"model_file": str(Path(job.model).resolve()) if job.model else own, "weights": job.weights,
-            "winograd": job.winograd}
+    return WorkloadResult(
+        workload=job.workload, platform=job.platform, mode=job.mode, latency_ms=None, energy_uj=None, accuracy=None,
+        cycles=None, instructions=None, firmware_sha256=firmware_sha256, model_sha256=model_sha256,
+        overrides=dict(o.split("=", 1) for o in job.overrides), vbench_version=__version__, model_id=model_id,
+        kernels=kernels, model_file=str(Path(job.model).resolve()) if job.model else own, weights=job.weights,
+        winograd=job.winograd)
 
 
 def _predictions_sha256(predictions: list[dict[str, Any]]) -> str:
@@ -102,7 +110,7 @@ def _predictions_sha256(predictions: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
-def run_job(job: Job) -> dict[str, Any]:
+def run_job(job: Job) -> WorkloadResult:
     """One record: workload x platform x mode. Failures become records with `failing` set, so a
     report still shows them."""
     from vbench.harness.modes import VirtualTarget, _timing_inputs, run_mode
@@ -117,43 +125,39 @@ def run_job(job: Job) -> dict[str, Any]:
     target = VirtualTarget(model_id, job.platform, job.overrides, variant=variant,
                            energy_mode=job.mode == "energy", model=str(model_path) if job.model else None,
                            weights=job.weights, winograd=job.winograd).prepare()
-    record: dict[str, Any] = {
-        "workload": job.workload, "platform": job.platform, "mode": job.mode, "latency_ms": None,
-        "energy_uj": None, "accuracy": None, "cycles": None, "instructions": None,
-        "firmware_sha256": _sha256(target.elf), "model_sha256": _sha256(model_path),
-        "overrides": dict(o.split("=", 1) for o in job.overrides), "vbench_version": __version__,
-        "model_id": model_id, "kernels": variant or "reference", **_model_keys(job),
-    }
+    record = _new_record(job, firmware_sha256=_sha256(target.elf), model_sha256=_sha256(model_path),
+                         model_id=model_id, kernels=variant or "reference")
     t0 = time.perf_counter()
     if job.mode == "accuracy":
         if not job.dataset:
             raise VbenchError("accuracy mode needs --dataset DIR (EEMBC layout: DIR/kws01/y_labels.csv ...)")
         res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=job.accuracy_workers)
         auc = res.get("auc")
-        record["accuracy"] = res["top1_percent"] / 100 if spec.classifier else auc
-        record.update(files=res["files"], complete=res["complete"], quality_target=res["quality_target"],
-                      predictions_sha256=_predictions_sha256(res["predictions"]))
+        record.accuracy = res["top1_percent"] / 100 if spec.classifier else auc
+        record.files, record.complete, record.quality_target = res["files"], res["complete"], res["quality_target"]
+        record.predictions_sha256 = _predictions_sha256(res["predictions"])
     else:
         res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic)
         runs = res["runs"]
         cycles = sorted(r.get("per_inference_cycles") or r["cycles"] / max(r["inferences"], 1) for r in runs)
-        record.update(
-            latency_ms=res["median_latency_ms"], energy_uj=res.get("median_energy_per_inference_uj"),
-            average_power_mw=res.get("median_average_power_mw"), cycles=int(round(cycles[len(cycles) // 2])),
-            instructions=res.get("median_instructions_per_inference"), throughput_ips=res["median_throughput_ips"],
-            valid=res["valid"], exact=res["exact"], extrapolated=res["extrapolated"], inputs=res["inputs"],
-            runs=len(runs), simulated_inferences=sum(r.get("simulated_inferences", 0) for r in runs),
-            run_latencies_ms=[r["latency_ms"] for r in runs],
-        )
+        record.latency_ms, record.energy_uj = res["median_latency_ms"], res.get("median_energy_per_inference_uj")
+        record.average_power_mw = res.get("median_average_power_mw")
+        record.cycles = int(round(cycles[len(cycles) // 2]))
+        record.instructions = res.get("median_instructions_per_inference")
+        record.throughput_ips = res["median_throughput_ips"]
+        record.valid, record.exact, record.extrapolated = res["valid"], res["exact"], res["extrapolated"]
+        record.inputs, record.runs = res["inputs"], len(runs)
+        record.simulated_inferences = sum(r.get("simulated_inferences", 0) for r in runs)
+        record.run_latencies_ms = [r["latency_ms"] for r in runs]
         if job.scenarios and job.mode == "performance":
             from vbench.loadgen import run_scenario
 
-            lat_s = [ms / 1e3 for ms in record["run_latencies_ms"]]
-            record["scenarios"] = {name: run_scenario(name, lat_s).to_dict() for name in job.scenarios}
+            lat_s = [ms / 1e3 for ms in record.run_latencies_ms]
+            record.scenarios = {name: run_scenario(name, lat_s).to_dict() for name in job.scenarios}
         if job.mode == "performance":
             inputs, _ = _timing_inputs(model_id, job.dataset, True)
-            record["layers"] = _layer_profile(target, inputs[0][1])
-    record["wall_s"] = round(time.perf_counter() - t0, 3)
+            record.layers = _layer_profile(target, inputs[0][1])
+    record.wall_s = round(time.perf_counter() - t0, 3)
     return record
 
 
@@ -162,10 +166,10 @@ class Suite:
     jobs: list[Job]
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
-    def run(self, progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    def run(self, progress: Callable[[str], None] | None = None) -> list[WorkloadResult]:
         """Longest jobs first over a process pool; results come back in job order."""
         order = sorted(range(len(self.jobs)), key=lambda i: -_cost(self.jobs[i]))
-        results: list[dict[str, Any] | None] = [None] * len(self.jobs)
+        results: list[WorkloadResult | None] = [None] * len(self.jobs)
         if self.workers <= 1 or len(self.jobs) == 1:
             for i in order:
                 results[i] = _safe(self.jobs[i])
@@ -185,19 +189,18 @@ def _cost(job: Job) -> int:
     return by_id(job.workload).cost * (10 if job.mode == "accuracy" else 1)
 
 
-def _safe(job: Job) -> dict[str, Any]:
+def _safe(job: Job) -> WorkloadResult:
     try:
         return run_job(job)
     except VbenchError as exc:
-        return {"workload": job.workload, "platform": job.platform, "mode": job.mode, "latency_ms": None,
-                "energy_uj": None, "accuracy": None, "cycles": None, "instructions": None,
-                "firmware_sha256": None, "model_sha256": None, "overrides": dict(o.split("=", 1) for o in job.overrides),
-                "vbench_version": __version__, **_model_keys(job), "failing": True, "reason": str(exc)}
+        record = _new_record(job)
+        record.failing, record.reason = True, str(exc)
+        return record
 
 
-def _line(r: dict[str, Any]) -> str:
-    if r.get("failing"):
-        return f"  {r['workload']}/{r['platform']}/{r['mode']}: FAILED: {r['reason']}"
-    what = (f"accuracy {r['accuracy']:.4f}" if r["mode"] == "accuracy"
-            else f"latency {r['latency_ms']:.3f} ms" + (f", energy {r['energy_uj']:.1f} uJ" if r.get("energy_uj") else ""))
-    return f"  done {r['workload']}/{r['platform']}/{r['mode']}: {what} ({r.get('wall_s', 0):.1f} s)"
+def _line(r: WorkloadResult) -> str:
+    if r.failing:
+        return f"  {r.workload}/{r.platform}/{r.mode}: FAILED: {r.reason}"
+    what = (f"accuracy {r.accuracy:.4f}" if r.mode == "accuracy"
+            else f"latency {r.latency_ms:.3f} ms" + (f", energy {r.energy_uj:.1f} uJ" if r.energy_uj else ""))
+    return f"  done {r.workload}/{r.platform}/{r.mode}: {what} ({r.wall_s or 0:.1f} s)"

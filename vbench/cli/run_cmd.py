@@ -1,7 +1,8 @@
 """`vbench run`: the MLPerf Tiny benchmark on virtual boards (the README's main job).
 
 Defaults: all four workloads, performance and energy modes, on the reference board. Writes
-results.json, results.csv, report.md and plots to --out, atomically; prints a summary table.
+results.json, results.csv, report.md and plots to --out, atomically; prints a summary table. The
+records are vbench.results.WorkloadResult objects, the set a ResultSet (make_result_set).
 """
 
 from __future__ import annotations
@@ -104,13 +105,13 @@ def run(args) -> int:
     files = write_result_set(args.out, result_set, plots=not args.no_plots)
     print(summary_table(records))
     for r in records:
-        for name, sc in (r.get("scenarios") or {}).items():
+        for name, sc in (r.scenarios or {}).items():
             lat = f"p{sc['latency_percentile'] * 100:g} latency {sc['latency_s_at_percentile'] * 1e3:.3f} ms" \
                 if sc.get("latency_s_at_percentile") is not None else ""
-            print(f"{r['workload']}/{r['platform']} {name}: {sc['queries']} queries, {sc['samples']} samples, "
+            print(f"{r.workload}/{r.platform} {name}: {sc['queries']} queries, {sc['samples']} samples, "
                   f"{lat} throughput {sc['throughput_sps']:.3f}/s {'VALID' if sc['valid'] else 'INVALID'}")
     print(f"\nwall time {wall:.1f} s; wrote {', '.join(str(f) for f in files[:4])}" + (" and plots" if len(files) > 4 else ""))
-    failed = [r for r in records if r.get("failing")]
+    failed = [r for r in records if r.failing]
     for r in failed:
-        print(f"FAILED {r['workload']}/{r['platform']}/{r['mode']}: {r['reason']}", file=sys.stderr)
+        print(f"FAILED {r.workload}/{r.platform}/{r.mode}: {r.reason}", file=sys.stderr)
     return 1 if failed else 0
