@@ -81,7 +81,9 @@ class Accounting:
                     "time_ms": buf[0] * sec_per_cycle * 1e3, "energy_uj": v * buf[2] * 1e-9,
                     **{f"stall_{c}": int(buf[3 + i]) for i, c in enumerate(N.STALL_CAUSES)}}
 
-        names = [f[2] for f in b.image.functions] + ["(unknown)"]
+        from vbench.sim.demangle import demangle
+
+        names = [demangle(f[2]) for f in b.image.functions] + ["(unknown)"]  # C++ as the source spells it
         for i, name in enumerate(names):
             if b.lib.vb_get_bucket(b.core, 0, i, buf) == 0 and buf[1]:
                 out["functions"].append(row(name))
