@@ -87,3 +87,17 @@ def test_operator_kinds_match_the_runtime_header():
     header = (ROOT / "firmware" / "kernels" / "kernels.h").read_text()
     enum = {name: int(value) for name, value in re.findall(r"VB_OP_(\w+)\s*=\s*(\d+)", header)}
     assert enum == OP_KINDS
+
+
+@pytest.mark.parametrize("setting", ["flash.cache_line_bytes=0", "flash.icache_lines=-1", "flash.wait_states=-1",
+                                     "flash.wait_states=16", "flash.fetch_bytes=0", "flash.read_overhead=nan",
+                                     "flash.dcache_lines=1e9", "flash.wait_states=2.5"])
+def test_flash_parameters_out_of_range_are_refused_naming_the_key(tmp_path, setting):
+    elf = assemble_arm(tmp_path, "    nop\n")
+    with pytest.raises(VbenchError, match=rf"flash\.{setting.split('=')[0].split('.')[1]} = .* is not an integer"):
+        run_firmware(elf, load_platform("nucleo-l4r5zi", [setting]))
+
+
+def test_flash_fill_that_does_not_divide_the_line_is_refused(tmp_path):
+    with pytest.raises(VbenchError, match="geometry rejected by the flash model"):
+        run_firmware(assemble_arm(tmp_path, "    nop\n"), load_platform("nucleo-l4r5zi", ["flash.fill_bytes=3"]))

@@ -167,3 +167,22 @@ fn:
     board.close()
     assert r.exit == "halt", r.message
     assert (s0, s1) == (1, 2)
+
+
+def test_a_store_into_flash_code_is_a_fault_naming_the_address(tmp_path):
+    body = """
+    ldr r0, =target
+    movs r1, #0
+    str r1, [r0]
+    b 1f
+    .ltorg
+target:
+    nop
+    nop
+1:
+"""
+    board = Board(load_platform(BARE), assemble_arm(tmp_path, body))
+    r = board.run()
+    board.close()
+    assert r.exit == "fault"
+    assert "store to flash address 0x080000" in r.message and "PC 0x08" in r.message

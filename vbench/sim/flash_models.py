@@ -10,11 +10,16 @@ field (`flash.wait_states`, `flash.prefetch`, `flash.icache`, `flash.dcache`).
 from __future__ import annotations
 
 import ctypes
+import math
 
 from vbench.errors import VbenchError
 from vbench.sim import native as N
 
 # [flash] key -> vb_art_params field, with the default used when the platform omits the key.
+# Allowed ranges: what the hardware family can be, wide enough for what-if studies.
+RANGES = {"fetch_bytes": (1, 64), "cache_line_bytes": (1, 256), "icache_lines": (1, 4096), "dcache_lines": (1, 4096),
+          "icache_ways": (0, 4096), "dcache_ways": (0, 4096), "fill_bytes": (1, 256), "read_overhead": (0, 64),
+          "wait_states": (0, 15)}  # FLASH_ACR.LATENCY is 4 bits (RM0432 §3.7.1)
 ART_GEOMETRY = {
     "fetch_bytes": ("fetch_bytes", 8),
     "cache_line_bytes": ("line_bytes", 32),
@@ -37,12 +42,13 @@ class Stm32L4Art:
             raise VbenchError("native core: out of memory (flash model)")
         self.params = N.VbArtParams()
         for key, (field, default) in ART_GEOMETRY.items():
-            value = platform.get(f"flash.{key}", default)
-            setattr(self.params, field, int(value if value is not None else self.params.line_bytes))
+            value = _checked(platform, key, platform.get(f"flash.{key}", default))
+            setattr(self.params, field, value if value is not None else self.params.line_bytes)
         if self.lib.vb_art_configure(self.handle, ctypes.byref(self.params)):
             raise VbenchError(f"{platform.path}: [flash] geometry rejected by the flash model "
                               f"(fetch_bytes, cache_line_bytes and fill_bytes positive, fill_bytes dividing the line into at most 32 parts)")
         self.pins = {k: platform.get(f"flash.{k}", None) for k in ("wait_states", "prefetch", "icache", "dcache")}
+        _checked(platform, "wait_states", self.pins["wait_states"])
         self.acr = (0, False, False, False)
         self.set_acr(0, False, False, False)  # reset state until a FLASH_ACR peripheral writes it; pins apply
 
@@ -62,6 +68,17 @@ class Stm32L4Art:
         if self.handle:
             self.lib.vb_art_destroy(self.handle)
             self.handle = None
+
+
+def _checked(platform, key: str, value):
+    """An integer within RANGES[key] (None passes: the key is not set), else a VbenchError naming it."""
+    if value is None:
+        return None
+    lo, hi = RANGES[key]
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value != int(value) or not lo <= value <= hi):
+        raise VbenchError(f"{platform.path}: flash.{key} = {value!r} is not an integer from {lo} to {hi}")
+    return int(value)
 
 
 FLASH_MODELS = {Stm32L4Art.TYPE: Stm32L4Art}
