@@ -10,7 +10,7 @@ import pytest
 
 from vbench.compiler import compile_model
 from vbench.compiler.host_build import HostModel
-from vbench.compiler.kernel_sources import kernel_sources
+from vbench.firmware.kernels import kernel_sources
 from vbench.compiler.tflite_builder import TfliteBuilder
 from vbench.errors import VbenchError
 

@@ -17,8 +17,9 @@ from vbench.compiler import compile_model, load_graph
 from vbench.compiler.emit import WEIGHTS_SECTION, c_float
 from vbench.compiler.fold import (activation_range, fold_graph, quantize_multiplier,
                                   round_half_away, softmax_params)
-from vbench.compiler.host_build import HostModel, firmware_sources
-from vbench.compiler.kernel_sources import kernel_include_dirs, kernel_sources
+from vbench.compiler.host_build import HostModel
+from vbench.firmware import firmware_sources
+from vbench.firmware.kernels import kernel_include_dirs, kernel_sources
 from vbench.compiler.planner import plan_arena
 from vbench.compiler.tflite_reader import Tensor
 from vbench.errors import VbenchError
@@ -240,8 +241,8 @@ def test_cli_compile(tmp_path, capsys):
 
 
 def test_encoded_kernels_are_linked_only_for_models_that_use_them(tmp_path):
-    from vbench.compiler import compile_model, firmware_sources
-    from vbench.compiler.host_build import model_encodings
+    from vbench.compiler import compile_model
+    from vbench.firmware.model_sources import model_encodings
 
     dense = {p.name for p in kernel_sources("cortex_m4_dsp")}
     assert not any(n.endswith(("_sparse.c", "_palette.c", "_winograd.c")) for n in dense)

@@ -28,7 +28,7 @@ from test_kernels_ops import _conv, _fc, _inputs
 from vbench.compiler import compile_model, load_graph
 from vbench.compiler.encodings.palette import palette, unpack
 from vbench.compiler.host_build import HostModel
-from vbench.compiler.kernel_sources import KERNELS_DIR
+from vbench.firmware.kernels import KERNELS_DIR
 from vbench.compiler.transforms import cluster_model
 from vbench.golden import GoldenModel
 

@@ -31,7 +31,7 @@ from vbench.compiler.encodings import palette
 from vbench.compiler.encodings.palette import FC_ROWS, fc_layout, fc_unlayout
 from vbench.compiler.fold import FLAG_SINGLE_ROUNDING, FLAG_ZP_FOLDED
 from vbench.compiler.host_build import HostModel
-from vbench.compiler.kernel_sources import KERNELS_DIR
+from vbench.firmware.kernels import KERNELS_DIR
 from vbench.compiler.tflite_builder import TfliteBuilder
 from vbench.compiler.transforms import cluster_model
 from vbench.golden import GoldenModel

@@ -25,7 +25,7 @@ from test_kernels_ops import ACT, PAD, _inputs, _weight_scales
 from vbench.compiler import compile_model
 from vbench.compiler.encodings import sparse
 from vbench.compiler.host_build import HostModel
-from vbench.compiler.kernel_sources import KERNELS_DIR
+from vbench.firmware.kernels import KERNELS_DIR
 from vbench.compiler.tflite_builder import TfliteBuilder
 from vbench.compiler.transforms import prune_mask, prune_model
 from vbench.compiler.validate import compute_out_size

@@ -11,7 +11,7 @@ import pytest
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from vbench import firmware as fw
+from vbench.firmware import build as fw
 from vbench.errors import VbenchError
 from vbench.platform import load_platform
 

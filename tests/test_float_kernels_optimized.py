@@ -31,8 +31,9 @@ import pytest
 
 from test_float_models import ACT, FLOAT_MODELS, FLOAT_RTOL, MODELS, PAD, _f32_conv, model_inputs, relative_error
 from vbench.compiler import compile_model
-from vbench.compiler.host_build import HostModel, firmware_sources
-from vbench.compiler.kernel_sources import scratch_bytes
+from vbench.compiler.host_build import HostModel
+from vbench.firmware import firmware_sources
+from vbench.firmware.kernels import scratch_bytes
 from vbench.compiler.tflite_builder import TfliteBuilder
 from vbench.compiler.validate import compute_out_size
 from vbench.golden import GoldenModel

@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vbench.compiler import compile_model, firmware_sources, kernel_sources, model_dtype
+from vbench.compiler import compile_model, model_dtype
+from vbench.firmware import firmware_sources
+from vbench.firmware.kernels import kernel_sources
 from vbench.compiler.host_build import HostModel
 from vbench.compiler.tflite_builder import TfliteBuilder
 from vbench.compiler.validate import compute_out_size

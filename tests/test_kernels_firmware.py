@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from test_kernels_ops import CASES, _inputs
-from vbench.compiler import compile_model, firmware_sources
+from vbench.compiler import compile_model
+from vbench.firmware import firmware_sources
 from vbench.golden import GoldenModel
 
 unicorn = pytest.importorskip("unicorn")

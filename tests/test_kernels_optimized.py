@@ -27,7 +27,7 @@ import pytest
 from test_kernels_ops import ACT, PAD, _conv, _fc, _inputs
 from vbench.compiler import compile_model
 from vbench.compiler.host_build import HostModel
-from vbench.compiler.kernel_sources import KERNELS_DIR, resolve_kernels, scratch_bytes
+from vbench.firmware.kernels import KERNELS_DIR, resolve_kernels, scratch_bytes
 from vbench.compiler.tflite_builder import TfliteBuilder
 from vbench.compiler.validate import compute_out_size
 from vbench.errors import VbenchError

@@ -115,7 +115,7 @@ def run_job(job: Job) -> WorkloadResult:
     report still shows them."""
     from vbench.harness.modes import VirtualTarget, _timing_inputs, run_mode
 
-    from vbench.compiler.kernel_sources import resolve_kernels
+    from vbench.firmware.kernels import resolve_kernels
     from vbench.platform import load_platform
 
     spec = by_id(job.workload)

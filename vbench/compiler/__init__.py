@@ -10,8 +10,8 @@ model's own type). The default dtype "int8" refuses float models.
 
 Pipeline: tflite_reader (verify + parse) -> validate (every op/option) -> fold
 (requantization constants, zero-point folding) -> planner (arena offsets) -> emit (C).
-host_build runs the result natively (HostModel) and lists the sources a firmware image
-needs (firmware_sources); kernel_sources picks reference or optimized kernel files.
+host_build runs the result natively (HostModel). Linking a model into firmware (which kernels,
+how much scratch) belongs to the firmware build: vbench.firmware.firmware_sources.
 """
 
 from __future__ import annotations
@@ -24,15 +24,14 @@ from pathlib import Path
 from vbench.compiler.emit import write_model
 from vbench.compiler.encodings import WEIGHT_ENCODINGS, apply_encodings
 from vbench.compiler.fold import ROUNDING_MODES, fold_graph
-from vbench.compiler.host_build import FirmwareSources, HostModel, build_host_library, firmware_sources
-from vbench.compiler.kernel_sources import kernel_sources
+from vbench.compiler.host_build import HostModel, build_host_library
 from vbench.compiler.planner import plan_arena
 from vbench.compiler.tflite_reader import read_tflite
 from vbench.compiler.validate import DTYPES, graph_dtype, validate_graph
 from vbench.errors import VbenchError
 
 __all__ = ["compile_model", "CompiledModel", "LayerSummary", "TensorSummary", "load_graph",
-           "firmware_sources", "FirmwareSources", "kernel_sources", "HostModel",
+           "HostModel",
            "build_host_library", "ROUNDING_MODES", "DTYPES", "model_dtype", "WEIGHT_ENCODINGS"]
 
 

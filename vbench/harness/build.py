@@ -120,7 +120,7 @@ def build_harness(model_id: str, platform: str | Platform, *, energy_mode: bool 
     the m-lap-us text (as the EEMBC energy-mode firmware). variant selects optimized kernels
     (firmware/kernels/<variant>/), None the reference kernels. model, weights and winograd go to
     compile_workload_model (the model directory's key covers them)."""
-    from vbench.compiler import firmware_sources
+    from vbench.firmware import firmware_sources
     from vbench.firmware import build_firmware
 
     w = by_model_id(model_id)

@@ -41,7 +41,7 @@ def check_on_platform(job: FirmwareJob) -> dict[str, Any]:
     """Build once, run every input, compare with golden; one result row."""
     from vbench.sim.elf import load_image
 
-    from vbench.compiler.kernel_sources import resolve_kernels
+    from vbench.firmware.kernels import resolve_kernels
 
     case, progress = job.case, (stderr_progress if job.progress else _quiet)
     plat = load_platform(job.platform)
@@ -163,7 +163,7 @@ def check_models(models: list[str | Path] | None = None, platforms: list[str] | 
     board's `[toolchain] kernels` variant) or a variant directory name. `weights` / `winograd`:
     the compiler's weight encodings (vbench.compiler.encodings), checked against TFLite on the
     model as it is. Raises VbenchError on bad input."""
-    from vbench.compiler.kernel_sources import resolve_kernels
+    from vbench.firmware.kernels import resolve_kernels
 
     if inputs < 1:
         raise VbenchError(f"--inputs must be at least 1, not {inputs}")

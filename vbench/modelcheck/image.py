@@ -63,10 +63,10 @@ def _symbol_table(elf: Path) -> dict[str, tuple[int, int]]:
 def build_check_image(case: ModelCase, plat: Platform, progress: Progress = _quiet,
                       kernels: str | None = None) -> CheckImage:
     """The model_check firmware with this model for this board (cached by content), with the
-    reference kernels or the `kernels` choice (see kernel_sources.resolve_kernels). Raises
+    reference kernels or the `kernels` choice (see kernels.resolve_kernels). Raises
     FitError naming the model, the board and the overflow when it cannot be linked."""
-    from vbench.compiler import firmware_sources
-    from vbench.compiler.kernel_sources import resolve_kernels
+    from vbench.firmware import firmware_sources
+    from vbench.firmware.kernels import resolve_kernels
     from vbench.firmware import build_firmware, elf_sizes
 
     fw = firmware_sources(case.compiled.out_dir, resolve_kernels(kernels, plat))

@@ -20,7 +20,7 @@ def kernels_study(args: list[str], kernels: str | None, sparsities: tuple[float,
     if len(args) != 2:
         raise VbenchError("study 'kernels' takes two kernel variants: vbench study kernels A B "
                           "(names under firmware/kernels/, reference, optimized, or directory paths)")
-    from vbench.compiler.kernel_sources import variant_dir
+    from vbench.firmware.kernels import variant_dir
 
     for spec in args:
         if spec != "optimized":

@@ -42,7 +42,7 @@ def _output_check(workload: str, dtype: str, got: bytes, expected: bytes) -> dic
 
 def measure(job: MeasureJob) -> dict[str, Any]:
     """Build the model_check image, run the study input once, profile the layers; one record."""
-    from vbench.compiler.kernel_sources import resolve_kernels
+    from vbench.firmware.kernels import resolve_kernels
     from vbench.modelcheck import (MAX_INSTRUCTIONS, STACK_FILL, FitError, build_check_image, fit_problems,
                                    peek, poke)
     from vbench.sim.board import Board

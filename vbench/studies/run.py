@@ -27,7 +27,7 @@ def run_study(study: Study, workloads: list[str] | None = None, platforms: list[
     """Run every workload x configuration x board once; returns the study result (records,
     comparisons, per-layer rows, accuracy). `dataset`: None = the KWS set when present, False =
     no dataset accuracy, a Path = that folder (EEMBC root or kws01 itself)."""
-    from vbench.compiler.kernel_sources import resolve_kernels
+    from vbench.firmware.kernels import resolve_kernels
 
     workloads = list(workloads or IDS)
     bad = [w for w in workloads if w not in IDS]
