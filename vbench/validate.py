@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import io
 import math
 import re
 import statistics
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from vbench.calibration.measurements import parse_overrides, parse_positive, read_csv_records  # noqa: F401 (parse_overrides: part of this module's API)
 from vbench.errors import VbenchError
 
 COLUMNS = ("firmware", "platform", "overrides", "measure", "latency_ms", "energy_uj", "power_mw", "voltage_v",
@@ -90,19 +90,6 @@ class Row:
         return Path(self.firmware).name
 
 
-def _number(text: str, where: str) -> float | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        value = float(text.replace("_", ""))
-    except ValueError:
-        raise VbenchError(f"{where}: '{text}' is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise VbenchError(f"{where}: {text} must be a finite positive number")
-    return value
-
-
 def parse_measure(text: str, where: str) -> Measure:
     kind, sep, arg = text.strip().partition(":")
     kind = kind.strip().lower()
@@ -121,60 +108,11 @@ def parse_measure(text: str, where: str) -> Measure:
     return Measure(kind, arg, text.strip())
 
 
-def parse_overrides(text: str, where: str) -> tuple[str, ...]:
-    out = []
-    for part in text.split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        if "=" not in part or not part.split("=", 1)[0].strip():
-            raise VbenchError(f"{where}: override '{part}' is not of the form key.path=value")
-        out.append(part)
-    return tuple(out)
-
-
 def read_csv(path: str | Path, default_platform: str = DEFAULT_PLATFORM) -> list[Row]:
     """Parse a measurement CSV; every problem is a VbenchError naming the file, the line and the column."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise VbenchError(f"measurement file not found: {path}") from None
-    except OSError as exc:
-        raise VbenchError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise VbenchError(f"{path}: not a UTF-8 text file (expected a CSV with the columns {', '.join(COLUMNS)})") \
-            from None
-    records: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text))
-    try:
-        for cells in reader:
-            if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
-                continue
-            records.append((reader.line_num, cells))
-    except csv.Error as exc:
-        raise VbenchError(f"{path}: line {reader.line_num}: not valid CSV: {exc}") from None
-    if not records:
-        raise VbenchError(f"{path}: empty file (expected a header with the columns {', '.join(COLUMNS)})")
-    header_line, header_cells = records[0]
-    header = [h.strip().lower() for h in header_cells]
-    dupes = sorted({h for h in header if h and header.count(h) > 1})
-    if dupes:
-        raise VbenchError(f"{path}: line {header_line}: column(s) {', '.join(dupes)} appear more than once")
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        hints = [f"'{m[0]}' for '{c}'?" for c in missing
-                 if (m := difflib.get_close_matches(c, [h for h in header if h not in COLUMNS], n=1))]
-        hint = f" (did you mean {' '.join(hints)})" if hints else ""
-        raise VbenchError(f"{path}: line {header_line}: missing column(s) {', '.join(missing)}{hint}; the header "
-                          f"must name all of {', '.join(COLUMNS)} (cells may be empty)")
-    index = {h: i for i, h in enumerate(header)}
     rows = []
-    for line, cells in records[1:]:
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            raise VbenchError(f"{path}: line {line} has {len(cells)} cells but the header has {len(header)} columns")
-        cells = cells + [""] * (len(header) - len(cells))
-        get = {c: cells[index[c]] for c in COLUMNS}
+    for line, get in read_csv_records(path, COLUMNS):
         at = lambda col: f"{path}: line {line}, column {col}"  # noqa: E731
         fw = get["firmware"].strip()
         if not fw:
@@ -193,7 +131,7 @@ def read_csv(path: str | Path, default_platform: str = DEFAULT_PLATFORM) -> list
             overrides=parse_overrides(get["overrides"], at("overrides")),
             measure=parse_measure(get["measure"], at("measure")),
             role=ROLES[role_text], source=get["source"].strip(),
-            **{c: _number(get[c], at(c)) for c in NUMERIC}))
+            **{c: parse_positive(get[c], at(c)) for c in NUMERIC}))
     if not rows:
         raise VbenchError(f"{path}: no measurement rows (only a header)")
     return rows

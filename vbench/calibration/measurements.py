@@ -63,18 +63,19 @@ class MeasurementFile:
     rows: tuple[Measurement, ...]
 
 
-def _number(text: str, path: Path, line: int, column: str) -> float | None:
+def parse_positive(text: str, where: str) -> float | None:
+    """A cell that must be empty or a finite positive number (`_` separators allowed)."""
     text = text.strip()
     if not text:
         return None
     try:
         value = float(text.replace("_", ""))
     except ValueError:
-        raise VbenchError(f"{path}: line {line}, column {column}: '{text}' is not a number") from None
+        raise VbenchError(f"{where}: '{text}' is not a number") from None
     if not math.isfinite(value):
-        raise VbenchError(f"{path}: line {line}, column {column}: '{text}' is not a finite number")
+        raise VbenchError(f"{where}: '{text}' is not a finite number")
     if value <= 0:
-        raise VbenchError(f"{path}: line {line}, column {column}: {text} must be positive")
+        raise VbenchError(f"{where}: {text} must be positive")
     return value
 
 
@@ -90,9 +91,11 @@ def parse_overrides(text: str, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def read_measurements(path: str | Path) -> MeasurementFile:
-    """Parse and validate a measurement CSV; every problem is a VbenchError naming file, line and column."""
-    path = Path(path)
+def read_csv_records(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a measurement-style CSV as (line number, {column: cell}), blank and `#` comment
+    lines skipped, after checking the header names every column once (extra columns come along); a VbenchError naming the file,
+    the line and the column for anything wrong. Shared by `vbench calibrate` and `vbench validate`,
+    whose columns differ."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -102,7 +105,7 @@ def read_measurements(path: str | Path) -> MeasurementFile:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise VbenchError(f"{path}: not a UTF-8 text file (expected a CSV with the columns {', '.join(COLUMNS)})") \
+        raise VbenchError(f"{path}: not a UTF-8 text file (expected a CSV with the columns {', '.join(columns)})") \
             from None
     records: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text))
@@ -112,40 +115,46 @@ def read_measurements(path: str | Path) -> MeasurementFile:
                 continue
             records.append((reader.line_num, cells))
     except csv.Error as exc:
-        raise VbenchError(f"{path}: not a valid CSV file (line {reader.line_num}): {exc}") from None
+        raise VbenchError(f"{path}: line {reader.line_num}: not valid CSV: {exc}") from None
     if not records:
-        raise VbenchError(f"{path}: empty file (expected a header with the columns {', '.join(COLUMNS)})")
-    header = [h.strip().lower() for h in records[0][1]]
+        raise VbenchError(f"{path}: empty file (expected a header with the columns {', '.join(columns)})")
+    header_line, header_cells = records[0]
+    header = [h.strip().lower() for h in header_cells]
     dupes = sorted({h for h in header if h and header.count(h) > 1})
     if dupes:
-        raise VbenchError(f"{path}: column(s) {', '.join(dupes)} appear more than once in the header")
-    missing = [c for c in COLUMNS if c not in header]
+        raise VbenchError(f"{path}: line {header_line}: column(s) {', '.join(dupes)} appear more than once")
+    missing = [c for c in columns if c not in header]
     if missing:
-        hints = []
-        for c in missing:
-            close = difflib.get_close_matches(c, [h for h in header if h not in COLUMNS], n=1)
-            if close:
-                hints.append(f"'{close[0]}' for '{c}'?")
+        hints = [f"'{m[0]}' for '{c}'?" for c in missing
+                 if (m := difflib.get_close_matches(c, [h for h in header if h not in columns], n=1))]
         hint = f" (did you mean {' '.join(hints)})" if hints else ""
-        raise VbenchError(f"{path}: missing column(s) {', '.join(missing)}{hint}; the header must name all of "
-                          f"{', '.join(COLUMNS)} (cells may be empty)")
+        raise VbenchError(f"{path}: line {header_line}: missing column(s) {', '.join(missing)}{hint}; the header "
+                          f"must name all of {', '.join(columns)} (cells may be empty)")
     index = {h: i for i, h in enumerate(header)}
     rows = []
     for line, cells in records[1:]:
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
             raise VbenchError(f"{path}: line {line} has {len(cells)} cells but the header has {len(header)} columns")
         cells = cells + [""] * (len(header) - len(cells))
-        get = {h: cells[i] for h, i in index.items()}
+        rows.append((line, {h: cells[i] for h, i in index.items() if h}))  # extra columns (notes) kept
+    return rows
+
+
+def read_measurements(path: str | Path) -> MeasurementFile:
+    """Parse and validate a measurement CSV; every problem is a VbenchError naming file, line and column."""
+    path = Path(path)
+    rows = []
+    for line, get in read_csv_records(path, COLUMNS):
         fw = get["firmware"].strip()
         if not fw:
             raise VbenchError(f"{path}: line {line}, column firmware: empty (an ELF path or a vbench firmware "
                               f"such as kws01 is needed)")
-        nums = {c: _number(get[c], path, line, c) for c in NUMERIC}
+        nums = {c: parse_positive(get[c], f"{path}: line {line}, column {c}") for c in NUMERIC}
         rows.append(Measurement(
             line=line, firmware=fw, platform=get["platform"].strip() or None,
             overrides=parse_overrides(get["overrides"], f"{path}: line {line}, column overrides"),
-            source=get["source"].strip(), extra={h: get[h] for h in header if h not in COLUMNS and h},
+            source=get["source"].strip(), extra={h: v for h, v in get.items() if h not in COLUMNS},
             **nums))
     if not rows:
         raise VbenchError(f"{path}: no measurement rows (only a header)")
-    return MeasurementFile(path=path, sha256=hashlib.sha256(raw).hexdigest(), rows=tuple(rows))
+    return MeasurementFile(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), rows=tuple(rows))

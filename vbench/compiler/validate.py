@@ -164,16 +164,12 @@ class _Checker:
             self.fail(f"uses {', '.join(op.extras)}, which vbench does not support")
 
 
-def _check_conv(c: _Checker, depthwise: bool):
-    o = c.op.options
-    inp, filt = c.tensor(0, "input"), c.tensor(1, "filter")
-    bias = c.tensor(2, "bias", optional=True)
-    out = c.output()
-    c.activation(inp, "input"); c.activation(out, "output")
-    c.shape(inp, 4, "input"); c.shape(filt, 4, "filter")
-    n, h, w, cin = inp.shape
+def _conv_channels(c: "_Checker", o: dict, inp, filt, depthwise: bool) -> int:
+    """The filter against the input (CONV_2D: [C_out, KH, KW, C_in]; DEPTHWISE: [1, KH, KW, C_in x M]);
+    the output channel count. Shared by the int8 and float32 checks."""
+    cin = inp.shape[3]
     if depthwise:
-        _, kh, kw, cout = filt.shape
+        cout = filt.shape[3]
         if filt.shape[0] != 1:
             c.fail(f"filter '{filt.name}' has shape {list(filt.shape)}, expected [1, KH, KW, C]")
         if cout % cin:
@@ -181,18 +177,36 @@ def _check_conv(c: _Checker, depthwise: bool):
         dm = cout // cin
         if o.get("DepthMultiplier", 0) not in (0, dm):
             c.fail(f"depth_multiplier {o['DepthMultiplier']} does not match the filter ({cout} / {cin} = {dm})")
-        c.weights(filt, "filter", cout, 3)
-    else:
-        cout, kh, kw, fin = filt.shape
-        if fin != cin:
-            c.fail(f"filter depth {fin} differs from input depth {cin} (grouped convolution is not supported)")
-        c.weights(filt, "filter", cout, 0)
-    c.bias(bias, cout)
+        return cout
+    cout, fin = filt.shape[0], filt.shape[3]
+    if fin != cin:
+        c.fail(f"filter depth {fin} differs from input depth {cin} (grouped convolution is not supported)")
+    return cout
+
+
+def _conv_output(c: "_Checker", o: dict, inp, filt, out, depthwise: bool) -> None:
+    """The output shape the padding, strides and dilation give."""
+    n, h, w, _cin = inp.shape
+    kh, kw = filt.shape[1], filt.shape[2]
+    cout = filt.shape[3] if depthwise else filt.shape[0]
     oh = compute_out_size(o["Padding"], h, kh, o["StrideH"], o["DilationHFactor"])
     ow = compute_out_size(o["Padding"], w, kw, o["StrideW"], o["DilationWFactor"])
     if oh <= 0 or ow <= 0:
         c.fail(f"filter {kh}x{kw} does not fit the {h}x{w} input")
     c.expect_shape(out, (n, oh, ow, cout))
+
+
+def _check_conv(c: _Checker, depthwise: bool):
+    o = c.op.options
+    inp, filt = c.tensor(0, "input"), c.tensor(1, "filter")
+    bias = c.tensor(2, "bias", optional=True)
+    out = c.output()
+    c.activation(inp, "input"); c.activation(out, "output")
+    c.shape(inp, 4, "input"); c.shape(filt, 4, "filter")
+    cout = _conv_channels(c, o, inp, filt, depthwise)
+    c.weights(filt, "filter", cout, 3 if depthwise else 0)
+    c.bias(bias, cout)
+    _conv_output(c, o, inp, filt, out, depthwise)
 
 
 def _check_fc(c: _Checker):
@@ -342,26 +356,9 @@ def _check_conv_f32(c: _Checker, depthwise: bool):
         c.fail(f"filter '{filt.name}' is {filt.dtype}, expected FLOAT32"
                + ("" if depthwise else " (or INT8 for a hybrid conv)"))
     _finite(c, filt)
-    n, h, w, cin = inp.shape
-    if depthwise:
-        _, kh, kw, cout = filt.shape
-        if filt.shape[0] != 1:
-            c.fail(f"filter '{filt.name}' has shape {list(filt.shape)}, expected [1, KH, KW, C]")
-        if cout % cin:
-            c.fail(f"{cout} output channels is not a multiple of {cin} input channels")
-        dm = cout // cin
-        if o.get("DepthMultiplier", 0) not in (0, dm):
-            c.fail(f"depth_multiplier {o['DepthMultiplier']} does not match the filter ({cout} / {cin} = {dm})")
-    else:
-        cout, kh, kw, fin = filt.shape
-        if fin != cin:
-            c.fail(f"filter depth {fin} differs from input depth {cin} (grouped convolution is not supported)")
+    cout = _conv_channels(c, o, inp, filt, depthwise)
     _bias_f32(c, bias, cout)
-    oh = compute_out_size(o["Padding"], h, kh, o["StrideH"], o["DilationHFactor"])
-    ow = compute_out_size(o["Padding"], w, kw, o["StrideW"], o["DilationWFactor"])
-    if oh <= 0 or ow <= 0:
-        c.fail(f"filter {kh}x{kw} does not fit the {h}x{w} input")
-    c.expect_shape(out, (n, oh, ow, cout))
+    _conv_output(c, o, inp, filt, out, depthwise)
 
 
 def _bias_f32(c: _Checker, t: Tensor | None, channels: int):
