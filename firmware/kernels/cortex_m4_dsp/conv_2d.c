@@ -23,6 +23,7 @@
  * Scratch: 4 * 4G bytes per column pair (+ 4G bytes of int8 patch when in_c % 4 != 0); with less
  * than one pair the kernel uses a plain loop nest with the reference's order and arithmetic. */
 #include "dsp_common.h"
+#include "kernels_conv.h"
 
 #define VB_CONV_MAX_COLS 16
 #define VB_STR_(x) #x
@@ -268,43 +269,7 @@ static inline void vb_dot_1x2(const int16_t *pair, const int8_t *w0, int32_t K, 
 }
 
 /* Plain loop nest (no scratch): the reference's order and arithmetic. */
-static void vb_conv_2d_plain(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
-{
-    const int32_t in_c = p->in_c;
-    const int32_t filter_stride = p->filter_h * p->filter_w * in_c;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                for (int32_t oc = 0; oc < p->out_c; ++oc) {
-                    const int8_t *filter = p->filter + oc * filter_stride;
-                    int32_t acc = 0;
-                    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-                        const int32_t iy = oy * p->stride_h - p->pad_h + p->dilation_h * ky;
-                        if (iy < 0 || iy >= p->in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-                            const int32_t ix = ox * p->stride_w - p->pad_w + p->dilation_w * kx;
-                            if (ix < 0 || ix >= p->in_w) {
-                                continue;
-                            }
-                            const int8_t *x = in_batch + (iy * p->in_w + ix) * in_c;
-                            const int8_t *f = filter + (ky * p->filter_w + kx) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc += f[ic] * (x[ic] + p->input_offset);
-                            }
-                        }
-                    }
-                    acc += p->bias[oc];
-                    acc = vb_requantize(acc, p->multiplier[oc], p->shift[oc], p->flags);
-                    acc += p->output_offset;
-                    *output++ = (int8_t)vb_clamp_i32(acc, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
-}
+VB_DEFINE_CONV_2D_PLAIN(vb_conv_2d_plain)
 
 void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
 {

@@ -16,6 +16,7 @@
  * 3. y = act(acc * (input_scale * filter_scale) + bias), without FMA contraction (fpu_f32.h). */
 #include "dsp_common.h"
 #include "fpu_f32.h"
+#include "kernels_conv.h"
 
 /* Quantize n floats symmetrically into q; returns the scale (1 for an all-zero input).
  * TfliteRound (round half away from zero) as the reference: truncate, then step away from zero
@@ -117,19 +118,7 @@ static int32_t vb_hyb_p1c1(const int8_t *x, const int8_t *w, int32_t n, int32_t 
     return s;
 }
 
-/* Valid tap range [lo, hi) along one axis for a window whose first tap is at i0. */
-static void vb_hyb_range(int32_t i0, int32_t k, int32_t dil, int32_t size, int32_t *lo, int32_t *hi)
-{
-    int32_t a = 0, b = k;
-    while (a < k && i0 + a * dil < 0) {
-        ++a;
-    }
-    while (b > a && i0 + (b - 1) * dil >= size) {
-        --b;
-    }
-    *lo = a;
-    *hi = b;
-}
+VB_DEFINE_TAP_RANGE(static, vb_hyb_range)
 
 static inline float vb_hyb_out(int32_t acc, float out_scale, float bias, float lo, float hi)
 {

@@ -15,6 +15,7 @@
  * multipliers > 1 take a scalar path with the same blocking; a filter larger than
  * VB_DW_MAX_TAPS taps takes a plain loop nest. */
 #include "dsp_common.h"
+#include "kernels_conv.h"
 
 #define VB_DW_BLOCK 32
 #define VB_DW_MAX_TAPS 64
@@ -52,20 +53,11 @@ static void vb_dw_plain(const vb_conv_params_t *p, const int8_t *input, int8_t *
                 for (int32_t oc = 0; oc < out_c; ++oc) {
                     const int32_t ic = oc / dm;
                     int32_t acc = 0;
-                    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-                        const int32_t iy = oy * p->stride_h - p->pad_h + p->dilation_h * ky;
-                        if (iy < 0 || iy >= p->in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-                            const int32_t ix = ox * p->stride_w - p->pad_w + p->dilation_w * kx;
-                            if (ix < 0 || ix >= p->in_w) {
-                                continue;
-                            }
-                            acc += p->filter[(ky * p->filter_w + kx) * out_c + oc] *
-                                   (in_batch[(iy * p->in_w + ix) * in_c + ic] + p->input_offset);
-                        }
-                    }
+                    VB_FOR_EACH_TAP(p, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w, ky, kx, iy,
+                                    ix, {
+                        acc += p->filter[(ky * p->filter_w + kx) * out_c + oc] *
+                               (in_batch[(iy * p->in_w + ix) * in_c + ic] + p->input_offset);
+                    })
                     acc += p->bias[oc];
                     acc = vb_requantize(acc, p->multiplier[oc], p->shift[oc], p->flags);
                     acc += p->output_offset;

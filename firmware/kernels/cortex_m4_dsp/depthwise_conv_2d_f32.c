@@ -19,6 +19,7 @@
  * An odd last channel, other filters, dilation or depth multipliers, or a scratch smaller than
  * 3 plane rows: per-pixel valid tap ranges in C, the reference's order. */
 #include "fpu_f32.h"
+#include "kernels_conv.h"
 
 /* A run of output pixels of one channel pair over the plane (read by the assembly at fixed
  * offsets; lo .. w contiguous, loaded by one VLDM). */
@@ -376,19 +377,7 @@ static void vb_dw_f32_one(const vb_dw_run_f32_t *r) { vb_dw_f32_pixels(r, r->n, 
 static void vb_dw_f32_pair(const vb_dw_run_f32_t *r) { vb_dw_f32_pixels(r, 2 * r->n + r->odd, r->step / 2); }
 #endif
 
-/* Valid tap range [lo, hi) along one axis for a window whose first tap is at i0. */
-static void vb_dw_f32_range(int32_t i0, int32_t k, int32_t dil, int32_t size, int32_t *lo, int32_t *hi)
-{
-    int32_t a = 0, b = k;
-    while (a < k && i0 + a * dil < 0) {
-        ++a;
-    }
-    while (b > a && i0 + (b - 1) * dil >= size) {
-        --b;
-    }
-    *lo = a;
-    *hi = b;
-}
+VB_DEFINE_TAP_RANGE(static, vb_dw_f32_range)
 
 /* Output channels [c0, c1) of every pixel of one batch, valid tap ranges hoisted per pixel:
  * the reference's order (rows, then columns). */

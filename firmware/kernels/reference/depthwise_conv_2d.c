@@ -1,6 +1,7 @@
 /* DEPTHWISE_CONV_2D, int8 per-channel; output channel = in_channel * depth_multiplier + m,
  * as in TFLite's reference DepthwiseConvPerChannel. */
 #include "kernels_common.h"
+#include "kernels_conv.h"
 
 void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
 {
@@ -17,21 +18,11 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                     for (int32_t m = 0; m < dm; ++m) {
                         const int32_t oc = ic * dm + m;
                         int32_t acc = 0;
-                        for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-                            const int32_t iy = iy0 + p->dilation_h * ky;
-                            if (iy < 0 || iy >= p->in_h) {
-                                continue;
-                            }
-                            for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-                                const int32_t ix = ix0 + p->dilation_w * kx;
-                                if (ix < 0 || ix >= p->in_w) {
-                                    continue;
-                                }
-                                const int32_t in_val = in_batch[(iy * p->in_w + ix) * in_c + ic];
-                                const int32_t f_val = p->filter[(ky * p->filter_w + kx) * out_c + oc];
-                                acc += f_val * (in_val + p->input_offset);
-                            }
-                        }
+                        VB_FOR_EACH_TAP(p, iy0, ix0, ky, kx, iy, ix, {
+                            const int32_t in_val = in_batch[(iy * p->in_w + ix) * in_c + ic];
+                            const int32_t f_val = p->filter[(ky * p->filter_w + kx) * out_c + oc];
+                            acc += f_val * (in_val + p->input_offset);
+                        })
                         acc += p->bias[oc];
                         acc = vb_requantize(acc, p->multiplier[oc], p->shift[oc], p->flags);
                         acc += p->output_offset;

@@ -10,6 +10,7 @@
  * then nine LH + MUL + ADD from three row pointers with immediate offsets, the nine taps in
  * registers, no bounds checks. Other filter shapes, or too little scratch: taps outside the
  * image skipped per pixel. Accumulators of VB_RV_DW_BLOCK pixels are requantized in one run. */
+#include "kernels_conv.h"
 #include "rv32_common.h"
 
 #define VB_RV_DW_BLOCK 32
@@ -20,19 +21,9 @@ static int32_t vb_rv_dw_generic(const vb_conv_params_t *p, const int8_t *in_ic, 
 {
     const int32_t C = p->in_c, out_c = p->out_c, off = p->input_offset;
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-        const int32_t iy = iy0 + ky * p->dilation_h;
-        if (iy < 0 || iy >= p->in_h) {
-            continue;
-        }
-        for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-            const int32_t ix = ix0 + kx * p->dilation_w;
-            if (ix < 0 || ix >= p->in_w) {
-                continue;
-            }
-            acc += wcol[(ky * p->filter_w + kx) * out_c] * (in_ic[(iy * p->in_w + ix) * C] + off);
-        }
-    }
+    VB_FOR_EACH_TAP(p, iy0, ix0, ky, kx, iy, ix, {
+        acc += wcol[(ky * p->filter_w + kx) * out_c] * (in_ic[(iy * p->in_w + ix) * C] + off);
+    })
     return acc;
 }
 

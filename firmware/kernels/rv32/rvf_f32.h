@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "kernels.h"
+#include "kernels_conv.h"
 
 /* No calls of the C library's byte-wise memset / memcpy for short zero or copy loops. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -65,18 +66,6 @@ static inline void vb_rvf_bias_act(float *out, const float *bias, int32_t count,
     }
 }
 
-/* Valid tap range [lo, hi) along one axis for a window whose first tap is at i0. */
-static inline void vb_rvf_range(int32_t i0, int32_t k, int32_t dil, int32_t size, int32_t *lo, int32_t *hi)
-{
-    int32_t a = 0, b = k;
-    while (a < k && i0 + a * dil < 0) {
-        ++a;
-    }
-    while (b > a && i0 + (b - 1) * dil >= size) {
-        --b;
-    }
-    *lo = a;
-    *hi = b;
-}
+VB_DEFINE_TAP_RANGE(static inline, vb_rvf_range)
 
 #endif /* VB_RVF_F32_H */

@@ -1,0 +1,108 @@
+/*
+ * Convolution geometry shared by the optimized variants (cortex_m4_dsp, rv32). Macros that
+ * define a static function in the kernel file that uses it: each file keeps its own copy, name,
+ * inline keyword and compile options (#pragma GCC optimize), so the machine code of every
+ * kernel is what it was when the code stood in the file itself.
+ */
+#ifndef VB_KERNELS_CONV_H
+#define VB_KERNELS_CONV_H
+
+#include <stdint.h>
+
+#include "kernels_common.h"
+
+/* The taps of a window whose first tap is at input (IY0, IX0) that lie inside the image, in the
+ * reference's order (filter rows, then columns): runs the statement after the names for every
+ * such tap (ky, kx), input row iy and column ix. P: any conv parameter block. */
+#define VB_FOR_EACH_TAP(P, IY0, IX0, ky, kx, iy, ix, ...)                                         \
+    for (int32_t ky = 0; ky < (P)->filter_h; ++ky) {                                               \
+        const int32_t iy = (IY0) + (P)->dilation_h * ky;                                         \
+        if (iy < 0 || iy >= (P)->in_h) {                                                           \
+            continue;                                                                              \
+        }                                                                                          \
+        for (int32_t kx = 0; kx < (P)->filter_w; ++kx) {                                           \
+            const int32_t ix = (IX0) + (P)->dilation_w * kx;                                     \
+            if (ix < 0 || ix >= (P)->in_w) {                                                       \
+                continue;                                                                          \
+            }                                                                                      \
+            __VA_ARGS__                                                                            \
+        }                                                                                          \
+    }
+
+/* SPEC void name(i0, k, dil, size, lo, hi): the valid tap range [lo, hi) along one axis for a
+ * window of k taps (dilation dil) whose first tap is at i0, in an axis of `size`. */
+#define VB_DEFINE_TAP_RANGE(SPEC, name)                                                            \
+    SPEC void name(int32_t i0, int32_t k, int32_t dil, int32_t size, int32_t *lo, int32_t *hi)     \
+    {                                                                                              \
+        int32_t a = 0, b = k;                                                                      \
+        while (a < k && i0 + a * dil < 0) {                                                        \
+            ++a;                                                                                   \
+        }                                                                                          \
+        while (b > a && i0 + (b - 1) * dil >= size) {                                              \
+            --b;                                                                                   \
+        }                                                                                          \
+        *lo = a;                                                                                   \
+        *hi = b;                                                                                   \
+    }
+
+/* static void name(p, input, output): int8 CONV_2D as a plain loop nest, the reference's order
+ * and arithmetic (the optimized kernels' fallback without scratch). */
+#define VB_DEFINE_CONV_2D_PLAIN(name)                                                              \
+    static void name(const vb_conv_params_t *p, const int8_t *input, int8_t *output)               \
+    {                                                                                              \
+        const int32_t in_c = p->in_c;                                                              \
+        const int32_t filter_stride = p->filter_h * p->filter_w * in_c;                            \
+        for (int32_t b = 0; b < p->batches; ++b) {                                                 \
+            const int8_t *in_batch = input + b * p->in_h * p->in_w * in_c;                         \
+            for (int32_t oy = 0; oy < p->out_h; ++oy) {                                            \
+                for (int32_t ox = 0; ox < p->out_w; ++ox) {                                        \
+                    for (int32_t oc = 0; oc < p->out_c; ++oc) {                                    \
+                        const int8_t *filter = p->filter + oc * filter_stride;                     \
+                        int32_t acc = 0;                                                           \
+                        VB_FOR_EACH_TAP(p, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w,    \
+                                        ky, kx, iy, ix, {                                          \
+                            const int8_t *x = in_batch + (iy * p->in_w + ix) * in_c;               \
+                            const int8_t *f = filter + (ky * p->filter_w + kx) * in_c;             \
+                            for (int32_t ic = 0; ic < in_c; ++ic) {                                \
+                                acc += f[ic] * (x[ic] + p->input_offset);                          \
+                            }                                                                      \
+                        })                                                                         \
+                        acc += p->bias[oc];                                                        \
+                        acc = vb_requantize(acc, p->multiplier[oc], p->shift[oc], p->flags);       \
+                        acc += p->output_offset;                                                   \
+                        *output++ = (int8_t)vb_clamp_i32(acc, p->act_min, p->act_max);             \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+/* SPEC void name(p, input, output): float CONV_2D as TFLite's reference_ops::Conv loop nest (the
+ * reference kernel, and the cortex_m4_dsp fallback for dilated columns). */
+#define VB_DEFINE_CONV_2D_F32(SPEC, name)                                                                     \
+    SPEC void name(const vb_conv_f32_params_t *p, const float *input, float *output)                          \
+    {                                                                                                         \
+        const int32_t in_c = p->in_c;                                                                         \
+        for (int32_t b = 0; b < p->batches; ++b) {                                                            \
+            for (int32_t oy = 0; oy < p->out_h; ++oy) {                                                       \
+                const int32_t iy0 = oy * p->stride_h - p->pad_h;                                              \
+                for (int32_t ox = 0; ox < p->out_w; ++ox) {                                                   \
+                    const int32_t ix0 = ox * p->stride_w - p->pad_w;                                          \
+                    float *out = output + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;                   \
+                    for (int32_t oc = 0; oc < p->out_c; ++oc) {                                               \
+                        float total = 0.0f;                                                                   \
+                        VB_FOR_EACH_TAP(p, iy0, ix0, fy, fx, iy, ix, {                                        \
+                            const float *x = input + ((b * p->in_h + iy) * p->in_w + ix) * in_c;              \
+                            const float *w = p->filter + ((oc * p->filter_h + fy) * p->filter_w + fx) * in_c; \
+                            for (int32_t ic = 0; ic < in_c; ++ic) {                                           \
+                                total += x[ic] * w[ic];                                                       \
+                            }                                                                                 \
+                        })                                                                                    \
+                        out[oc] = vb_act_f32(total + p->bias[oc], p->act_min, p->act_max);                    \
+                    }                                                                                         \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+#endif /* VB_KERNELS_CONV_H */
