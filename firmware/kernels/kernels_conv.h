@@ -29,6 +29,27 @@
         }                                                                                          \
     }
 
+/* Steps (oy, ox) to the next output pixel, row by row (a macro: the statement it replaced). */
+#define VB_NEXT_PIXEL(oy, ox, out_w)                                                               \
+    do {                                                                                           \
+        if (++(ox) == (out_w)) {                                                                   \
+            (ox) = 0;                                                                              \
+            ++(oy);                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Output columns [full0, full1) (lvalues, left alone when the window is wider than the row) whose
+ * windows, `span` input columns wide, lie wholly inside an image row of in_w. */
+#define VB_INSIDE_COLS(in_w, span, pad_w, sw, out_w, full0, full1)                                  \
+    do {                                                                                           \
+        if ((in_w) >= (span)) {                                                                    \
+            full0 = ((pad_w) + (sw) - 1) / (sw);                                                   \
+            full1 = ((in_w) - (span) + (pad_w)) / (sw) + 1;                                        \
+            full1 = full1 < (out_w) ? full1 : (out_w);                                             \
+            full0 = full0 < full1 ? full0 : full1;                                                 \
+        }                                                                                          \
+    } while (0)
+
 /* SPEC void name(i0, k, dil, size, lo, hi): the valid tap range [lo, hi) along one axis for a
  * window of k taps (dilation dil) whose first tap is at i0, in an axis of `size`. */
 #define VB_DEFINE_TAP_RANGE(SPEC, name)                                                            \

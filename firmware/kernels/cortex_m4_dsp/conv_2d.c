@@ -318,10 +318,7 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
                     } else {
                         vb_im2col_patch(p, in_batch, oy, ox, patch, groups, dst, off2);
                     }
-                    if (++ox == p->out_w) {
-                        ox = 0;
-                        ++oy;
-                    }
+                    VB_NEXT_PIXEL(oy, ox, p->out_w);
                 }
             }
             const int32_t npairs = (n + 1) >> 1;

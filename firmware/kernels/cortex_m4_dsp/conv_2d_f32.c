@@ -88,12 +88,7 @@ void vb_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *ou
     }
     /* output columns whose windows lie wholly inside the image: [full0, full1) */
     int32_t full0 = 0, full1 = 0;
-    if (in_w >= fw) {
-        full0 = (p->pad_w + sw - 1) / sw;
-        full1 = (in_w - fw + p->pad_w) / sw + 1;
-        full1 = full1 < p->out_w ? full1 : p->out_w;
-        full0 = full0 < full1 ? full0 : full1;
-    }
+    VB_INSIDE_COLS(in_w, fw, p->pad_w, sw, p->out_w, full0, full1);
     for (int32_t b = 0; b < p->batches; ++b) {
         const float *in_batch = input + b * p->in_h * in_w * in_c;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {

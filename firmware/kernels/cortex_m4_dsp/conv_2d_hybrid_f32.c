@@ -314,10 +314,7 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
                 vb_hyb_patch(p, q, oy, ox, patch, groups);
                 vb_hyb_col(patch, groups, slot);
             }
-            if (++ox == p->out_w) {
-                ox = 0;
-                ++oy;
-            }
+            VB_NEXT_PIXEL(oy, ox, p->out_w);
         }
         float *o = out + q0 * out_c;
         int32_t oc = 0;

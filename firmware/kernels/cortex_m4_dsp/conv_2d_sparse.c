@@ -13,6 +13,7 @@
  * vb_dsp_requant_store (partial blocks, multipliers outside the fast form). */
 #include "dsp_common.h"
 #include "kernels_sparse.h"
+#include "kernels_conv.h"
 
 #define VB_SP_CHUNK 32   /* channels per accumulator buffer (1 KiB of stack) */
 #define VB_STR_(x) #x
@@ -356,10 +357,7 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
             }
             if (j < n) {
                 vb_sp_im2col(p, in_batch, oy, ox, cols + j);
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
-                }
+                VB_NEXT_PIXEL(oy, ox, p->out_w);
             }
             for (int32_t j = n; j < VB_SPARSE_COLS; ++j) { /* unused columns: defined values */
                 for (int32_t k = 0; k < K; ++k) {

@@ -349,10 +349,7 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                         acc[1][i] = a[1];
                         acc[2][i] = a[2];
                         acc[3][i] = a[3];
-                        if (++ox == p->out_w) {
-                            ox = 0;
-                            ++oy;
-                        }
+                        VB_NEXT_PIXEL(oy, ox, p->out_w);
                     }
                     vb_dw_flush(p, acc, n, out_batch + q0 * out_c, c, &ost);
                 }
@@ -368,10 +365,7 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                     vb_dw_px_t px;
                     vb_dw_pixel(p, oy, ox, &px);
                     acc[0][i] = vb_dw_channel_pixel(p, in_ic, p->filter + oc, &px, p->bias[oc]);
-                    if (++ox == p->out_w) {
-                        ox = 0;
-                        ++oy;
-                    }
+                    VB_NEXT_PIXEL(oy, ox, p->out_w);
                 }
                 vb_dsp_requant_store(acc[0], n, out_batch + q0 * out_c + oc, out_c, p->multiplier[oc],
                                      p->shift[oc], &ost);

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "kernels.h"
+#include "kernels_f32.h"
 
 #if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__thumb2__)
 #define VB_FPU_NATIVE 1
@@ -66,25 +67,7 @@ void vb_f32_rows_p1(vb_f32_job_t *job);
 void vb_f32_rows_p2(vb_f32_job_t *job);
 void vb_f32_rows_p4(vb_f32_job_t *job);
 
-/* One sum in the reference order: rows runs of n floats, xrow / wrow floats apart. */
-static inline float vb_f32_dot_rows(const float *x, const float *w, int32_t n, int32_t rows, int32_t xrow,
-                                    int32_t wrow)
-{
-    float t = 0.0f;
-    for (int32_t r = 0; r < rows; ++r, x += xrow, w += wrow) {
-        for (int32_t k = 0; k < n; ++k) {
-            t += x[k] * w[k];
-        }
-    }
-    return t;
-}
-
-/* out[c] = act(out[c] + bias[c]) for c < count (raw sums in place). */
-static inline void vb_f32_bias_act(float *out, const float *bias, int32_t count, float lo, float hi)
-{
-    for (int32_t c = 0; c < count; ++c) {
-        out[c] = vb_act_f32(out[c] + bias[c], lo, hi);
-    }
-}
+VB_DEFINE_DOT_ROWS_F32(vb_f32_dot_rows)
+VB_DEFINE_BIAS_ACT_F32(vb_f32_bias_act)
 
 #endif /* VB_FPU_F32_H */

@@ -9,6 +9,7 @@
  * 255 costs one (255, 0) entry. Requantization per channel over the block. */
 #include "kernels_common.h"
 #include "kernels_sparse.h"
+#include "kernels_conv.h"
 
 /* Patch of output pixel (oy, ox) into column `col` (stride VB_SPARSE_COLS). */
 static void vb_sparse_im2col(const vb_conv_sparse_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
@@ -56,10 +57,7 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
             const int32_t n = npix - q0 < VB_SPARSE_COLS ? npix - q0 : VB_SPARSE_COLS;
             for (int32_t j = 0; j < n; ++j) {
                 vb_sparse_im2col(p, in_batch, oy, ox, cols + j);
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
-                }
+                VB_NEXT_PIXEL(oy, ox, p->out_w);
             }
             for (int32_t j = n; j < VB_SPARSE_COLS; ++j) { /* unused columns: defined values */
                 for (int32_t k = 0; k < K; ++k) {

@@ -49,10 +49,7 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
             const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols;
             for (int32_t i = 0; i < n; ++i) {
                 vb_rv_im2col(p, in_batch, oy, ox, scratch + (i >> 2) * quad_elems + (i & 3));
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
-                }
+                VB_NEXT_PIXEL(oy, ox, p->out_w);
             }
             const int32_t nquads = (n + 3) >> 2;
             int8_t *out = out_batch + q0 * out_c;

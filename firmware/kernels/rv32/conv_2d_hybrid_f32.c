@@ -16,6 +16,7 @@
  *    contracts it into one FMADD.S there as well). */
 #include "rv32_common.h"
 #include "rvf_f32.h"
+#include "kernels_conv.h"
 
 #if defined(__riscv) && defined(__riscv_flen)
 static inline int32_t vb_hyb_round(float v)
@@ -140,10 +141,7 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
         const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols, nquads = (n + 3) >> 2;
         for (int32_t i = 0; i < n; ++i) {
             vb_hyb_im2col(p, q, oy, ox, cols + (i >> 2) * 4 * K + (i & 3));
-            if (++ox == p->out_w) {
-                ox = 0;
-                ++oy;
-            }
+            VB_NEXT_PIXEL(oy, ox, p->out_w);
         }
         float *o = out + q0 * out_c;
         int32_t oc = 0;

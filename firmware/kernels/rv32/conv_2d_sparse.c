@@ -9,6 +9,7 @@
  * (vb_rv_requant_store), accumulators in a stack buffer of up to VB_RV_SP_CHUNK channels. */
 #include "kernels_sparse.h"
 #include "rv32_common.h"
+#include "kernels_conv.h"
 
 #define VB_RV_SP_COLS 16
 #define VB_RV_SP_CHUNK 16   /* channels per accumulator buffer (1 KiB of stack) */
@@ -319,10 +320,7 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
             const int32_t n = left < width ? left : width;
             for (int32_t j = 0; j < n; ++j) {
                 (width == 16 ? vb_rv_sp_im2col16 : vb_rv_sp_im2col8)(p, in_batch, oy, ox, cols + j);
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
-                }
+                VB_NEXT_PIXEL(oy, ox, p->out_w);
             }
             for (int32_t j = n; j < width; ++j) { /* unused columns: defined values */
                 for (int32_t k = 0; k < K; ++k) {

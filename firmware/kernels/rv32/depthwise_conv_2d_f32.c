@@ -108,12 +108,7 @@ void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input,
     int32_t full0 = 0, full1 = 0;
     if (fast) {
         const int32_t span = 2 * p->dilation_w + 1, sw = p->stride_w;
-        if (p->in_w >= span) {
-            full0 = (p->pad_w + sw - 1) / sw;
-            full1 = (p->in_w - span + p->pad_w) / sw + 1;
-            full1 = full1 < p->out_w ? full1 : p->out_w;
-            full0 = full0 < full1 ? full0 : full1;
-        }
+        VB_INSIDE_COLS(p->in_w, span, p->pad_w, sw, p->out_w, full0, full1);
     }
     for (int32_t b = 0; b < p->batches; ++b) {
         const float *in_batch = input + b * p->in_h * p->in_w * in_c;
