@@ -36,13 +36,7 @@ static void vb_conv_f32_pixels(const vb_conv_f32_params_t *p, const float *x0, c
         if (blocks > 0) {
             vb_f32_job_t job = {x0, x0 + pstep, w0, n, rows, (xrow - n) * 4, (wrow - n) * 4, K * 4,
                                 blocks, out, out + out_c, pstep * 4, out_c * 4};
-            if (pixels == 4) {
-                vb_f32_rows_p4(&job);
-            } else if (pixels == 2) {
-                vb_f32_rows_p2(&job);
-            } else {
-                vb_f32_rows_p1(&job);
-            }
+            VB_F32_ROWS(job, pixels);
         }
         for (int32_t c = 4 * blocks; c < out_c; ++c) {
             for (int32_t i = 0; i < pixels; ++i) {

@@ -67,6 +67,19 @@ void vb_f32_rows_p1(vb_f32_job_t *job);
 void vb_f32_rows_p2(vb_f32_job_t *job);
 void vb_f32_rows_p4(vb_f32_job_t *job);
 
+/* The blocked dot products of `job` (an lvalue) for `pixels` (4, 2 or 1) pixels; a macro, as an
+ * inline function changes the callers' code. */
+#define VB_F32_ROWS(job, pixels)                                                                   \
+    do {                                                                                           \
+        if ((pixels) == 4) {                                                                       \
+            vb_f32_rows_p4(&(job));                                                                \
+        } else if ((pixels) == 2) {                                                                \
+            vb_f32_rows_p2(&(job));                                                                \
+        } else {                                                                                   \
+            vb_f32_rows_p1(&(job));                                                                \
+        }                                                                                          \
+    } while (0)
+
 VB_DEFINE_DOT_ROWS_F32(vb_f32_dot_rows)
 VB_DEFINE_BIAS_ACT_F32(vb_f32_bias_act)
 
