@@ -79,4 +79,53 @@ static inline int32_t vb_requantize(int32_t acc, int32_t multiplier, int32_t shi
                : vb_multiply_by_quantized_multiplier(acc, multiplier, shift);
 }
 
+/* Fast requantization, shared by the optimized variants: one 64-bit multiply-add (SMLAL on the
+ * Cortex-M4, MUL + MULH on RV32) and a shift.
+ *
+ * Double rounding (gemmlowp), multiplier m >= 0, right shift e >= 1 (shift = -e), x = acc:
+ *   RoundingDivideByPOT(SRDHM(x, m), e)
+ *     = floor((x*m + 2^30 + 2^(30+e) - [x < 0] * 2^31) / 2^(31+e))
+ * (SRDHM's truncation toward zero equals floor((x*m + 2^30) / 2^31) for both signs; the
+ * rounding divide adds 2^(e-1) minus 1 for negative values, and nested floors of exact
+ * power-of-two divisions compose; for x < 0 with x*m >= -2^30 both sides are 0, so the sign
+ * of x may stand for the sign of x*m + 2^30.) The top word of the 64-bit sum shifted right by
+ * e - 1 is the result. Checked against the reference formulas on random and edge values.
+ *
+ * Single rounding (TFLITE_SINGLE_ROUNDING) with total = 31 - shift >= 32:
+ *   (x*m + 2^(total-1)) >> total = top word of the sum >> (total - 32).
+ */
+typedef struct {
+    int64_t k;          /* constant added to x*m */
+    uint32_t negmask;   /* 0x80000000 (double rounding: subtract 2^31 for x < 0) or 0 */
+    int32_t mult;
+    int32_t sh;         /* shift of the top word */
+} vb_rq_fast_t;
+
+/* Set up the fast form; 0 when this (mult, shift, rounding) needs the general formulas. */
+static inline int vb_rq_fast_setup(vb_rq_fast_t *q, int32_t mult, int32_t shift, uint32_t flags)
+{
+    if (mult < 0 || shift > -1 || shift < -31) {
+        return 0;
+    }
+    q->mult = mult;
+    if (flags & VB_FLAG_SINGLE_ROUNDING) {
+        const int32_t total = 31 - shift; /* 32..62 */
+        q->k = (int64_t)1 << (total - 1);
+        q->negmask = 0;
+        q->sh = total - 32;
+    } else {
+        const int32_t e = -shift; /* 1..31 */
+        q->k = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e));
+        q->negmask = 0x80000000u;
+        q->sh = e - 1;
+    }
+    return 1;
+}
+
+static inline int32_t vb_rq_fast(int32_t x, const vb_rq_fast_t *q)
+{
+    const int64_t v = q->k - (int64_t)((uint32_t)x & q->negmask) + (int64_t)x * q->mult;
+    return (int32_t)(v >> 32) >> q->sh;
+}
+
 #endif /* VB_KERNELS_COMMON_H */

@@ -153,7 +153,7 @@ static void vb_sp_im2col(const vb_conv_sparse_params_t *p, const int8_t *in_batc
 }
 
 /* Requantization of full blocks (8 pixels) of nc channels, for a layer whose every channel has
- * the fast form (multiplier >= 0, shift -31..-1; see vb_dsp_rq_fast): rq8 needs about 11 cycles
+ * the fast form (multiplier >= 0, shift -31..-1; see vb_rq_fast): rq8 needs about 11 cycles
  * per value (SSAT clamp) or 16 (compare clamps) and ~20 per channel, against ~28 per value for
  * vb_dsp_rq_run on runs of 8. */
 typedef struct {
@@ -237,7 +237,7 @@ static void vb_sp_rq8_clamp(const int32_t *acc, int8_t *out, int32_t out_c, vb_s
 {
     for (; a->nc > 0; --a->nc, ++out) {
         const int32_t sh = ~*a->shift++;
-        const int64_t k = (int64_t)a->klo + ((int64_t)1 << (31 + sh)); /* as vb_dsp_rq_setup */
+        const int64_t k = (int64_t)a->klo + ((int64_t)1 << (31 + sh)); /* as vb_rq_fast_setup */
         const int32_t mult = *a->mult++;
         for (int32_t j = 0; j < VB_SPARSE_COLS; ++j) {
             const int32_t x = *acc++;

@@ -13,8 +13,8 @@
  * element for element, so SMLAD(xa, SXTB16(w)) + SMLAD(xb, SXTB16(w ROR 8)) is the dot
  * product of the 4 values.
  *
- * Requantization: vb_dsp_rq_fast() below computes TFLite's MultiplyByQuantizedMultiplier (double
- * or single rounding, as the layer's flag says) with one SMLAL; vb_dsp_requant_store()
+ * Requantization: vb_rq_fast() (kernels_common.h) computes TFLite's MultiplyByQuantizedMultiplier
+ * (double or single rounding, as the layer's flag says) with one SMLAL; vb_dsp_requant_store()
  * (dsp_common.c) applies it to a run of accumulators of one output channel.
  */
 #ifndef VB_DSP_COMMON_H
@@ -98,54 +98,6 @@ static inline uint32_t vb_rd32(const void *p)
 
 /* Both halves set to v (an int16 lane constant for SADD16 / SXTAB16). */
 static inline int32_t vb_dup16(int32_t v) { return (int32_t)(((uint32_t)v & 0xFFFFu) * 0x10001u); }
-
-/* Fast requantization: one 64-bit multiply-accumulate (SMLAL) and a shift.
- *
- * Double rounding (gemmlowp), multiplier m >= 0, right shift e >= 1 (shift = -e), x = acc:
- *   RoundingDivideByPOT(SRDHM(x, m), e)
- *     = floor((x*m + 2^30 + 2^(30+e) - [x < 0] * 2^31) / 2^(31+e))
- * (SRDHM's truncation toward zero equals floor((x*m + 2^30) / 2^31) for both signs; the
- * rounding divide adds 2^(e-1) minus 1 for negative values, and nested floors of exact
- * power-of-two divisions compose; for x < 0 with x*m >= -2^30 both sides are 0, so the sign
- * of x may stand for the sign of x*m + 2^30.) The top word of the 64-bit sum shifted right by
- * e - 1 is the result. Checked against the reference formulas on random and edge values.
- *
- * Single rounding (TFLITE_SINGLE_ROUNDING) with total = 31 - shift >= 32:
- *   (x*m + 2^(total-1)) >> total = top word of the sum >> (total - 32).
- */
-typedef struct {
-    int64_t k;          /* constant added to x*m */
-    uint32_t negmask;   /* 0x80000000 (double rounding: subtract 2^31 for x < 0) or 0 */
-    int32_t mult;
-    int32_t sh;         /* shift of the top word */
-} vb_dsp_rq_t;
-
-/* Set up the fast form; 0 when this (mult, shift, rounding) needs the general formulas. */
-static inline int vb_dsp_rq_setup(vb_dsp_rq_t *q, int32_t mult, int32_t shift, uint32_t flags)
-{
-    if (mult < 0 || shift > -1 || shift < -31) {
-        return 0;
-    }
-    q->mult = mult;
-    if (flags & VB_FLAG_SINGLE_ROUNDING) {
-        const int32_t total = 31 - shift; /* 32..62 */
-        q->k = (int64_t)1 << (total - 1);
-        q->negmask = 0;
-        q->sh = total - 32;
-    } else {
-        const int32_t e = -shift; /* 1..31 */
-        q->k = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e));
-        q->negmask = 0x80000000u;
-        q->sh = e - 1;
-    }
-    return 1;
-}
-
-static inline int32_t vb_dsp_rq_fast(int32_t x, const vb_dsp_rq_t *q)
-{
-    const int64_t v = q->k - (int64_t)((uint32_t)x & q->negmask) + (int64_t)x * q->mult;
-    return (int32_t)(v >> 32) >> q->sh;
-}
 
 /* Per-layer output stage: zero point, activation range, rounding (first four fields are read by
  * the assembly in dsp_common.c in this order). */
