@@ -26,8 +26,6 @@
 #include "kernels_conv.h"
 
 #define VB_CONV_MAX_COLS 16
-#define VB_STR_(x) #x
-#define VB_STR(x) VB_STR_(x)
 
 /* Column writer for one column slot: dst walks the slot's two words of each group. */
 static inline int32_t *vb_col_put(int32_t *dst, const int8_t *src, int32_t groups, int32_t off2)
@@ -138,27 +136,6 @@ static void vb_im2col_patch(const vb_conv_params_t *p, const int8_t *in_batch, i
  * column words, 2 filter words, 3 pointers, 1 counter); per group one filter LDR pipelined with
  * the four column LDRs (the last one advances the column pointer by pre-indexed writeback),
  * 2 x SXTB16 + 4 x SMLAD per filter row, 20 cycles per 16 MACs; unrolled twice. */
-#define VB_M4_GROUP_2X2                    \
-    "    ldr     r9, [r1], #4\n"             \
-    "    ldr     r4, [r0, #4]\n"             \
-    "    ldr     r5, [r0, #8]\n"             \
-    "    ldr     r6, [r0, #12]\n"            \
-    "    ldr     r7, [r0, #16]!\n"           \
-    "    sxtb16  r8, r9\n"                   \
-    "    sxtb16  r9, r9, ror #8\n"           \
-    "    smlad   r10, r4, r8, r10\n"         \
-    "    smlad   r10, r5, r9, r10\n"         \
-    "    smlad   r12, r6, r8, r12\n"         \
-    "    smlad   r12, r7, r9, r12\n"         \
-    "    ldr     r9, [r2], #4\n"             \
-    "    sxtb16  r8, r9\n"                   \
-    "    sxtb16  r9, r9, ror #8\n"           \
-    "    smlad   r11, r4, r8, r11\n"         \
-    "    smlad   r11, r5, r9, r11\n"         \
-    "    smlad   lr, r6, r8, lr\n"           \
-    "    smlad   lr, r7, r9, lr\n"
-
-#define VB_UNUSED __attribute__((unused))
 __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
     VB_UNUSED const int16_t *x, VB_UNUSED const int8_t *w0, VB_UNUSED const int8_t *w1,
     VB_UNUSED int32_t groups, VB_UNUSED int32_t *acc, VB_UNUSED int32_t npairs, VB_UNUSED int32_t stride,
@@ -178,15 +155,7 @@ __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
         "    mov     lr, r11\n"
         "    ldrd    r1, r2, [sp, #12]\n"
         "    ldr     r3, [sp, #20]\n"
-        "    lsrs    r3, r3, #1\n"
-        "    bcc     2f\n"
-        VB_M4_GROUP_2X2
-        "2:  beq     3f\n"                       /* Z from the LSRS */
-        "5:\n"
-        VB_M4_GROUP_2X2
-        VB_M4_GROUP_2X2
-        "    subs    r3, r3, #1\n"
-        "    bne     5b\n"
+        VB_DSP_GROUPS_2X2
         "3:  ldr     r4, [sp, #60]\n"
         "    strd    r11, lr, [r4, #" VB_STR(VB_CONV_MAX_COLS) " * 4]\n"
         "    strd    r10, r12, [r4], #8\n"
@@ -199,16 +168,6 @@ __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
         "    pop     {r4-r11, pc}\n");
 }
 #else
-/* The last group of a row: only the bytes of the row (the assembly reads past them). */
-static inline uint32_t vb_rd32_part(const int8_t *p, int32_t valid)
-{
-    uint32_t v = 0;
-    for (int32_t i = 0; i < valid && i < 4; ++i) {
-        v |= (uint32_t)(uint8_t)p[i] << (8 * i);
-    }
-    return v;
-}
-
 static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1, int32_t groups, int32_t *acc,
                             int32_t npairs, int32_t stride, const int32_t *bias, int32_t K)
 {

@@ -16,8 +16,6 @@
 #include "kernels_conv.h"
 
 #define VB_SP_CHUNK 32   /* channels per accumulator buffer (1 KiB of stack) */
-#define VB_STR_(x) #x
-#define VB_STR(x) VB_STR_(x)
 
 #if VB_DSP_NATIVE
 /* r0-r7 accumulators (columns 0..7), r8 entry pointer, r9 end of the channel's entries, r10
@@ -41,7 +39,6 @@
     "    smlabb  r6, lr, r11, r6\n"          \
     "    smlatb  r7, lr, r11, r7\n"
 
-#define VB_UNUSED __attribute__((unused))
 /* For nch channels: acc[8c + j] = bias[c] + sum over the channel's entries of value * column j;
  * returns the entry pointer after the last channel. nch >= 1. */
 __attribute__((naked, noinline)) static const int16_t *vb_sp_dot8(

@@ -53,6 +53,45 @@ static inline int32_t vb_smlabb(int32_t a, int32_t b, int32_t acc) { return __sm
 static inline int32_t vb_smlatt(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
 static inline int32_t vb_sadd16(int32_t a, int32_t b) { return __sadd16(a, b); }
 
+#define VB_STR_(x) #x
+#define VB_STR(x) VB_STR_(x)
+#define VB_UNUSED __attribute__((unused)) /* arguments of naked assembly functions */
+
+/* The 2 x 2 register block of the int8 and hybrid CONV_2D assembly (conv_2d.c,
+ * conv_2d_hybrid_f32.c): r3 groups of 4 taps; r0 = column pointer - 4 (pre-indexed writeback by
+ * 16 per group), r1 / r2 = filter rows; r10 / r12 = row 0 x columns 2j / 2j+1, r11 / lr = row 1.
+ * Per group one filter LDR pipelined with the four column LDRs, 2 SXTB16 + 4 SMLAD per filter
+ * row (20 cycles per 16 MACs); unrolled twice, the odd group first. Falls through to label 3. */
+#define VB_DSP_GROUP_2X2                   \
+    "    ldr     r9, [r1], #4\n"             \
+    "    ldr     r4, [r0, #4]\n"             \
+    "    ldr     r5, [r0, #8]\n"             \
+    "    ldr     r6, [r0, #12]\n"            \
+    "    ldr     r7, [r0, #16]!\n"           \
+    "    sxtb16  r8, r9\n"                   \
+    "    sxtb16  r9, r9, ror #8\n"           \
+    "    smlad   r10, r4, r8, r10\n"         \
+    "    smlad   r10, r5, r9, r10\n"         \
+    "    smlad   r12, r6, r8, r12\n"         \
+    "    smlad   r12, r7, r9, r12\n"         \
+    "    ldr     r9, [r2], #4\n"             \
+    "    sxtb16  r8, r9\n"                   \
+    "    sxtb16  r9, r9, ror #8\n"           \
+    "    smlad   r11, r4, r8, r11\n"         \
+    "    smlad   r11, r5, r9, r11\n"         \
+    "    smlad   lr, r6, r8, lr\n"           \
+    "    smlad   lr, r7, r9, lr\n"
+#define VB_DSP_GROUPS_2X2                  \
+    "    lsrs    r3, r3, #1\n"               \
+    "    bcc     2f\n"                       \
+    VB_DSP_GROUP_2X2                         \
+    "2:  beq     3f\n" /* Z from the LSRS */ \
+    "5:\n"                                   \
+    VB_DSP_GROUP_2X2                         \
+    VB_DSP_GROUP_2X2                         \
+    "    subs    r3, r3, #1\n"               \
+    "    bne     5b\n"
+
 #else /* portable equivalents (host tests) */
 #define VB_DSP_NATIVE 0
 
@@ -85,6 +124,17 @@ static inline int32_t vb_smlabb(int32_t a, int32_t b, int32_t acc)
 static inline int32_t vb_smlatt(int32_t a, int32_t b, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(vb_hi16(a) * vb_hi16(b)));
+}
+
+/* The C stand-ins of the conv assemblies: the last group of a filter row takes only the row's
+ * bytes (the assembly reads up to 3 past it). */
+static inline uint32_t vb_rd32_part(const int8_t *p, int32_t valid)
+{
+    uint32_t v = 0;
+    for (int32_t i = 0; i < valid && i < 4; ++i) {
+        v |= (uint32_t)(uint8_t)p[i] << (8 * i);
+    }
+    return v;
 }
 #endif
 
