@@ -79,6 +79,21 @@ static inline int32_t vb_requantize(int32_t acc, int32_t multiplier, int32_t shi
                : vb_multiply_by_quantized_multiplier(acc, multiplier, shift);
 }
 
+/* FULLY_CONNECTED, optimized variants: requantize and store the accumulators acc[0..n-1] of rows
+ * r0.. of a block into out[r0..] by the variant's STORE(acc, n, out, ostride, mult, shift, ...)
+ * (trailing arguments passed on), one call per row when the layer is per-channel. */
+#define VB_FC_STORE_BLOCK(p, acc, n, out, r0, STORE, ...)                                          \
+    do {                                                                                           \
+        if ((p)->per_channel) {                                                                    \
+            for (int32_t r_ = 0; r_ < (n); ++r_) {                                                 \
+                STORE((acc) + r_, 1, (out) + (r0) + r_, 1, (p)->multiplier[(r0) + r_],             \
+                      (p)->shift[(r0) + r_], __VA_ARGS__);                                         \
+            }                                                                                      \
+        } else {                                                                                   \
+            STORE(acc, n, (out) + (r0), 1, (p)->multiplier[0], (p)->shift[0], __VA_ARGS__);        \
+        }                                                                                          \
+    } while (0)
+
 /* Fast requantization, shared by the optimized variants: one 64-bit multiply-add (SMLAL on the
  * Cortex-M4, MUL + MULH on RV32) and a shift.
  *

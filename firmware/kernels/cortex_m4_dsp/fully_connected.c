@@ -156,14 +156,7 @@ void vb_fully_connected(const vb_fc_params_t *p, const int8_t *input, int8_t *ou
             for (; r < n; ++r) {
                 acc[r] = vb_fc_row(x, p->filter + (r0 + r) * depth, depth, off2, offset, p->bias[r0 + r]);
             }
-            if (p->per_channel) {
-                for (r = 0; r < n; ++r) {
-                    vb_dsp_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                         &ost);
-                }
-            } else {
-                vb_dsp_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], &ost);
-            }
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_dsp_requant_store, &ost);
         }
     }
 }

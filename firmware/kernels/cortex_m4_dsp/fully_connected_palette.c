@@ -182,14 +182,7 @@ void vb_fully_connected_palette(const vb_fc_palette_params_t *p, const int8_t *i
                     vb_fcp_rows(x, q, tab, depth, acc + r, g);
                 }
             }
-            if (p->per_channel) {
-                for (int32_t r = 0; r < n; ++r) {
-                    vb_dsp_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                         &ost);
-                }
-            } else {
-                vb_dsp_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], &ost);
-            }
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_dsp_requant_store, &ost);
         }
     }
 }

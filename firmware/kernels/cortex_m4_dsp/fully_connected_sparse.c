@@ -109,14 +109,7 @@ void vb_fully_connected_sparse(const vb_fc_sparse_params_t *p, const int8_t *inp
         for (int32_t r0 = 0; r0 < rows; r0 += VB_FC_SP_BLOCK) {
             const int32_t n = rows - r0 < VB_FC_SP_BLOCK ? rows - r0 : VB_FC_SP_BLOCK;
             e = vb_fc_sp_rows(x, e, p->counts + r0, p->bias + r0, n, acc);
-            if (p->per_channel) {
-                for (int32_t r = 0; r < n; ++r) {
-                    vb_dsp_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                         &ost);
-                }
-            } else {
-                vb_dsp_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], &ost);
-            }
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_dsp_requant_store, &ost);
         }
     }
 }

@@ -88,15 +88,8 @@ void vb_fully_connected(const vb_fc_params_t *p, const int8_t *input, int8_t *ou
             for (; r < n; ++r) {
                 acc[r] = vb_rv_fc_row(x, p->filter + (r0 + r) * depth, depth, offset, p->bias[r0 + r]);
             }
-            if (p->per_channel) {
-                for (r = 0; r < n; ++r) {
-                    vb_rv_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                        p->flags, p->output_offset, p->act_min, p->act_max);
-                }
-            } else {
-                vb_rv_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], p->flags,
-                                    p->output_offset, p->act_min, p->act_max);
-            }
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_rv_requant_store, p->flags, p->output_offset,
+                              p->act_min, p->act_max);
         }
     }
 }

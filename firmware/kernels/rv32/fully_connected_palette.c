@@ -105,15 +105,8 @@ void vb_fully_connected_palette(const vb_fc_palette_params_t *p, const int8_t *i
                     vb_rv_fcp_rows(tail, q + 2 * g * full, tab, 1, acc + r, g);
                 }
             }
-            if (p->per_channel) {
-                for (int32_t r = 0; r < n; ++r) {
-                    vb_rv_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                        p->flags, p->output_offset, p->act_min, p->act_max);
-                }
-            } else {
-                vb_rv_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], p->flags,
-                                    p->output_offset, p->act_min, p->act_max);
-            }
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_rv_requant_store, p->flags, p->output_offset,
+                              p->act_min, p->act_max);
         }
     }
 }

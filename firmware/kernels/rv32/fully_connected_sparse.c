@@ -91,15 +91,8 @@ void vb_fully_connected_sparse(const vb_fc_sparse_params_t *p, const int8_t *inp
                 acc[r] = vb_rv_fc_sp_row(x, e, count, p->bias[r0 + r]);
                 e += count;
             }
-            if (p->per_channel) {
-                for (int32_t r = 0; r < n; ++r) {
-                    vb_rv_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                        p->flags, p->output_offset, p->act_min, p->act_max);
-                }
-            } else {
-                vb_rv_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], p->flags,
-                                    p->output_offset, p->act_min, p->act_max);
-            }
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_rv_requant_store, p->flags, p->output_offset,
+                              p->act_min, p->act_max);
         }
     }
 }
