@@ -79,6 +79,31 @@ static inline int32_t vb_requantize(int32_t acc, int32_t multiplier, int32_t shi
                : vb_multiply_by_quantized_multiplier(acc, multiplier, shift);
 }
 
+/* FULLY_CONNECTED, optimized variants: for every batch, with x and out at its input and output
+ * rows (depth and rows values each), the statement after the names. */
+#define VB_FC_FOR_BATCHES(p, input, output, depth, rows, x, out, ...)                              \
+    for (int32_t b_ = 0; b_ < (p)->batches; ++b_) {                                                \
+        const int8_t *x = (input) + b_ * (depth);                                                  \
+        int8_t *out = (output) + b_ * (rows);                                                      \
+        __VA_ARGS__                                                                                \
+    }
+
+/* The blocks of up to BLOCK of `rows` rows: [r0, r0 + n), then the statement after the names. */
+#define VB_FC_FOR_BLOCKS(rows, BLOCK, r0, n, ...)                                                  \
+    for (int32_t r0 = 0; r0 < (rows); r0 += (BLOCK)) {                                             \
+        const int32_t n = (rows) - r0 < (BLOCK) ? (rows) - r0 : (BLOCK);                           \
+        __VA_ARGS__                                                                                \
+    }
+
+/* acc[r..r+3] = bias[r0 + r..]: the start of a block of 4 rows. */
+#define VB_FC_BIAS4(acc, bias, r0, r)                                                              \
+    do {                                                                                           \
+        (acc)[r] = (bias)[(r0) + (r)];                                                             \
+        (acc)[(r) + 1] = (bias)[(r0) + (r) + 1];                                                   \
+        (acc)[(r) + 2] = (bias)[(r0) + (r) + 2];                                                   \
+        (acc)[(r) + 3] = (bias)[(r0) + (r) + 3];                                                   \
+    } while (0)
+
 /* FULLY_CONNECTED, optimized variants: requantize and store the accumulators acc[0..n-1] of rows
  * r0.. of a block into out[r0..] by the variant's STORE(acc, n, out, ostride, mult, shift, ...)
  * (trailing arguments passed on), one call per row when the layer is per-channel. */

@@ -1,9 +1,10 @@
 /*
- * The palette decoder's driver, shared by the optimized variants' decode_palette.c: the small-layer
- * path (the 16-entry table, 8 weights a word) and the pair-table build. Macros that define the
- * functions where they are expanded (each file keeps its code and its function order), after
- * the file has defined vb_pal_rd32 / vb_pal_wr32 (word access), vb_pal_tail (byte-wise tail)
- * and, before VB_DEFINE_DECODE_PALETTE, vb_pal_pairs (16 weights per pair-table step).
+ * Palette code shared by the optimized variants: the weight decoder's driver (decode_palette.c:
+ * the small-layer path with the 16-entry table and the pair-table build) and the row-group loop
+ * of the fused FULLY_CONNECTED (fully_connected_palette.c). Macros that define the functions, or
+ * open the loop, where they are expanded: each file keeps its code and its function order. The
+ * decoder macros need the file's vb_pal_rd32 / vb_pal_wr32 (word access) and vb_pal_tail
+ * (byte-wise tail), and before VB_DEFINE_DECODE_PALETTE its vb_pal_pairs (16 weights per step).
  */
 #ifndef VB_KERNELS_PALETTE_DECODE_H
 #define VB_KERNELS_PALETTE_DECODE_H
@@ -60,6 +61,19 @@
         }                                                                                          \
         vb_pal_pairs(pairs, d->packed, d->destination, d->count >> 4);                             \
         vb_pal_tail(d, d->count & ~15u);                                                           \
+    }
+
+/* Fused palette FULLY_CONNECTED (kernels_palette.h): for the row groups of a block of n rows from
+ * r0 (index bytes q, g rows each, group_bytes per group), acc[r..r+g-1] set to the rows' bias,
+ * then the statement after the names. */
+#define VB_FCP_FOR_GROUPS(p, n, r0, group_bytes, acc, r, q, g, ...)                                \
+    for (int32_t r = 0; r < (n); r += VB_FC_PALETTE_ROWS) {                                        \
+        const uint8_t *q = (p)->packed + ((r0) + r) / VB_FC_PALETTE_ROWS * (group_bytes);          \
+        const int32_t g = (n) - r < VB_FC_PALETTE_ROWS ? (n) - r : VB_FC_PALETTE_ROWS;             \
+        for (int32_t k_ = 0; k_ < g; ++k_) {                                                       \
+            (acc)[r + k_] = (p)->bias[(r0) + r + k_];                                              \
+        }                                                                                          \
+        __VA_ARGS__                                                                                \
     }
 
 #endif /* VB_KERNELS_PALETTE_DECODE_H */

@@ -140,23 +140,17 @@ void vb_fully_connected(const vb_fc_params_t *p, const int8_t *input, int8_t *ou
     vb_dsp_out_t ost;
     vb_dsp_out_init(&ost, p->flags, p->output_offset, p->act_min, p->act_max);
     int32_t acc[VB_FC_BLOCK];
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *x = input + b * depth;
-        int8_t *out = output + b * rows;
-        for (int32_t r0 = 0; r0 < rows; r0 += VB_FC_BLOCK) {
-            const int32_t n = rows - r0 < VB_FC_BLOCK ? rows - r0 : VB_FC_BLOCK;
+    VB_FC_FOR_BATCHES(p, input, output, depth, rows, x, out, {
+        VB_FC_FOR_BLOCKS(rows, VB_FC_BLOCK, r0, n, {
             int32_t r = 0;
             for (; r + 4 <= n; r += 4) {
-                acc[r] = p->bias[r0 + r];
-                acc[r + 1] = p->bias[r0 + r + 1];
-                acc[r + 2] = p->bias[r0 + r + 2];
-                acc[r + 3] = p->bias[r0 + r + 3];
+                VB_FC_BIAS4(acc, p->bias, r0, r);
                 vb_fc_4rows(x, p->filter + (r0 + r) * depth, depth, off2, offset, acc + r);
             }
             for (; r < n; ++r) {
                 acc[r] = vb_fc_row(x, p->filter + (r0 + r) * depth, depth, off2, offset, p->bias[r0 + r]);
             }
             VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_dsp_requant_store, &ost);
-        }
-    }
+        })
+    })
 }
