@@ -38,6 +38,25 @@
         }                                                                                          \
     } while (0)
 
+/* For every batch of an int8 conv: in_batch / out_batch at its input and output (npix pixels of
+ * out_c channels), then the statement after the names. */
+#define VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, ...)               \
+    for (int32_t b_ = 0; b_ < (p)->batches; ++b_) {                                                \
+        const int8_t *in_batch = (input) + b_ * (p)->in_h * (p)->in_w * (p)->in_c;                 \
+        int8_t *out_batch = (output) + b_ * (npix) * (out_c);                                      \
+        __VA_ARGS__                                                                                \
+    }
+
+/* The output pixels in blocks of up to COLS: the block [q0, q0 + n), then the statement after the
+ * names, which walks (oy, ox) over the block's pixels with VB_NEXT_PIXEL (declared here, in the
+ * enclosing block, from (0, 0), as they run on from block to block). */
+#define VB_FOR_PIXEL_BLOCKS(npix, COLS, oy, ox, q0, n, ...)                                        \
+    int32_t oy = 0, ox = 0;                                                                        \
+    for (int32_t q0 = 0; q0 < (npix); q0 += (COLS)) {                                              \
+        const int32_t n = (npix) - q0 < (COLS) ? (npix) - q0 : (COLS);                             \
+        __VA_ARGS__                                                                                \
+    }
+
 /* Output columns [full0, full1) (lvalues, left alone when the window is wider than the row) whose
  * windows, `span` input columns wide, lie wholly inside an image row of in_w. */
 #define VB_INSIDE_COLS(in_w, span, pad_w, sw, out_w, full0, full1)                                  \

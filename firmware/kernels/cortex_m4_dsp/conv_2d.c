@@ -256,12 +256,8 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
     vb_dsp_out_t ost;
     vb_dsp_out_init(&ost, p->flags, p->output_offset, p->act_min, p->act_max);
 
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
-        int8_t *out_batch = output + b * npix * out_c;
-        int32_t oy = 0, ox = 0;
-        for (int32_t q0 = 0; q0 < npix; q0 += max_cols) {
-            const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols;
+    VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, {
+        VB_FOR_PIXEL_BLOCKS(npix, max_cols, oy, ox, q0, n, {
             if (pointwise) {
                 /* 1x1, stride 1, no padding: the block's pixels are consecutive in the input */
                 const int8_t *src = in_batch + q0 * p->in_c;
@@ -303,6 +299,6 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
                 }
                 vb_dsp_requant_store(acc, n, out + oc, out_c, p->multiplier[oc], p->shift[oc], &ost);
             }
-        }
-    }
+        })
+    })
 }

@@ -263,9 +263,8 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
     const int direct = (in_c & 3) == 0 && p->filter_h == 1 && p->filter_w == 1 && p->stride_h == 1 &&
                        p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 && p->out_w == p->in_w;
     int32_t acc[2 * VB_HYB_COLS];
-    int32_t oy = 0, ox = 0;
-    for (int32_t q0 = 0; q0 < npix; q0 += max_cols) {
-        const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols, npairs = (n + 1) >> 1;
+    VB_FOR_PIXEL_BLOCKS(npix, max_cols, oy, ox, q0, n, {
+        const int32_t npairs = (n + 1) >> 1;
         for (int32_t i = 0; i < n; ++i) {
             int32_t *slot = cols + (i >> 1) * 4 * groups + 2 * (i & 1);
             if (direct) {   /* 1x1, stride 1, no padding: the pixel's in_c values are the patch */
@@ -299,7 +298,7 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
                 o[i * out_c + oc] = vb_hyb_out(acc[i], out_scale, p->bias[oc], p->act_min, p->act_max);
             }
         }
-    }
+    })
 }
 
 void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *input, int8_t *input_q,

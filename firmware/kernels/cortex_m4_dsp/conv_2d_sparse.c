@@ -331,12 +331,8 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
     const int32_t klo = (p->flags & VB_FLAG_SINGLE_ROUNDING) ? 0 : (1 << 30);
     const uint32_t negmask = (p->flags & VB_FLAG_SINGLE_ROUNDING) ? 0u : 0x80000000u;
     const int full_range = p->act_min == -128 && p->act_max == 127;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
-        int8_t *out_batch = output + b * npix * out_c;
-        int32_t oy = 0, ox = 0;
-        for (int32_t q0 = 0; q0 < npix; q0 += VB_SPARSE_COLS) {
-            const int32_t n = npix - q0 < VB_SPARSE_COLS ? npix - q0 : VB_SPARSE_COLS;
+    VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, {
+        VB_FOR_PIXEL_BLOCKS(npix, VB_SPARSE_COLS, oy, ox, q0, n, {
             int32_t j = 0;
             for (; j + 2 <= n; j += 2) { /* pixel pairs: one word per position */
                 int32_t oy1 = oy, ox1 = ox + 1;
@@ -377,6 +373,6 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
                     }
                 }
             }
-        }
-    }
+        })
+    })
 }

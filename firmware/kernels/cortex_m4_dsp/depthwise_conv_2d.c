@@ -335,9 +335,7 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                 for (int32_t t = 0; t < taps; ++t) {
                     wtab[t] = vb_rd32(p->filter + t * out_c + c);
                 }
-                int32_t oy = 0, ox = 0;
-                for (int32_t q0 = 0; q0 < npix; q0 += VB_DW_BLOCK) {
-                    const int32_t n = npix - q0 < VB_DW_BLOCK ? npix - q0 : VB_DW_BLOCK;
+                VB_FOR_PIXEL_BLOCKS(npix, VB_DW_BLOCK, oy, ox, q0, n, {
                     for (int32_t i = 0; i < n; ++i) {
                         int32_t a[4] = {p->bias[c], p->bias[c + 1], p->bias[c + 2], p->bias[c + 3]};
                         vb_dw_px_t px;
@@ -352,15 +350,13 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                         VB_NEXT_PIXEL(oy, ox, p->out_w);
                     }
                     vb_dw_flush(p, acc, n, out_batch + q0 * out_c, c, &ost);
-                }
+                })
             }
         }
         /* remaining output channels, one at a time */
         for (int32_t oc = 4 * groups; oc < out_c; ++oc) {
             const int8_t *in_ic = in_batch + oc / dm;
-            int32_t oy = 0, ox = 0;
-            for (int32_t q0 = 0; q0 < npix; q0 += VB_DW_BLOCK) {
-                const int32_t n = npix - q0 < VB_DW_BLOCK ? npix - q0 : VB_DW_BLOCK;
+            VB_FOR_PIXEL_BLOCKS(npix, VB_DW_BLOCK, oy, ox, q0, n, {
                 for (int32_t i = 0; i < n; ++i) {
                     vb_dw_px_t px;
                     vb_dw_pixel(p, oy, ox, &px);
@@ -369,7 +365,7 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                 }
                 vb_dsp_requant_store(acc[0], n, out_batch + q0 * out_c + oc, out_c, p->multiplier[oc],
                                      p->shift[oc], &ost);
-            }
+            })
         }
     }
 }

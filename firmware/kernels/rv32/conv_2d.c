@@ -41,12 +41,8 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
     const uint32_t flags = p->flags;
     const int32_t oo = p->output_offset, lo = p->act_min, hi = p->act_max;
 
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
-        int8_t *out_batch = output + b * npix * out_c;
-        int32_t oy = 0, ox = 0;
-        for (int32_t q0 = 0; q0 < npix; q0 += max_cols) {
-            const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols;
+    VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, {
+        VB_FOR_PIXEL_BLOCKS(npix, max_cols, oy, ox, q0, n, {
             for (int32_t i = 0; i < n; ++i) {
                 vb_rv_im2col(p, in_batch, oy, ox, scratch + (i >> 2) * quad_elems + (i & 3));
                 VB_NEXT_PIXEL(oy, ox, p->out_w);
@@ -79,6 +75,6 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
                 }
                 vb_rv_requant_store(acc, n, out + oc, out_c, p->multiplier[oc], p->shift[oc], flags, oo, lo, hi);
             }
-        }
-    }
+        })
+    })
 }

@@ -136,9 +136,8 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
 {
     const int32_t out_c = p->out_c, K = p->filter_h * p->filter_w * p->in_c, npix = p->out_h * p->out_w;
     int32_t acc[8];
-    int32_t oy = 0, ox = 0;
-    for (int32_t q0 = 0; q0 < npix; q0 += max_cols) {
-        const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols, nquads = (n + 3) >> 2;
+    VB_FOR_PIXEL_BLOCKS(npix, max_cols, oy, ox, q0, n, {
+        const int32_t nquads = (n + 3) >> 2;
         for (int32_t i = 0; i < n; ++i) {
             vb_hyb_im2col(p, q, oy, ox, cols + (i >> 2) * 4 * K + (i & 3));
             VB_NEXT_PIXEL(oy, ox, p->out_w);
@@ -168,7 +167,7 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
                 }
             }
         }
-    }
+    })
 }
 
 void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *input, int8_t *input_q,

@@ -201,9 +201,7 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
     const int32_t out_c = p->out_c, npix = p->out_h * p->out_w;
     int8_t *cols = (int8_t *)(void *)scratch; /* K * 16 bytes */
     int32_t acc[VB_RV_SP_CHUNK * 16];
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
-        int8_t *out_batch = output + b * npix * out_c;
+    VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, {
         int32_t oy = 0, ox = 0;
         for (int32_t q0 = 0; q0 < npix;) {
             const int32_t left = npix - q0;
@@ -230,5 +228,5 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
             }
             q0 += n;
         }
-    }
+    })
 }

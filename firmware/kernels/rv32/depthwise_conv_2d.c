@@ -134,16 +134,14 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
         }
         for (int32_t oc = 0; oc < out_c; ++oc) {
             const int8_t *in_ic = in_batch + oc / dm;
-            int32_t oy = 0, ox = 0;
-            for (int32_t q0 = 0; q0 < npix; q0 += VB_RV_DW_BLOCK) {
-                const int32_t n = npix - q0 < VB_RV_DW_BLOCK ? npix - q0 : VB_RV_DW_BLOCK;
+            VB_FOR_PIXEL_BLOCKS(npix, VB_RV_DW_BLOCK, oy, ox, q0, n, {
                 for (int32_t i = 0; i < n; ++i) {
                     acc[i] = vb_rv_dw_generic(p, in_ic, p->filter + oc, oy, ox, p->bias[oc]);
                     VB_NEXT_PIXEL(oy, ox, p->out_w);
                 }
                 vb_rv_requant_store(acc, n, out_batch + q0 * out_c + oc, out_c, p->multiplier[oc], p->shift[oc],
                                     p->flags, p->output_offset, p->act_min, p->act_max);
-            }
+            })
         }
     }
 }
