@@ -38,6 +38,17 @@
         }                                                                                          \
     } while (0)
 
+/* For every output row oy: iy0, the input row of its windows' first tap, and [fy0, fy1), the filter
+ * rows inside the image (RANGE: a VB_DEFINE_TAP_RANGE function); then the statement after the
+ * names. */
+#define VB_FOR_OUT_ROWS(p, RANGE, oy, iy0, fy0, fy1, ...)                                          \
+    for (int32_t oy = 0; oy < (p)->out_h; ++oy) {                                                  \
+        const int32_t iy0 = oy * (p)->stride_h - (p)->pad_h;                                       \
+        int32_t fy0, fy1;                                                                          \
+        RANGE(iy0, (p)->filter_h, (p)->dilation_h, (p)->in_h, &fy0, &fy1);                         \
+        __VA_ARGS__                                                                                \
+    }
+
 /* For every batch of an int8 conv: in_batch / out_batch at its input and output (npix pixels of
  * out_c channels), then the statement after the names. */
 #define VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, ...)               \

@@ -85,10 +85,7 @@ void vb_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *ou
     VB_INSIDE_COLS(in_w, fw, p->pad_w, sw, p->out_w, full0, full1);
     for (int32_t b = 0; b < p->batches; ++b) {
         const float *in_batch = input + b * p->in_h * in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            vb_f32_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        VB_FOR_OUT_ROWS(p, vb_f32_range, oy, iy0, fy0, fy1, {
             const int32_t rows = fy1 - fy0;
             const float *in_rows = in_batch + (iy0 + fy0 * p->dilation_h) * in_w * in_c;
             const float *w_rows = p->filter + fy0 * fw * in_c;
@@ -107,6 +104,6 @@ void vb_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *ou
                                    out + ox * out_c);
                 ++ox;
             }
-        }
+        })
     }
 }

@@ -325,10 +325,7 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
                            (int8_t *)(cols + (max_cols >> 1) * 4 * groups));
             continue;
         }
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            vb_hyb_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        VB_FOR_OUT_ROWS(p, vb_hyb_range, oy, iy0, fy0, fy1, {
             const int32_t rows = fy1 - fy0;
             const int8_t *q_rows = q + (iy0 + fy0 * p->dilation_h) * in_w * in_c;
             float *out = output + ((b * p->out_h + oy) * p->out_w) * out_c;
@@ -373,6 +370,6 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
                 out += pixels * out_c;
                 ox += pixels;
             }
-        }
+        })
     }
 }

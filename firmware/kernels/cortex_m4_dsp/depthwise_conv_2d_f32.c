@@ -385,10 +385,7 @@ static void vb_dw_f32_channels(const vb_conv_f32_params_t *p, const float *in_ba
                                int32_t c0, int32_t c1)
 {
     const int32_t in_c = p->in_c, out_c = p->out_c, dm = p->depth_multiplier, fw = p->filter_w;
-    for (int32_t oy = 0; oy < p->out_h; ++oy) {
-        const int32_t iy0 = oy * p->stride_h - p->pad_h;
-        int32_t fy0, fy1;
-        vb_dw_f32_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+    VB_FOR_OUT_ROWS(p, vb_dw_f32_range, oy, iy0, fy0, fy1, {
         for (int32_t ox = 0; ox < p->out_w; ++ox) {
             const int32_t ix0 = ox * p->stride_w - p->pad_w;
             int32_t fx0, fx1;
@@ -407,7 +404,7 @@ static void vb_dw_f32_channels(const vb_conv_f32_params_t *p, const float *in_ba
                 out[oc] = vb_act_f32(total + p->bias[oc], p->act_min, p->act_max);
             }
         }
-    }
+    })
 }
 
 /* Plane rows [r0, r1) of a stripe whose first row is input row iy0: rows outside the image

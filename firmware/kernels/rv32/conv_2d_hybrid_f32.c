@@ -189,10 +189,7 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
             vb_hyb_blocked(p, q, out_scale, output + b * p->out_h * p->out_w * out_c, cols, max_cols);
             continue;
         }
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            vb_rvf_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        VB_FOR_OUT_ROWS(p, vb_rvf_range, oy, iy0, fy0, fy1, {
             const int32_t rows = fy1 - fy0;
             const int8_t *q_rows = q + (iy0 + fy0 * p->dilation_h) * in_w * in_c;
             float *out = output + ((b * p->out_h + oy) * p->out_w) * out_c;
@@ -237,6 +234,6 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
                 out += pixels * out_c;
                 ox += pixels;
             }
-        }
+        })
     }
 }

@@ -7,6 +7,7 @@
  * so one pointer per tap with immediate offsets feeds 4 sums); remaining channels and depth
  * multipliers > 1 one channel at a time. */
 #include "rvf_f32.h"
+#include "kernels_conv.h"
 
 /* 4 channels of one pixel over the valid taps. */
 static inline void vb_rvf_dw_group(const float *x, const float *w, int32_t fy0, int32_t fy1, int32_t fx0,
@@ -112,10 +113,7 @@ void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input,
     }
     for (int32_t b = 0; b < p->batches; ++b) {
         const float *in_batch = input + b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            vb_rvf_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        VB_FOR_OUT_ROWS(p, vb_rvf_range, oy, iy0, fy0, fy1, {
             float *out_row = output + (b * p->out_h + oy) * p->out_w * out_c;
             int32_t skip0 = 0, skip1 = 0;   /* pixels done by the channel-pair rows */
             if (fast && out_c >= 2 && fy0 == 0 && fy1 == 3 && full1 - full0 >= 2) {
@@ -166,6 +164,6 @@ void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input,
                 }
                 vb_rvf_bias_act(out, p->bias, out_c, p->act_min, p->act_max);
             }
-        }
+        })
     }
 }
