@@ -3,18 +3,6 @@
 #include "fpu_f32.h"
 
 #if VB_FPU_NATIVE
-/* Four products t_i = x_i * y_i, then four sums a_i += t_i (each product two or more
- * instructions before the add that reads it). */
-#define VB_F32_MA4(t0, x0, y0, t1, x1, y1, t2, x2, y2, t3, x3, y3, a0, a1, a2, a3)                 \
-    "    vmul.f32 " #t0 ", " #x0 ", " #y0 "\n"                                                     \
-    "    vmul.f32 " #t1 ", " #x1 ", " #y1 "\n"                                                     \
-    "    vmul.f32 " #t2 ", " #x2 ", " #y2 "\n"                                                     \
-    "    vmul.f32 " #t3 ", " #x3 ", " #y3 "\n"                                                     \
-    "    vadd.f32 " #a0 ", " #a0 ", " #t0 "\n"                                                     \
-    "    vadd.f32 " #a1 ", " #a1 ", " #t1 "\n"                                                     \
-    "    vadd.f32 " #a2 ", " #a2 ", " #t2 "\n"                                                     \
-    "    vadd.f32 " #a3 ", " #a3 ", " #t3 "\n"
-
 /* Registers: r0 = pixel 0 input, r1 = pixel 1 input (p2), r2-r5 = the group's 4 filter rows,
  * r6 = tap counter, r7 = run counter, r8 = job, r9 = xskip, r10 = wskip, r11 = scratch,
  * r12 = 0, lr = group counter.

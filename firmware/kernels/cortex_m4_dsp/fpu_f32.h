@@ -47,6 +47,23 @@
 #pragma GCC optimize("fp-contract=off", "no-tree-loop-distribute-patterns")
 #endif
 
+/* Assembly pieces (FPv4-SP): products t_i = x_i * y_i, then sums a_i += t_i, each product two or
+ * more instructions before the add that reads it. */
+#define VB_F32_MA2(t0, x0, y0, t1, x1, y1, a0, a1)                                                 \
+    "    vmul.f32 " #t0 ", " #x0 ", " #y0 "\n"                                                     \
+    "    vmul.f32 " #t1 ", " #x1 ", " #y1 "\n"                                                     \
+    "    vadd.f32 " #a0 ", " #a0 ", " #t0 "\n"                                                     \
+    "    vadd.f32 " #a1 ", " #a1 ", " #t1 "\n"
+#define VB_F32_MA4(t0, x0, y0, t1, x1, y1, t2, x2, y2, t3, x3, y3, a0, a1, a2, a3)                 \
+    "    vmul.f32 " #t0 ", " #x0 ", " #y0 "\n"                                                     \
+    "    vmul.f32 " #t1 ", " #x1 ", " #y1 "\n"                                                     \
+    "    vmul.f32 " #t2 ", " #x2 ", " #y2 "\n"                                                     \
+    "    vmul.f32 " #t3 ", " #x3 ", " #y3 "\n"                                                     \
+    "    vadd.f32 " #a0 ", " #a0 ", " #t0 "\n"                                                     \
+    "    vadd.f32 " #a1 ", " #a1 ", " #t1 "\n"                                                     \
+    "    vadd.f32 " #a2 ", " #a2 ", " #t2 "\n"                                                     \
+    "    vadd.f32 " #a3 ", " #a3 ", " #t3 "\n"
+
 typedef struct {
     const float *x0;    /*  0: first input of pixel 0's first run */
     const float *x1;    /*  4: the same for pixel 1 (p2 only) */
