@@ -38,6 +38,42 @@
         }                                                                                          \
     } while (0)
 
+/* For every output row oy (column ox): iy0 (ix0), the input row (column) of its window's first
+ * tap, then the statement after the names. */
+#define VB_FOR_WINDOW_ROWS(p, oy, iy0, ...)                                                        \
+    for (int32_t oy = 0; oy < (p)->out_h; ++oy) {                                                  \
+        const int32_t iy0 = oy * (p)->stride_h - (p)->pad_h;                                       \
+        __VA_ARGS__                                                                                \
+    }
+#define VB_FOR_WINDOW_COLS(p, ox, ix0, ...)                                                        \
+    for (int32_t ox = 0; ox < (p)->out_w; ++ox) {                                                  \
+        const int32_t ix0 = ox * (p)->stride_w - (p)->pad_w;                                       \
+        __VA_ARGS__                                                                                \
+    }
+
+/* Declares [start, end), the taps of a k-tap window at input i0 that lie inside an axis of
+ * `size` (may be empty), as the int8 (_I32) and float (_F32) pools compute it. */
+#define VB_POOL_SPAN_I32(i0, k, size, start, end)                                                  \
+    const int32_t start = vb_max_i32(0, -(i0));                                                    \
+    const int32_t end = vb_min_i32(k, (size) - (i0))
+#define VB_POOL_SPAN_F32(i0, k, size, start, end)                                                  \
+    const int32_t start = (i0) < 0 ? -(i0) : 0;                                                    \
+    const int32_t end = (size) - (i0) < (k) ? (size) - (i0) : (k)
+
+/* The pools' loop nest: for every output pixel (b, oy, ox), iy0 / ix0 its window's first input
+ * row / column and [fy0, fy1) x [fx0, fx1) the window's taps inside the image (SPAN:
+ * VB_POOL_SPAN_I32 or _F32), then the statement after the names. */
+#define VB_FOR_POOL_WINDOWS(p, SPAN, b, oy, ox, iy0, ix0, fy0, fy1, fx0, fx1, ...)                 \
+    for (int32_t b = 0; b < (p)->batches; ++b) {                                                   \
+        VB_FOR_WINDOW_ROWS(p, oy, iy0, {                                                           \
+            SPAN(iy0, (p)->filter_h, (p)->in_h, fy0, fy1);                                         \
+            VB_FOR_WINDOW_COLS(p, ox, ix0, {                                                       \
+                SPAN(ix0, (p)->filter_w, (p)->in_w, fx0, fx1);                                     \
+                __VA_ARGS__                                                                        \
+            })                                                                                     \
+        })                                                                                         \
+    }
+
 /* For every output row oy: iy0, the input row of its windows' first tap, and [fy0, fy1), the filter
  * rows inside the image (RANGE: a VB_DEFINE_TAP_RANGE function); then the statement after the
  * names. */
@@ -135,10 +171,8 @@
     {                                                                                                         \
         const int32_t in_c = p->in_c;                                                                         \
         for (int32_t b = 0; b < p->batches; ++b) {                                                            \
-            for (int32_t oy = 0; oy < p->out_h; ++oy) {                                                       \
-                const int32_t iy0 = oy * p->stride_h - p->pad_h;                                              \
-                for (int32_t ox = 0; ox < p->out_w; ++ox) {                                                   \
-                    const int32_t ix0 = ox * p->stride_w - p->pad_w;                                          \
+            VB_FOR_WINDOW_ROWS(p, oy, iy0, {                                                                  \
+                VB_FOR_WINDOW_COLS(p, ox, ix0, {                                                              \
                     float *out = output + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;                   \
                     for (int32_t oc = 0; oc < p->out_c; ++oc) {                                               \
                         float total = 0.0f;                                                                   \
@@ -151,8 +185,8 @@
                         })                                                                                    \
                         out[oc] = vb_act_f32(total + p->bias[oc], p->act_min, p->act_max);                    \
                     }                                                                                         \
-                }                                                                                             \
-            }                                                                                                 \
+                })                                                                                            \
+            })                                                                                                \
         }                                                                                                     \
     }
 

@@ -10,10 +10,8 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
     const int32_t filter_stride = p->filter_h * p->filter_w * in_c;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        VB_FOR_WINDOW_ROWS(p, oy, iy0, {
+            VB_FOR_WINDOW_COLS(p, ox, ix0, {
                 for (int32_t oc = 0; oc < p->out_c; ++oc) {
                     const int8_t *filter = p->filter + oc * filter_stride;
                     int32_t acc = 0;
@@ -29,7 +27,7 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
                     acc += p->output_offset;
                     *output++ = (int8_t)vb_clamp_i32(acc, p->act_min, p->act_max);
                 }
-            }
-        }
+            })
+        })
     }
 }

@@ -54,10 +54,8 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
         }
         const float out_scale = scale * p->filter_scale;
 
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        VB_FOR_WINDOW_ROWS(p, oy, iy0, {
+            VB_FOR_WINDOW_COLS(p, ox, ix0, {
                 float *out = output + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;
                 for (int32_t oc = 0; oc < p->out_c; ++oc) {
                     int32_t acc = 0;
@@ -71,7 +69,7 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
                     const float y = (float)acc * out_scale;
                     out[oc] = vb_act_f32(y + p->bias[oc], p->act_min, p->act_max);
                 }
-            }
-        }
+            })
+        })
     }
 }

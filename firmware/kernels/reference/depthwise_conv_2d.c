@@ -10,10 +10,8 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
     const int32_t dm = p->depth_multiplier;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        VB_FOR_WINDOW_ROWS(p, oy, iy0, {
+            VB_FOR_WINDOW_COLS(p, ox, ix0, {
                 for (int32_t ic = 0; ic < in_c; ++ic) {
                     for (int32_t m = 0; m < dm; ++m) {
                         const int32_t oc = ic * dm + m;
@@ -30,7 +28,7 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                             (int8_t)vb_clamp_i32(acc, p->act_min, p->act_max);
                     }
                 }
-            }
-        }
+            })
+        })
     }
 }

@@ -8,10 +8,8 @@ void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input,
 {
     const int32_t dm = p->depth_multiplier;
     for (int32_t b = 0; b < p->batches; ++b) {
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        VB_FOR_WINDOW_ROWS(p, oy, iy0, {
+            VB_FOR_WINDOW_COLS(p, ox, ix0, {
                 float *out = output + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;
                 for (int32_t ic = 0; ic < p->in_c; ++ic) {
                     for (int32_t m = 0; m < dm; ++m) {
@@ -24,7 +22,7 @@ void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input,
                         out[oc] = vb_act_f32(total + p->bias[oc], p->act_min, p->act_max);
                     }
                 }
-            }
-        }
+            })
+        })
     }
 }
