@@ -168,6 +168,17 @@ __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
         "    pop     {r4-r11, pc}\n");
 }
 #else
+/* sa / sb += row w's group g against columns 0 / 1 */
+#define VB_ROW_2COLS(w, sa, sb)                                                                    \
+    do {                                                                                           \
+        const uint32_t wv = vb_rd32_part(w + 4 * g, K - 4 * g);                                    \
+        const int32_t we = vb_sxtb16(wv), wo = vb_sxtb16_ror8(wv);                                 \
+        sa = vb_smlad(x0a, we, sa);                                                                \
+        sa = vb_smlad(x0b, wo, sa);                                                                \
+        sb = vb_smlad(x1a, we, sb);                                                                \
+        sb = vb_smlad(x1b, wo, sb);                                                                \
+    } while (0)
+
 static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1, int32_t groups, int32_t *acc,
                             int32_t npairs, int32_t stride, const int32_t *bias, int32_t K)
 {
@@ -177,18 +188,8 @@ static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1
         for (int32_t g = 0; g < groups; ++g) {
             const int32_t x0a = xp[0], x0b = xp[1], x1a = xp[2], x1b = xp[3];
             xp += 4;
-            const uint32_t wa = vb_rd32_part(w0 + 4 * g, K - 4 * g);
-            const int32_t wae = vb_sxtb16(wa), wao = vb_sxtb16_ror8(wa);
-            s00 = vb_smlad(x0a, wae, s00);
-            s00 = vb_smlad(x0b, wao, s00);
-            s10 = vb_smlad(x1a, wae, s10);
-            s10 = vb_smlad(x1b, wao, s10);
-            const uint32_t wb = vb_rd32_part(w1 + 4 * g, K - 4 * g);
-            const int32_t wbe = vb_sxtb16(wb), wbo = vb_sxtb16_ror8(wb);
-            s01 = vb_smlad(x0a, wbe, s01);
-            s01 = vb_smlad(x0b, wbo, s01);
-            s11 = vb_smlad(x1a, wbe, s11);
-            s11 = vb_smlad(x1b, wbo, s11);
+            VB_ROW_2COLS(w0, s00, s10);
+            VB_ROW_2COLS(w1, s01, s11);
         }
         acc[0] = s00;
         acc[VB_CONV_MAX_COLS] = s01;
@@ -196,6 +197,7 @@ static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1
         acc[VB_CONV_MAX_COLS + 1] = s11;
     }
 }
+#undef VB_ROW_2COLS
 #endif
 
 /* One filter row x two columns (K taps; the columns' round-up taps are 0). */

@@ -62,6 +62,15 @@ __attribute__((naked, noinline)) static void vb_fc_4rows_asm(VB_UNUSED int32_t *
 }
 #endif
 
+/* s += the 4 inputs (xe, xo) . the next 4 weights of row w */
+#define VB_FC_ROW_STEP(w, s)                                                                       \
+    do {                                                                                           \
+        wv = vb_rd32(w);                                                                           \
+        w += 4;                                                                                    \
+        s = vb_smlad(xe, vb_sxtb16(wv), s);                                                        \
+        s = vb_smlad(xo, vb_sxtb16_ror8(wv), s);                                                   \
+    } while (0)
+
 /* acc[r] += w[r * depth + i] * (x[i] + offset) for r < 4, i < depth. */
 static inline void vb_fc_4rows(const int8_t *x, const int8_t *w, int32_t depth, int32_t off2, int32_t offset,
                                int32_t *acc)
@@ -86,22 +95,11 @@ static inline void vb_fc_4rows(const int8_t *x, const int8_t *w, int32_t depth, 
         const uint32_t xv = vb_rd32(x);
         x += 4;
         const int32_t xe = vb_sxtab16(off2, xv), xo = vb_sxtab16_ror8(off2, xv);
-        uint32_t wv = vb_rd32(w0);
-        w0 += 4;
-        s0 = vb_smlad(xe, vb_sxtb16(wv), s0);
-        s0 = vb_smlad(xo, vb_sxtb16_ror8(wv), s0);
-        wv = vb_rd32(w1);
-        w1 += 4;
-        s1 = vb_smlad(xe, vb_sxtb16(wv), s1);
-        s1 = vb_smlad(xo, vb_sxtb16_ror8(wv), s1);
-        wv = vb_rd32(w2);
-        w2 += 4;
-        s2 = vb_smlad(xe, vb_sxtb16(wv), s2);
-        s2 = vb_smlad(xo, vb_sxtb16_ror8(wv), s2);
-        wv = vb_rd32(w3);
-        w3 += 4;
-        s3 = vb_smlad(xe, vb_sxtb16(wv), s3);
-        s3 = vb_smlad(xo, vb_sxtb16_ror8(wv), s3);
+        uint32_t wv;
+        VB_FC_ROW_STEP(w0, s0);
+        VB_FC_ROW_STEP(w1, s1);
+        VB_FC_ROW_STEP(w2, s2);
+        VB_FC_ROW_STEP(w3, s3);
     }
     for (i = depth & 3; i > 0; --i) {
         const int32_t xv = *x++ + offset;
@@ -115,6 +113,7 @@ static inline void vb_fc_4rows(const int8_t *x, const int8_t *w, int32_t depth, 
     acc[2] = s2;
     acc[3] = s3;
 }
+#undef VB_FC_ROW_STEP
 
 static inline int32_t vb_fc_row(const int8_t *x, const int8_t *w, int32_t depth, int32_t off2, int32_t offset,
                                 int32_t s)
