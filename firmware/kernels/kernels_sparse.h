@@ -28,6 +28,15 @@ extern "C" {
 
 #define VB_SPARSE_COLS 8   /* SPARSE_COLS in vbench/compiler/encodings/sparse.py */
 
+/* Kernels: columns [n, width) of a block of K positions (cols[k * width + j]) set to 0, so the
+ * unused columns' sums stay defined. */
+#define VB_SPARSE_ZERO_COLS(cols, n, width, K)                                                     \
+    for (int32_t j = (n); j < (width); ++j) {                                                      \
+        for (int32_t k = 0; k < (K); ++k) {                                                        \
+            (cols)[k * (width) + j] = 0;                                                           \
+        }                                                                                          \
+    }
+
 typedef struct {
     VB_CONV_GEOMETRY;
     int32_t pad_h, pad_w;          /* top / left padding, TFLite ComputePadding */

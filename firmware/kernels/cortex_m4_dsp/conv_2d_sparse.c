@@ -352,11 +352,7 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
                 vb_sp_im2col(p, in_batch, oy, ox, cols + j);
                 VB_NEXT_PIXEL(oy, ox, p->out_w);
             }
-            for (int32_t j = n; j < VB_SPARSE_COLS; ++j) { /* unused columns: defined values */
-                for (int32_t k = 0; k < K; ++k) {
-                    cols[k * VB_SPARSE_COLS + j] = 0;
-                }
-            }
+            VB_SPARSE_ZERO_COLS(cols, n, VB_SPARSE_COLS, K);
             const int16_t *e = p->entries;
             int8_t *out = out_batch + q0 * out_c;
             for (int32_t oc0 = 0; oc0 < out_c; oc0 += VB_SP_CHUNK) {

@@ -79,14 +79,8 @@ __attribute__((noinline)) static void vb_rv_wino_dot_2x4(const int16_t *v, const
 #define VB_RV_SLOT(f0, f1, x)                                                     \
     do {                                                                          \
         const int32_t x0 = (x)[0], x1 = (x)[1], x2 = (x)[2], x3 = (x)[3];         \
-        a0 += (f0) * x0;                                                          \
-        a1 += (f0) * x1;                                                          \
-        a2 += (f0) * x2;                                                          \
-        a3 += (f0) * x3;                                                          \
-        b0 += (f1) * x0;                                                          \
-        b1 += (f1) * x1;                                                          \
-        b2 += (f1) * x2;                                                          \
-        b3 += (f1) * x3;                                                          \
+        VB_RV_MAC_X4(f0, a0, a1, a2, a3);                                         \
+        VB_RV_MAC_X4(f1, b0, b1, b2, b3);                                         \
     } while (0)
         for (int32_t k = 0; k < in_c4; k += 2, u += 4, v += 8) {
             const int32_t u00 = u[0], u01 = u[1], u10 = u[2], u11 = u[3];
@@ -113,25 +107,13 @@ __attribute__((noinline, optimize("no-schedule-insns"))) static void vb_rv_wino_
     do {                                                                          \
         const int32_t x0 = (xs)[0], x1 = (xs)[1], x2 = (xs)[2], x3 = (xs)[3];     \
         int32_t f = ua[i];                                                        \
-        a0 += f * x0;                                                             \
-        a1 += f * x1;                                                             \
-        a2 += f * x2;                                                             \
-        a3 += f * x3;                                                             \
+        VB_RV_MAC_X4(f, a0, a1, a2, a3);                                          \
         f = ua[(i) + 2];                                                          \
-        b0 += f * x0;                                                             \
-        b1 += f * x1;                                                             \
-        b2 += f * x2;                                                             \
-        b3 += f * x3;                                                             \
+        VB_RV_MAC_X4(f, b0, b1, b2, b3);                                          \
         f = ub[i];                                                                \
-        c0 += f * x0;                                                             \
-        c1 += f * x1;                                                             \
-        c2 += f * x2;                                                             \
-        c3 += f * x3;                                                             \
+        VB_RV_MAC_X4(f, c0, c1, c2, c3);                                          \
         f = ub[(i) + 2];                                                          \
-        e0 += f * x0;                                                             \
-        e1 += f * x1;                                                             \
-        e2 += f * x2;                                                             \
-        e3 += f * x3;                                                             \
+        VB_RV_MAC_X4(f, e0, e1, e2, e3);                                          \
     } while (0)
         for (; v < vend; v += 8, ua += 4, ub += 4) {
             VB_RV_SLOT4(v, 0);

@@ -62,20 +62,23 @@ void vb_rv_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t ost
         }                                                                                           \
     }
 
+/* r0..r3 += f * x0..x3, the caller's locals x0..x3 (four columns of one tap). */
+#define VB_RV_MAC_X4(f, r0, r1, r2, r3)                                                            \
+    do {                                                                                           \
+        r0 += (f) * x0;                                                                            \
+        r1 += (f) * x1;                                                                            \
+        r2 += (f) * x2;                                                                            \
+        r3 += (f) * x3;                                                                            \
+    } while (0)
+
 /* One tap of the 2 x 4 block (locals a0..a3, b0..b3, x, w0, w1 of the function below). */
-#define VB_RV_TAP_2X4(i)                                                          \
-    do {                                                                          \
-        const int32_t f0 = w0[i], f1 = w1[i];                                      \
-        const int32_t x0 = x[4 * (i)], x1 = x[4 * (i) + 1], x2 = x[4 * (i) + 2],   \
-                      x3 = x[4 * (i) + 3];                                        \
-        a0 += f0 * x0;                                                            \
-        a1 += f0 * x1;                                                            \
-        a2 += f0 * x2;                                                            \
-        a3 += f0 * x3;                                                            \
-        b0 += f1 * x0;                                                            \
-        b1 += f1 * x1;                                                            \
-        b2 += f1 * x2;                                                            \
-        b3 += f1 * x3;                                                            \
+#define VB_RV_TAP_2X4(i)                                                                           \
+    do {                                                                                           \
+        const int32_t f0 = w0[i], f1 = w1[i];                                                      \
+        const int32_t x0 = x[4 * (i)], x1 = x[4 * (i) + 1], x2 = x[4 * (i) + 2],                    \
+                      x3 = x[4 * (i) + 3];                                                         \
+        VB_RV_MAC_X4(f0, a0, a1, a2, a3);                                                          \
+        VB_RV_MAC_X4(f1, b0, b1, b2, b3);                                                          \
     } while (0)
 
 /* static void name(x, w0, w1, K, acc): acc[0..3] = start + row w0 . columns 0..3, acc[4..7] the
