@@ -1,8 +1,11 @@
 /*
- * Convolution geometry shared by the optimized variants (cortex_m4_dsp, rv32). Macros that
- * define a static function in the kernel file that uses it: each file keeps its own copy, name,
- * inline keyword and compile options (#pragma GCC optimize), so the machine code of every
- * kernel is what it was when the code stood in the file itself.
+ * Convolution and pooling geometry shared by the reference kernels and the optimized variants
+ * (cortex_m4_dsp, rv32): loop nests over output pixels, windows and taps, and whole helper
+ * functions. All macros: a loop macro expands to the very statements it replaced, and a
+ * VB_DEFINE_* macro defines a static function in the file that uses it, which keeps its own
+ * copy, name, inline keyword and compile options (#pragma GCC optimize). So every kernel's
+ * machine code is what it was with the code in the file itself (inline functions were tried
+ * and changed it).
  */
 #ifndef VB_KERNELS_CONV_H
 #define VB_KERNELS_CONV_H
@@ -14,14 +17,14 @@
 /* The taps of a window whose first tap is at input (IY0, IX0) that lie inside the image, in the
  * reference's order (filter rows, then columns): runs the statement after the names for every
  * such tap (ky, kx), input row iy and column ix. P: any conv parameter block. */
-#define VB_FOR_EACH_TAP(P, IY0, IX0, ky, kx, iy, ix, ...)                                         \
+#define VB_FOR_EACH_TAP(P, IY0, IX0, ky, kx, iy, ix, ...)                                          \
     for (int32_t ky = 0; ky < (P)->filter_h; ++ky) {                                               \
-        const int32_t iy = (IY0) + (P)->dilation_h * ky;                                         \
+        const int32_t iy = (IY0) + (P)->dilation_h * ky;                                           \
         if (iy < 0 || iy >= (P)->in_h) {                                                           \
             continue;                                                                              \
         }                                                                                          \
         for (int32_t kx = 0; kx < (P)->filter_w; ++kx) {                                           \
-            const int32_t ix = (IX0) + (P)->dilation_w * kx;                                     \
+            const int32_t ix = (IX0) + (P)->dilation_w * kx;                                       \
             if (ix < 0 || ix >= (P)->in_w) {                                                       \
                 continue;                                                                          \
             }                                                                                      \
@@ -106,7 +109,7 @@
 
 /* Output columns [full0, full1) (lvalues, left alone when the window is wider than the row) whose
  * windows, `span` input columns wide, lie wholly inside an image row of in_w. */
-#define VB_INSIDE_COLS(in_w, span, pad_w, sw, out_w, full0, full1)                                  \
+#define VB_INSIDE_COLS(in_w, span, pad_w, sw, out_w, full0, full1)                                 \
     do {                                                                                           \
         if ((in_w) >= (span)) {                                                                    \
             full0 = ((pad_w) + (sw) - 1) / (sw);                                                   \
@@ -146,8 +149,8 @@
                     for (int32_t oc = 0; oc < p->out_c; ++oc) {                                    \
                         const int8_t *filter = p->filter + oc * filter_stride;                     \
                         int32_t acc = 0;                                                           \
-                        VB_FOR_EACH_TAP(p, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w,    \
-                                        ky, kx, iy, ix, {                                          \
+                        VB_FOR_EACH_TAP(p, oy * p->stride_h - p->pad_h,                            \
+                                        ox * p->stride_w - p->pad_w, ky, kx, iy, ix, {             \
                             const int8_t *x = in_batch + (iy * p->in_w + ix) * in_c;               \
                             const int8_t *f = filter + (ky * p->filter_w + kx) * in_c;             \
                             for (int32_t ic = 0; ic < in_c; ++ic) {                                \
@@ -166,28 +169,29 @@
 
 /* SPEC void name(p, input, output): float CONV_2D as TFLite's reference_ops::Conv loop nest (the
  * reference kernel, and the cortex_m4_dsp fallback for dilated columns). */
-#define VB_DEFINE_CONV_2D_F32(SPEC, name)                                                                     \
-    SPEC void name(const vb_conv_f32_params_t *p, const float *input, float *output)                          \
-    {                                                                                                         \
-        const int32_t in_c = p->in_c;                                                                         \
-        for (int32_t b = 0; b < p->batches; ++b) {                                                            \
-            VB_FOR_WINDOW_ROWS(p, oy, iy0, {                                                                  \
-                VB_FOR_WINDOW_COLS(p, ox, ix0, {                                                              \
-                    float *out = output + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;                   \
-                    for (int32_t oc = 0; oc < p->out_c; ++oc) {                                               \
-                        float total = 0.0f;                                                                   \
-                        VB_FOR_EACH_TAP(p, iy0, ix0, fy, fx, iy, ix, {                                        \
-                            const float *x = input + ((b * p->in_h + iy) * p->in_w + ix) * in_c;              \
-                            const float *w = p->filter + ((oc * p->filter_h + fy) * p->filter_w + fx) * in_c; \
-                            for (int32_t ic = 0; ic < in_c; ++ic) {                                           \
-                                total += x[ic] * w[ic];                                                       \
-                            }                                                                                 \
-                        })                                                                                    \
-                        out[oc] = vb_act_f32(total + p->bias[oc], p->act_min, p->act_max);                    \
-                    }                                                                                         \
-                })                                                                                            \
-            })                                                                                                \
-        }                                                                                                     \
+#define VB_DEFINE_CONV_2D_F32(SPEC, name)                                                          \
+    SPEC void name(const vb_conv_f32_params_t *p, const float *input, float *output)               \
+    {                                                                                              \
+        const int32_t in_c = p->in_c;                                                              \
+        for (int32_t b = 0; b < p->batches; ++b) {                                                 \
+            VB_FOR_WINDOW_ROWS(p, oy, iy0, {                                                       \
+                VB_FOR_WINDOW_COLS(p, ox, ix0, {                                                   \
+                    float *out = output + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;        \
+                    for (int32_t oc = 0; oc < p->out_c; ++oc) {                                    \
+                        float total = 0.0f;                                                        \
+                        VB_FOR_EACH_TAP(p, iy0, ix0, fy, fx, iy, ix, {                             \
+                            const float *x = input + ((b * p->in_h + iy) * p->in_w + ix) * in_c;   \
+                            const float *w =                                                       \
+                                p->filter + ((oc * p->filter_h + fy) * p->filter_w + fx) * in_c;   \
+                            for (int32_t ic = 0; ic < in_c; ++ic) {                                \
+                                total += x[ic] * w[ic];                                            \
+                            }                                                                      \
+                        })                                                                         \
+                        out[oc] = vb_act_f32(total + p->bias[oc], p->act_min, p->act_max);         \
+                    }                                                                              \
+                })                                                                                 \
+            })                                                                                     \
+        }                                                                                          \
     }
 
 #endif /* VB_KERNELS_CONV_H */

@@ -24,9 +24,9 @@ void vb_rv_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t ost
                          int32_t act_max);
 
 /* ---------------------------------------------------------------- im2col conv blocks
- * Shared by the int8 and the hybrid CONV_2D. Macros that define a static function in each
- * kernel file, so that each keeps its own copy, attributes and compile options of the hot loop
- * (the two take different parameter blocks). */
+ * Shared by the int8 and the hybrid CONV_2D (VB_RV_MAC_X4 by the Winograd blocks too). Macros
+ * that define a static function in each kernel file, so that each keeps its own copy,
+ * attributes and compile options of the hot loop (the two take different parameter blocks). */
 
 /* static void name(p, in_batch, oy, ox, dst): the K patch values of output pixel (oy, ox), plus
  * OFF, padding 0, written every 4th int16 from dst. */
