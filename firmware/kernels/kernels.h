@@ -65,14 +65,19 @@ typedef enum {
 #define VB_FLAG_ZP_FOLDED 1u
 #define VB_FLAG_SINGLE_ROUNDING 2u
 
+/* The fields every convolution parameter block starts with (kernels_sparse.h too), then pad_h and
+ * pad_w (top / left padding, TFLite ComputePadding). */
+#define VB_CONV_GEOMETRY                                                                           \
+    int32_t batches;                                                                               \
+    int32_t in_h, in_w, in_c;                                                                      \
+    int32_t out_h, out_w, out_c;                                                                   \
+    int32_t filter_h, filter_w;                                                                    \
+    int32_t stride_h, stride_w;                                                                    \
+    int32_t dilation_h, dilation_w
+
 /* CONV_2D and DEPTHWISE_CONV_2D. */
 typedef struct {
-    int32_t batches;
-    int32_t in_h, in_w, in_c;
-    int32_t out_h, out_w, out_c;
-    int32_t filter_h, filter_w;
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
+    VB_CONV_GEOMETRY;
     int32_t pad_h, pad_w;          /* top / left padding, TFLite ComputePadding */
     int32_t depth_multiplier;      /* depthwise only (1 for CONV_2D) */
     int32_t input_offset;          /* -input_zero_point, or 0 when folded */
@@ -97,10 +102,23 @@ typedef struct {
     const int32_t *shift;
 } vb_fc_params_t;
 
+/* The first fields of the FULLY_CONNECTED blocks of encoded weights (kernels_sparse.h,
+ * kernels_palette.h): the input zero point is folded into the bias (VB_FLAG_ZP_FOLDED always
+ * set); per_channel 1: multiplier / shift have out_depth entries, else 1. */
+#define VB_FC_FOLDED_HEAD                                                                          \
+    int32_t batches, in_depth, out_depth;                                                          \
+    int32_t output_offset;                                                                         \
+    int32_t act_min, act_max;                                                                      \
+    uint32_t flags;                                                                                \
+    uint32_t per_channel
+
 /* AVERAGE_POOL_2D and MAX_POOL_2D (input and output share scale and zero point). */
+#define VB_POOL_GEOMETRY                                                                           \
+    int32_t batches, in_h, in_w, channels, out_h, out_w;                                           \
+    int32_t filter_h, filter_w, stride_h, stride_w, pad_h, pad_w
+
 typedef struct {
-    int32_t batches, in_h, in_w, channels, out_h, out_w;
-    int32_t filter_h, filter_w, stride_h, stride_w, pad_h, pad_w;
+    VB_POOL_GEOMETRY;
     int32_t act_min, act_max;
 } vb_pool_params_t;
 
@@ -164,12 +182,7 @@ void vb_dequantize(const vb_dequantize_params_t *p, const int8_t *input, float *
 
 /* CONV_2D and DEPTHWISE_CONV_2D, float32. */
 typedef struct {
-    int32_t batches;
-    int32_t in_h, in_w, in_c;
-    int32_t out_h, out_w, out_c;
-    int32_t filter_h, filter_w;
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
+    VB_CONV_GEOMETRY;
     int32_t pad_h, pad_w;
     int32_t depth_multiplier;      /* depthwise only (1 for CONV_2D) */
     float act_min, act_max;
@@ -182,12 +195,7 @@ typedef struct {
  * the int8 scratch the compiler plans in the arena), accumulated in int32 and scaled back:
  * y = act(acc * (input_scale * filter_scale) + bias), as TFLite's EvalHybrid. */
 typedef struct {
-    int32_t batches;
-    int32_t in_h, in_w, in_c;
-    int32_t out_h, out_w, out_c;
-    int32_t filter_h, filter_w;
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
+    VB_CONV_GEOMETRY;
     int32_t pad_h, pad_w;
     float act_min, act_max;
     float filter_scale;
@@ -203,8 +211,7 @@ typedef struct {
 } vb_fc_f32_params_t;
 
 typedef struct {
-    int32_t batches, in_h, in_w, channels, out_h, out_w;
-    int32_t filter_h, filter_w, stride_h, stride_w, pad_h, pad_w;
+    VB_POOL_GEOMETRY;
     float act_min, act_max;
 } vb_pool_f32_params_t;
 

@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include "kernels.h"
+
 typedef struct {
     uint32_t count;          /* int8 weights to write */
     const uint8_t *packed;   /* (count + 1) / 2 bytes: weight 2i in the low nibble of byte i,
@@ -45,11 +47,7 @@ void vb_decode_palette(const vb_palette_decoder_t *d);
 #define VB_FC_PALETTE_ROWS 4
 
 typedef struct {
-    int32_t batches, in_depth, out_depth;
-    int32_t output_offset;
-    int32_t act_min, act_max;
-    uint32_t flags;                /* VB_FLAG_* (ZP_FOLDED always set) */
-    uint32_t per_channel;          /* 1: multiplier/shift have out_depth entries, else 1 */
+    VB_FC_FOLDED_HEAD;
     const uint8_t *packed;         /* the layout above */
     const int8_t *table;           /* 16 values */
     const int32_t *bias;           /* [out_depth], zero point folded in */

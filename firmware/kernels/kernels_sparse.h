@@ -20,19 +20,25 @@
 
 #include <stdint.h>
 
+#include "kernels.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define VB_SPARSE_COLS 8   /* SPARSE_COLS in vbench/compiler/encodings/sparse.py */
 
+/* Kernels: columns [n, width) of a block of K positions (cols[k * width + j]) set to 0, so the
+ * unused columns' sums stay defined. */
+#define VB_SPARSE_ZERO_COLS(cols, n, width, K)                                                     \
+    for (int32_t j = (n); j < (width); ++j) {                                                      \
+        for (int32_t k = 0; k < (K); ++k) {                                                        \
+            (cols)[k * (width) + j] = 0;                                                           \
+        }                                                                                          \
+    }
+
 typedef struct {
-    int32_t batches;
-    int32_t in_h, in_w, in_c;
-    int32_t out_h, out_w, out_c;
-    int32_t filter_h, filter_w;
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
+    VB_CONV_GEOMETRY;
     int32_t pad_h, pad_w;          /* top / left padding, TFLite ComputePadding */
     int32_t input_zero_point;      /* the padding value (its effect is folded into the bias) */
     int32_t output_offset;         /* output zero point */
@@ -46,11 +52,7 @@ typedef struct {
 } vb_conv_sparse_params_t;
 
 typedef struct {
-    int32_t batches, in_depth, out_depth;
-    int32_t output_offset;
-    int32_t act_min, act_max;
-    uint32_t flags;                /* VB_FLAG_* (ZP_FOLDED always set) */
-    uint32_t per_channel;          /* 1: multiplier/shift have out_depth entries, else 1 */
+    VB_FC_FOLDED_HEAD;
     const uint16_t *counts;        /* [out_depth] */
     const int16_t *entries;
     const int32_t *bias;           /* [out_depth], zero point folded in */

@@ -51,4 +51,34 @@ static inline int32_t vb_wino_u_index(int32_t oc, int32_t out_c, int32_t in_c4, 
 void vb_conv_2d_winograd(const vb_conv_winograd_params_t *p, const int8_t *input, int16_t *scratch,
                          int8_t *output);
 
+/* Defines `static void name(m, nt, bias, acc)`, the optimized kernels' output transform of one
+ * output channel of a block of nt <= T tiles: Y = A^T M A of each tile's 16 sums m[8 * pos]
+ * (A^T = [1 1 1 0; 0 1 -1 -1]), divided by 4 (exact) plus the bias, into acc[row][2 t + column].
+ * The bias add wraps as in the direct kernel. */
+#define VB_DEFINE_WINO_OUT(name, T)                                                                \
+    __attribute__((noinline)) static void name(const int32_t *m, int32_t nt, int32_t bias,          \
+                                               int32_t acc[2][2 * T])                              \
+    {                                                                                              \
+        int32_t *a0 = acc[0], *a1 = acc[1];                                                        \
+        for (int32_t t = 0; t < nt; ++t, m += 2, a0 += 2, a1 += 2) {                               \
+            /* rows first: z[r][0] = m[r][0] + m[r][1] + m[r][2],                               \
+             * z[r][1] = m[r][1] - m[r][2] - m[r][3] */                                            \
+            int32_t x1 = m[8], x2 = m[16];                                                         \
+            const int32_t z00 = m[0] + x1 + x2, z01 = x1 - x2 - m[24];                             \
+            x1 = m[40];                                                                            \
+            x2 = m[48];                                                                            \
+            const int32_t z10 = m[32] + x1 + x2, z11 = x1 - x2 - m[56];                            \
+            x1 = m[72];                                                                            \
+            x2 = m[80];                                                                            \
+            const int32_t z20 = m[64] + x1 + x2, z21 = x1 - x2 - m[88];                            \
+            x1 = m[104];                                                                           \
+            x2 = m[112];                                                                           \
+            const int32_t z30 = m[96] + x1 + x2, z31 = x1 - x2 - m[120];                           \
+            a0[0] = (int32_t)((uint32_t)((z00 + z10 + z20) >> 2) + (uint32_t)bias);                \
+            a0[1] = (int32_t)((uint32_t)((z01 + z11 + z21) >> 2) + (uint32_t)bias);                \
+            a1[0] = (int32_t)((uint32_t)((z10 - z20 - z30) >> 2) + (uint32_t)bias);                \
+            a1[1] = (int32_t)((uint32_t)((z11 - z21 - z31) >> 2) + (uint32_t)bias);                \
+        }                                                                                          \
+    }
+
 #endif /* VB_KERNELS_WINOGRAD_H */

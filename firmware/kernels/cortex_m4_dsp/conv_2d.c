@@ -23,10 +23,9 @@
  * Scratch: 4 * 4G bytes per column pair (+ 4G bytes of int8 patch when in_c % 4 != 0); with less
  * than one pair the kernel uses a plain loop nest with the reference's order and arithmetic. */
 #include "dsp_common.h"
+#include "kernels_conv.h"
 
 #define VB_CONV_MAX_COLS 16
-#define VB_STR_(x) #x
-#define VB_STR(x) VB_STR_(x)
 
 /* Column writer for one column slot: dst walks the slot's two words of each group. */
 static inline int32_t *vb_col_put(int32_t *dst, const int8_t *src, int32_t groups, int32_t off2)
@@ -137,27 +136,6 @@ static void vb_im2col_patch(const vb_conv_params_t *p, const int8_t *in_batch, i
  * column words, 2 filter words, 3 pointers, 1 counter); per group one filter LDR pipelined with
  * the four column LDRs (the last one advances the column pointer by pre-indexed writeback),
  * 2 x SXTB16 + 4 x SMLAD per filter row, 20 cycles per 16 MACs; unrolled twice. */
-#define VB_M4_GROUP_2X2                    \
-    "    ldr     r9, [r1], #4\n"             \
-    "    ldr     r4, [r0, #4]\n"             \
-    "    ldr     r5, [r0, #8]\n"             \
-    "    ldr     r6, [r0, #12]\n"            \
-    "    ldr     r7, [r0, #16]!\n"           \
-    "    sxtb16  r8, r9\n"                   \
-    "    sxtb16  r9, r9, ror #8\n"           \
-    "    smlad   r10, r4, r8, r10\n"         \
-    "    smlad   r10, r5, r9, r10\n"         \
-    "    smlad   r12, r6, r8, r12\n"         \
-    "    smlad   r12, r7, r9, r12\n"         \
-    "    ldr     r9, [r2], #4\n"             \
-    "    sxtb16  r8, r9\n"                   \
-    "    sxtb16  r9, r9, ror #8\n"           \
-    "    smlad   r11, r4, r8, r11\n"         \
-    "    smlad   r11, r5, r9, r11\n"         \
-    "    smlad   lr, r6, r8, lr\n"           \
-    "    smlad   lr, r7, r9, lr\n"
-
-#define VB_UNUSED __attribute__((unused))
 __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
     VB_UNUSED const int16_t *x, VB_UNUSED const int8_t *w0, VB_UNUSED const int8_t *w1,
     VB_UNUSED int32_t groups, VB_UNUSED int32_t *acc, VB_UNUSED int32_t npairs, VB_UNUSED int32_t stride,
@@ -177,15 +155,7 @@ __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
         "    mov     lr, r11\n"
         "    ldrd    r1, r2, [sp, #12]\n"
         "    ldr     r3, [sp, #20]\n"
-        "    lsrs    r3, r3, #1\n"
-        "    bcc     2f\n"
-        VB_M4_GROUP_2X2
-        "2:  beq     3f\n"                       /* Z from the LSRS */
-        "5:\n"
-        VB_M4_GROUP_2X2
-        VB_M4_GROUP_2X2
-        "    subs    r3, r3, #1\n"
-        "    bne     5b\n"
+        VB_DSP_GROUPS_2X2
         "3:  ldr     r4, [sp, #60]\n"
         "    strd    r11, lr, [r4, #" VB_STR(VB_CONV_MAX_COLS) " * 4]\n"
         "    strd    r10, r12, [r4], #8\n"
@@ -198,15 +168,16 @@ __attribute__((naked, noinline)) static void vb_dot2x2_pairs(
         "    pop     {r4-r11, pc}\n");
 }
 #else
-/* The last group of a row: only the bytes of the row (the assembly reads past them). */
-static inline uint32_t vb_rd32_part(const int8_t *p, int32_t valid)
-{
-    uint32_t v = 0;
-    for (int32_t i = 0; i < valid && i < 4; ++i) {
-        v |= (uint32_t)(uint8_t)p[i] << (8 * i);
-    }
-    return v;
-}
+/* sa / sb += row w's group g against columns 0 / 1 */
+#define VB_ROW_2COLS(w, sa, sb)                                                                    \
+    do {                                                                                           \
+        const uint32_t wv = vb_rd32_part(w + 4 * g, K - 4 * g);                                    \
+        const int32_t we = vb_sxtb16(wv), wo = vb_sxtb16_ror8(wv);                                 \
+        sa = vb_smlad(x0a, we, sa);                                                                \
+        sa = vb_smlad(x0b, wo, sa);                                                                \
+        sb = vb_smlad(x1a, we, sb);                                                                \
+        sb = vb_smlad(x1b, wo, sb);                                                                \
+    } while (0)
 
 static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1, int32_t groups, int32_t *acc,
                             int32_t npairs, int32_t stride, const int32_t *bias, int32_t K)
@@ -217,18 +188,8 @@ static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1
         for (int32_t g = 0; g < groups; ++g) {
             const int32_t x0a = xp[0], x0b = xp[1], x1a = xp[2], x1b = xp[3];
             xp += 4;
-            const uint32_t wa = vb_rd32_part(w0 + 4 * g, K - 4 * g);
-            const int32_t wae = vb_sxtb16(wa), wao = vb_sxtb16_ror8(wa);
-            s00 = vb_smlad(x0a, wae, s00);
-            s00 = vb_smlad(x0b, wao, s00);
-            s10 = vb_smlad(x1a, wae, s10);
-            s10 = vb_smlad(x1b, wao, s10);
-            const uint32_t wb = vb_rd32_part(w1 + 4 * g, K - 4 * g);
-            const int32_t wbe = vb_sxtb16(wb), wbo = vb_sxtb16_ror8(wb);
-            s01 = vb_smlad(x0a, wbe, s01);
-            s01 = vb_smlad(x0b, wbo, s01);
-            s11 = vb_smlad(x1a, wbe, s11);
-            s11 = vb_smlad(x1b, wbo, s11);
+            VB_ROW_2COLS(w0, s00, s10);
+            VB_ROW_2COLS(w1, s01, s11);
         }
         acc[0] = s00;
         acc[VB_CONV_MAX_COLS] = s01;
@@ -236,6 +197,7 @@ static void vb_dot2x2_pairs(const int16_t *x, const int8_t *w0, const int8_t *w1
         acc[VB_CONV_MAX_COLS + 1] = s11;
     }
 }
+#undef VB_ROW_2COLS
 #endif
 
 /* One filter row x two columns (K taps; the columns' round-up taps are 0). */
@@ -268,43 +230,7 @@ static inline void vb_dot_1x2(const int16_t *pair, const int8_t *w0, int32_t K, 
 }
 
 /* Plain loop nest (no scratch): the reference's order and arithmetic. */
-static void vb_conv_2d_plain(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
-{
-    const int32_t in_c = p->in_c;
-    const int32_t filter_stride = p->filter_h * p->filter_w * in_c;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                for (int32_t oc = 0; oc < p->out_c; ++oc) {
-                    const int8_t *filter = p->filter + oc * filter_stride;
-                    int32_t acc = 0;
-                    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-                        const int32_t iy = oy * p->stride_h - p->pad_h + p->dilation_h * ky;
-                        if (iy < 0 || iy >= p->in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-                            const int32_t ix = ox * p->stride_w - p->pad_w + p->dilation_w * kx;
-                            if (ix < 0 || ix >= p->in_w) {
-                                continue;
-                            }
-                            const int8_t *x = in_batch + (iy * p->in_w + ix) * in_c;
-                            const int8_t *f = filter + (ky * p->filter_w + kx) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc += f[ic] * (x[ic] + p->input_offset);
-                            }
-                        }
-                    }
-                    acc += p->bias[oc];
-                    acc = vb_requantize(acc, p->multiplier[oc], p->shift[oc], p->flags);
-                    acc += p->output_offset;
-                    *output++ = (int8_t)vb_clamp_i32(acc, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
-}
+VB_DEFINE_CONV_2D_PLAIN(vb_conv_2d_plain)
 
 void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
 {
@@ -332,12 +258,8 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
     vb_dsp_out_t ost;
     vb_dsp_out_init(&ost, p->flags, p->output_offset, p->act_min, p->act_max);
 
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
-        int8_t *out_batch = output + b * npix * out_c;
-        int32_t oy = 0, ox = 0;
-        for (int32_t q0 = 0; q0 < npix; q0 += max_cols) {
-            const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols;
+    VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, {
+        VB_FOR_PIXEL_BLOCKS(npix, max_cols, oy, ox, q0, n, {
             if (pointwise) {
                 /* 1x1, stride 1, no padding: the block's pixels are consecutive in the input */
                 const int8_t *src = in_batch + q0 * p->in_c;
@@ -353,10 +275,7 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
                     } else {
                         vb_im2col_patch(p, in_batch, oy, ox, patch, groups, dst, off2);
                     }
-                    if (++ox == p->out_w) {
-                        ox = 0;
-                        ++oy;
-                    }
+                    VB_NEXT_PIXEL(oy, ox, p->out_w);
                 }
             }
             const int32_t npairs = (n + 1) >> 1;
@@ -382,6 +301,6 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
                 }
                 vb_dsp_requant_store(acc, n, out + oc, out_c, p->multiplier[oc], p->shift[oc], &ost);
             }
-        }
-    }
+        })
+    })
 }

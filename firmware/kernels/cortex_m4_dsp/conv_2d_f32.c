@@ -13,56 +13,12 @@
  * summed in C, then bias and activation. Dilation > 1 along the width (no run of consecutive
  * taps) takes the reference loop nest. */
 #include "fpu_f32.h"
+#include "kernels_conv.h"
 
-/* Valid tap range [lo, hi) along one axis for a window whose first tap is at i0. */
-static void vb_f32_range(int32_t i0, int32_t k, int32_t dil, int32_t size, int32_t *lo, int32_t *hi)
-{
-    int32_t a = 0, b = k;
-    while (a < k && i0 + a * dil < 0) {
-        ++a;
-    }
-    while (b > a && i0 + (b - 1) * dil >= size) {
-        --b;
-    }
-    *lo = a;
-    *hi = b;
-}
+VB_DEFINE_TAP_RANGE(static, vb_f32_range)
 
 /* The reference loop nest (dilated columns). */
-static void vb_conv_2d_f32_plain(const vb_conv_f32_params_t *p, const float *input, float *output)
-{
-    const int32_t in_c = p->in_c;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                float *out = output + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;
-                for (int32_t oc = 0; oc < p->out_c; ++oc) {
-                    float total = 0.0f;
-                    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
-                        const int32_t iy = iy0 + p->dilation_h * fy;
-                        if (iy < 0 || iy >= p->in_h) {
-                            continue;
-                        }
-                        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
-                            const int32_t ix = ix0 + p->dilation_w * fx;
-                            if (ix < 0 || ix >= p->in_w) {
-                                continue;
-                            }
-                            const float *x = input + ((b * p->in_h + iy) * p->in_w + ix) * in_c;
-                            const float *w = p->filter + ((oc * p->filter_h + fy) * p->filter_w + fx) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                total += x[ic] * w[ic];
-                            }
-                        }
-                    }
-                    out[oc] = vb_act_f32(total + p->bias[oc], p->act_min, p->act_max);
-                }
-            }
-        }
-    }
-}
+VB_DEFINE_CONV_2D_F32(static, vb_conv_2d_f32_plain)
 
 /* `pixels` (1, 2 or 4) output pixels pstep floats apart in the input and out_c apart in the output,
  * all with the valid filter rows (`rows` from the filter row of `w0`) and columns [fx0, fx1). */
@@ -80,13 +36,7 @@ static void vb_conv_f32_pixels(const vb_conv_f32_params_t *p, const float *x0, c
         if (blocks > 0) {
             vb_f32_job_t job = {x0, x0 + pstep, w0, n, rows, (xrow - n) * 4, (wrow - n) * 4, K * 4,
                                 blocks, out, out + out_c, pstep * 4, out_c * 4};
-            if (pixels == 4) {
-                vb_f32_rows_p4(&job);
-            } else if (pixels == 2) {
-                vb_f32_rows_p2(&job);
-            } else {
-                vb_f32_rows_p1(&job);
-            }
+            VB_F32_ROWS(job, pixels);
         }
         for (int32_t c = 4 * blocks; c < out_c; ++c) {
             for (int32_t i = 0; i < pixels; ++i) {
@@ -132,18 +82,10 @@ void vb_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *ou
     }
     /* output columns whose windows lie wholly inside the image: [full0, full1) */
     int32_t full0 = 0, full1 = 0;
-    if (in_w >= fw) {
-        full0 = (p->pad_w + sw - 1) / sw;
-        full1 = (in_w - fw + p->pad_w) / sw + 1;
-        full1 = full1 < p->out_w ? full1 : p->out_w;
-        full0 = full0 < full1 ? full0 : full1;
-    }
+    VB_INSIDE_COLS(in_w, fw, p->pad_w, sw, p->out_w, full0, full1);
     for (int32_t b = 0; b < p->batches; ++b) {
         const float *in_batch = input + b * p->in_h * in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            vb_f32_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        VB_FOR_OUT_ROWS(p, vb_f32_range, oy, iy0, fy0, fy1, {
             const int32_t rows = fy1 - fy0;
             const float *in_rows = in_batch + (iy0 + fy0 * p->dilation_h) * in_w * in_c;
             const float *w_rows = p->filter + fy0 * fw * in_c;
@@ -162,6 +104,6 @@ void vb_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *ou
                                    out + ox * out_c);
                 ++ox;
             }
-        }
+        })
     }
 }

@@ -16,6 +16,7 @@
  * 3. y = act(acc * (input_scale * filter_scale) + bias), without FMA contraction (fpu_f32.h). */
 #include "dsp_common.h"
 #include "fpu_f32.h"
+#include "kernels_conv.h"
 
 /* Quantize n floats symmetrically into q; returns the scale (1 for an all-zero input).
  * TfliteRound (round half away from zero) as the reference: truncate, then step away from zero
@@ -117,19 +118,7 @@ static int32_t vb_hyb_p1c1(const int8_t *x, const int8_t *w, int32_t n, int32_t 
     return s;
 }
 
-/* Valid tap range [lo, hi) along one axis for a window whose first tap is at i0. */
-static void vb_hyb_range(int32_t i0, int32_t k, int32_t dil, int32_t size, int32_t *lo, int32_t *hi)
-{
-    int32_t a = 0, b = k;
-    while (a < k && i0 + a * dil < 0) {
-        ++a;
-    }
-    while (b > a && i0 + (b - 1) * dil >= size) {
-        --b;
-    }
-    *lo = a;
-    *hi = b;
-}
+VB_DEFINE_TAP_RANGE(static, vb_hyb_range)
 
 static inline float vb_hyb_out(int32_t acc, float out_scale, float bias, float lo, float hi)
 {
@@ -188,35 +177,13 @@ static void vb_hyb_col(const int8_t *src, int32_t groups, int32_t *dst)
 /* As conv_2d.c's vb_dot2x2_pairs (sums from 0): all 14 usable registers (4 accumulators, 4 column
  * words, 2 filter words, 3 pointers, 1 counter); per group one filter LDR pipelined with the four
  * column LDRs, 2 SXTB16 + 4 SMLAD per filter row, 20 cycles per 16 MACs; unrolled twice. */
-#define VB_HYB_GROUP                           \
-    "    ldr     r9, [r1], #4\n"               \
-    "    ldr     r4, [r0, #4]\n"               \
-    "    ldr     r5, [r0, #8]\n"               \
-    "    ldr     r6, [r0, #12]\n"              \
-    "    ldr     r7, [r0, #16]!\n"             \
-    "    sxtb16  r8, r9\n"                     \
-    "    sxtb16  r9, r9, ror #8\n"             \
-    "    smlad   r10, r4, r8, r10\n"           \
-    "    smlad   r10, r5, r9, r10\n"           \
-    "    smlad   r12, r6, r8, r12\n"           \
-    "    smlad   r12, r7, r9, r12\n"           \
-    "    ldr     r9, [r2], #4\n"               \
-    "    sxtb16  r8, r9\n"                     \
-    "    sxtb16  r9, r9, ror #8\n"             \
-    "    smlad   r11, r4, r8, r11\n"           \
-    "    smlad   r11, r5, r9, r11\n"           \
-    "    smlad   lr, r6, r8, lr\n"             \
-    "    smlad   lr, r7, r9, lr\n"
-#define VB_HYB_STR_(x) #x
-#define VB_HYB_STR(x) VB_HYB_STR_(x)
-#define VB_HYB_UNUSED __attribute__((unused))
 
-__attribute__((naked, noinline)) static void vb_hyb_dot2x2(VB_HYB_UNUSED const int32_t *x,
-                                                           VB_HYB_UNUSED const int8_t *w0,
-                                                           VB_HYB_UNUSED const int8_t *w1,
-                                                           VB_HYB_UNUSED int32_t groups,
-                                                           VB_HYB_UNUSED int32_t *acc,
-                                                           VB_HYB_UNUSED int32_t npairs)
+__attribute__((naked, noinline)) static void vb_hyb_dot2x2(VB_UNUSED const int32_t *x,
+                                                           VB_UNUSED const int8_t *w0,
+                                                           VB_UNUSED const int8_t *w1,
+                                                           VB_UNUSED int32_t groups,
+                                                           VB_UNUSED int32_t *acc,
+                                                           VB_UNUSED int32_t npairs)
 {
     /* r10/r12 = row 0 x columns 2j/2j+1, r11/lr = row 1; r0 = column pointer - 4 (runs on from
      * pair to pair), r1/r2 = filter rows, r3 = group count */
@@ -230,17 +197,9 @@ __attribute__((naked, noinline)) static void vb_hyb_dot2x2(VB_HYB_UNUSED const i
         "    mov     lr, #0\n"
         "    ldrd    r1, r2, [sp, #4]\n"
         "    ldr     r3, [sp, #12]\n"
-        "    lsrs    r3, r3, #1\n"
-        "    bcc     2f\n"
-        VB_HYB_GROUP
-        "2:  beq     3f\n"                         /* Z from the LSRS */
-        "5:\n"
-        VB_HYB_GROUP
-        VB_HYB_GROUP
-        "    subs    r3, r3, #1\n"
-        "    bne     5b\n"
+        VB_DSP_GROUPS_2X2
         "3:  ldr     r4, [sp, #52]\n"
-        "    strd    r11, lr, [r4, #" VB_HYB_STR(VB_HYB_COLS) " * 4]\n"
+        "    strd    r11, lr, [r4, #" VB_STR(VB_HYB_COLS) " * 4]\n"
         "    strd    r10, r12, [r4], #8\n"
         "    str     r4, [sp, #52]\n"
         "    ldr     r5, [sp, #56]\n"
@@ -251,23 +210,13 @@ __attribute__((naked, noinline)) static void vb_hyb_dot2x2(VB_HYB_UNUSED const i
         "    pop     {r4-r11, pc}\n");
 }
 #else
-/* The last group of a row: only the bytes of the row (the assembly reads up to 3 past it). */
-static inline uint32_t vb_hyb_rd32_part(const int8_t *p, int32_t valid)
-{
-    uint32_t v = 0;
-    for (int32_t i = 0; i < valid && i < 4; ++i) {
-        v |= (uint32_t)(uint8_t)p[i] << (8 * i);
-    }
-    return v;
-}
-
 static void vb_hyb_dot2x2_c(const int32_t *x, const int8_t *w0, const int8_t *w1, int32_t groups, int32_t *acc,
                             int32_t npairs, int32_t K)
 {
     for (int32_t j = 0; j < npairs; ++j, acc += 2) {
         int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0;
         for (int32_t g = 0; g < groups; ++g, x += 4) {
-            const uint32_t wa = vb_hyb_rd32_part(w0 + 4 * g, K - 4 * g), wb = vb_hyb_rd32_part(w1 + 4 * g, K - 4 * g);
+            const uint32_t wa = vb_rd32_part(w0 + 4 * g, K - 4 * g), wb = vb_rd32_part(w1 + 4 * g, K - 4 * g);
             const int32_t wae = vb_sxtb16(wa), wao = vb_sxtb16_ror8(wa), wbe = vb_sxtb16(wb), wbo = vb_sxtb16_ror8(wb);
             s00 = vb_smlad(x[1], wao, vb_smlad(x[0], wae, s00));
             s10 = vb_smlad(x[3], wao, vb_smlad(x[2], wae, s10));
@@ -314,9 +263,8 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
     const int direct = (in_c & 3) == 0 && p->filter_h == 1 && p->filter_w == 1 && p->stride_h == 1 &&
                        p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 && p->out_w == p->in_w;
     int32_t acc[2 * VB_HYB_COLS];
-    int32_t oy = 0, ox = 0;
-    for (int32_t q0 = 0; q0 < npix; q0 += max_cols) {
-        const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols, npairs = (n + 1) >> 1;
+    VB_FOR_PIXEL_BLOCKS(npix, max_cols, oy, ox, q0, n, {
+        const int32_t npairs = (n + 1) >> 1;
         for (int32_t i = 0; i < n; ++i) {
             int32_t *slot = cols + (i >> 1) * 4 * groups + 2 * (i & 1);
             if (direct) {   /* 1x1, stride 1, no padding: the pixel's in_c values are the patch */
@@ -325,10 +273,7 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
                 vb_hyb_patch(p, q, oy, ox, patch, groups);
                 vb_hyb_col(patch, groups, slot);
             }
-            if (++ox == p->out_w) {
-                ox = 0;
-                ++oy;
-            }
+            VB_NEXT_PIXEL(oy, ox, p->out_w);
         }
         float *o = out + q0 * out_c;
         int32_t oc = 0;
@@ -353,7 +298,7 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
                 o[i * out_c + oc] = vb_hyb_out(acc[i], out_scale, p->bias[oc], p->act_min, p->act_max);
             }
         }
-    }
+    })
 }
 
 void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *input, int8_t *input_q,
@@ -380,10 +325,7 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
                            (int8_t *)(cols + (max_cols >> 1) * 4 * groups));
             continue;
         }
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            vb_hyb_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        VB_FOR_OUT_ROWS(p, vb_hyb_range, oy, iy0, fy0, fy1, {
             const int32_t rows = fy1 - fy0;
             const int8_t *q_rows = q + (iy0 + fy0 * p->dilation_h) * in_w * in_c;
             float *out = output + ((b * p->out_h + oy) * p->out_w) * out_c;
@@ -428,6 +370,6 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
                 out += pixels * out_c;
                 ox += pixels;
             }
-        }
+        })
     }
 }

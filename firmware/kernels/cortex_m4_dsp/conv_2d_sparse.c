@@ -13,10 +13,9 @@
  * vb_dsp_requant_store (partial blocks, multipliers outside the fast form). */
 #include "dsp_common.h"
 #include "kernels_sparse.h"
+#include "kernels_conv.h"
 
 #define VB_SP_CHUNK 32   /* channels per accumulator buffer (1 KiB of stack) */
-#define VB_STR_(x) #x
-#define VB_STR(x) VB_STR_(x)
 
 #if VB_DSP_NATIVE
 /* r0-r7 accumulators (columns 0..7), r8 entry pointer, r9 end of the channel's entries, r10
@@ -40,7 +39,6 @@
     "    smlabb  r6, lr, r11, r6\n"          \
     "    smlatb  r7, lr, r11, r7\n"
 
-#define VB_UNUSED __attribute__((unused))
 /* For nch channels: acc[8c + j] = bias[c] + sum over the channel's entries of value * column j;
  * returns the entry pointer after the last channel. nch >= 1. */
 __attribute__((naked, noinline)) static const int16_t *vb_sp_dot8(
@@ -152,7 +150,7 @@ static void vb_sp_im2col(const vb_conv_sparse_params_t *p, const int8_t *in_batc
 }
 
 /* Requantization of full blocks (8 pixels) of nc channels, for a layer whose every channel has
- * the fast form (multiplier >= 0, shift -31..-1; see vb_dsp_rq_fast): rq8 needs about 11 cycles
+ * the fast form (multiplier >= 0, shift -31..-1; see vb_rq_fast): rq8 needs about 11 cycles
  * per value (SSAT clamp) or 16 (compare clamps) and ~20 per channel, against ~28 per value for
  * vb_dsp_rq_run on runs of 8. */
 typedef struct {
@@ -236,7 +234,7 @@ static void vb_sp_rq8_clamp(const int32_t *acc, int8_t *out, int32_t out_c, vb_s
 {
     for (; a->nc > 0; --a->nc, ++out) {
         const int32_t sh = ~*a->shift++;
-        const int64_t k = (int64_t)a->klo + ((int64_t)1 << (31 + sh)); /* as vb_dsp_rq_setup */
+        const int64_t k = (int64_t)a->klo + ((int64_t)1 << (31 + sh)); /* as vb_rq_fast_setup */
         const int32_t mult = *a->mult++;
         for (int32_t j = 0; j < VB_SPARSE_COLS; ++j) {
             const int32_t x = *acc++;
@@ -333,12 +331,8 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
     const int32_t klo = (p->flags & VB_FLAG_SINGLE_ROUNDING) ? 0 : (1 << 30);
     const uint32_t negmask = (p->flags & VB_FLAG_SINGLE_ROUNDING) ? 0u : 0x80000000u;
     const int full_range = p->act_min == -128 && p->act_max == 127;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
-        int8_t *out_batch = output + b * npix * out_c;
-        int32_t oy = 0, ox = 0;
-        for (int32_t q0 = 0; q0 < npix; q0 += VB_SPARSE_COLS) {
-            const int32_t n = npix - q0 < VB_SPARSE_COLS ? npix - q0 : VB_SPARSE_COLS;
+    VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, {
+        VB_FOR_PIXEL_BLOCKS(npix, VB_SPARSE_COLS, oy, ox, q0, n, {
             int32_t j = 0;
             for (; j + 2 <= n; j += 2) { /* pixel pairs: one word per position */
                 int32_t oy1 = oy, ox1 = ox + 1;
@@ -356,16 +350,9 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
             }
             if (j < n) {
                 vb_sp_im2col(p, in_batch, oy, ox, cols + j);
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
-                }
+                VB_NEXT_PIXEL(oy, ox, p->out_w);
             }
-            for (int32_t j = n; j < VB_SPARSE_COLS; ++j) { /* unused columns: defined values */
-                for (int32_t k = 0; k < K; ++k) {
-                    cols[k * VB_SPARSE_COLS + j] = 0;
-                }
-            }
+            VB_SPARSE_ZERO_COLS(cols, n, VB_SPARSE_COLS, K);
             const int16_t *e = p->entries;
             int8_t *out = out_batch + q0 * out_c;
             for (int32_t oc0 = 0; oc0 < out_c; oc0 += VB_SP_CHUNK) {
@@ -382,6 +369,6 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
                     }
                 }
             }
-        }
-    }
+        })
+    })
 }

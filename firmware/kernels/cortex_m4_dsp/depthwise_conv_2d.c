@@ -15,6 +15,7 @@
  * multipliers > 1 take a scalar path with the same blocking; a filter larger than
  * VB_DW_MAX_TAPS taps takes a plain loop nest. */
 #include "dsp_common.h"
+#include "kernels_conv.h"
 
 #define VB_DW_BLOCK 32
 #define VB_DW_MAX_TAPS 64
@@ -52,20 +53,11 @@ static void vb_dw_plain(const vb_conv_params_t *p, const int8_t *input, int8_t *
                 for (int32_t oc = 0; oc < out_c; ++oc) {
                     const int32_t ic = oc / dm;
                     int32_t acc = 0;
-                    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-                        const int32_t iy = oy * p->stride_h - p->pad_h + p->dilation_h * ky;
-                        if (iy < 0 || iy >= p->in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-                            const int32_t ix = ox * p->stride_w - p->pad_w + p->dilation_w * kx;
-                            if (ix < 0 || ix >= p->in_w) {
-                                continue;
-                            }
-                            acc += p->filter[(ky * p->filter_w + kx) * out_c + oc] *
-                                   (in_batch[(iy * p->in_w + ix) * in_c + ic] + p->input_offset);
-                        }
-                    }
+                    VB_FOR_EACH_TAP(p, oy * p->stride_h - p->pad_h, ox * p->stride_w - p->pad_w, ky, kx, iy,
+                                    ix, {
+                        acc += p->filter[(ky * p->filter_w + kx) * out_c + oc] *
+                               (in_batch[(iy * p->in_w + ix) * in_c + ic] + p->input_offset);
+                    })
                     acc += p->bias[oc];
                     acc = vb_requantize(acc, p->multiplier[oc], p->shift[oc], p->flags);
                     acc += p->output_offset;
@@ -343,9 +335,7 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                 for (int32_t t = 0; t < taps; ++t) {
                     wtab[t] = vb_rd32(p->filter + t * out_c + c);
                 }
-                int32_t oy = 0, ox = 0;
-                for (int32_t q0 = 0; q0 < npix; q0 += VB_DW_BLOCK) {
-                    const int32_t n = npix - q0 < VB_DW_BLOCK ? npix - q0 : VB_DW_BLOCK;
+                VB_FOR_PIXEL_BLOCKS(npix, VB_DW_BLOCK, oy, ox, q0, n, {
                     for (int32_t i = 0; i < n; ++i) {
                         int32_t a[4] = {p->bias[c], p->bias[c + 1], p->bias[c + 2], p->bias[c + 3]};
                         vb_dw_px_t px;
@@ -357,33 +347,25 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                         acc[1][i] = a[1];
                         acc[2][i] = a[2];
                         acc[3][i] = a[3];
-                        if (++ox == p->out_w) {
-                            ox = 0;
-                            ++oy;
-                        }
+                        VB_NEXT_PIXEL(oy, ox, p->out_w);
                     }
                     vb_dw_flush(p, acc, n, out_batch + q0 * out_c, c, &ost);
-                }
+                })
             }
         }
         /* remaining output channels, one at a time */
         for (int32_t oc = 4 * groups; oc < out_c; ++oc) {
             const int8_t *in_ic = in_batch + oc / dm;
-            int32_t oy = 0, ox = 0;
-            for (int32_t q0 = 0; q0 < npix; q0 += VB_DW_BLOCK) {
-                const int32_t n = npix - q0 < VB_DW_BLOCK ? npix - q0 : VB_DW_BLOCK;
+            VB_FOR_PIXEL_BLOCKS(npix, VB_DW_BLOCK, oy, ox, q0, n, {
                 for (int32_t i = 0; i < n; ++i) {
                     vb_dw_px_t px;
                     vb_dw_pixel(p, oy, ox, &px);
                     acc[0][i] = vb_dw_channel_pixel(p, in_ic, p->filter + oc, &px, p->bias[oc]);
-                    if (++ox == p->out_w) {
-                        ox = 0;
-                        ++oy;
-                    }
+                    VB_NEXT_PIXEL(oy, ox, p->out_w);
                 }
                 vb_dsp_requant_store(acc[0], n, out_batch + q0 * out_c + oc, out_c, p->multiplier[oc],
                                      p->shift[oc], &ost);
-            }
+            })
         }
     }
 }

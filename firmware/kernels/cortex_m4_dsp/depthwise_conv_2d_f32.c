@@ -19,6 +19,7 @@
  * An odd last channel, other filters, dilation or depth multipliers, or a scratch smaller than
  * 3 plane rows: per-pixel valid tap ranges in C, the reference's order. */
 #include "fpu_f32.h"
+#include "kernels_conv.h"
 
 /* A run of output pixels of one channel pair over the plane (read by the assembly at fixed
  * offsets; lo .. w contiguous, loaded by one VLDM). */
@@ -39,168 +40,37 @@ typedef struct {
 } vb_dw_run_f32_t;
 
 #if VB_FPU_NATIVE
-#define VB_DW1_ROW0 \
-    "    vmul.f32 s8, s2, s14\n" \
-    "    vmul.f32 s9, s3, s15\n" \
-    "    vadd.f32 s0, s0, s8\n" \
-    "    vadd.f32 s1, s1, s9\n" \
-    "    vmul.f32 s8, s4, s16\n" \
-    "    vmul.f32 s9, s5, s17\n" \
-    "    vadd.f32 s0, s0, s8\n" \
-    "    vadd.f32 s1, s1, s9\n" \
-    "    vmul.f32 s8, s6, s18\n" \
-    "    vmul.f32 s9, s7, s19\n" \
-    "    vadd.f32 s0, s0, s8\n" \
-    "    vadd.f32 s1, s1, s9\n"
+/* One filter row (3 taps, a channel pair each: inputs x, weights w) of one pixel into s0/s1,
+ * products in t0/t1. */
+#define VB_DW_ROW_ONE(t0, t1, x0, x1, x2, x3, x4, x5, w0, w1, w2, w3, w4, w5)                      \
+    VB_F32_MA2(t0, x0, w0, t1, x1, w1, s0, s1)                                                     \
+    VB_F32_MA2(t0, x2, w2, t1, x3, w3, s0, s1)                                                     \
+    VB_F32_MA2(t0, x4, w4, t1, x5, w5, s0, s1)
+/* vb_dw_f32_one: inputs s2-s7, products s8/s9. */
+#define VB_DW1_ROW(w0, w1, w2, w3, w4, w5)                                                         \
+    VB_DW_ROW_ONE(s8, s9, s2, s3, s4, s5, s6, s7, w0, w1, w2, w3, w4, w5)
+#define VB_DW1_ROW0 VB_DW1_ROW(s14, s15, s16, s17, s18, s19)
+#define VB_DW1_ROW1 VB_DW1_ROW(s20, s21, s22, s23, s24, s25)
+#define VB_DW1_ROW2 VB_DW1_ROW(s26, s27, s28, s29, s30, s31)
 
-#define VB_DW1_ROW1 \
-    "    vmul.f32 s8, s2, s20\n" \
-    "    vmul.f32 s9, s3, s21\n" \
-    "    vadd.f32 s0, s0, s8\n" \
-    "    vadd.f32 s1, s1, s9\n" \
-    "    vmul.f32 s8, s4, s22\n" \
-    "    vmul.f32 s9, s5, s23\n" \
-    "    vadd.f32 s0, s0, s8\n" \
-    "    vadd.f32 s1, s1, s9\n" \
-    "    vmul.f32 s8, s6, s24\n" \
-    "    vmul.f32 s9, s7, s25\n" \
-    "    vadd.f32 s0, s0, s8\n" \
-    "    vadd.f32 s1, s1, s9\n"
+/* vb_dw_f32_pair: one tap's weights w0/w1 against pixel 0's inputs x0/x1 (sums s0/s1) and pixel
+ * 1's x2/x3 (sums s2/s3), products s12/s13; a filter row is 3 taps over inputs s4-s11. */
+#define VB_DW2_TAP(x0, x1, x2, x3, w0, w1)                                                         \
+    VB_F32_MA2(s12, x0, w0, s13, x1, w1, s0, s1)                                                   \
+    VB_F32_MA2(s12, x2, w0, s13, x3, w1, s2, s3)
+#define VB_DW2_ROW(w0, w1, w2, w3, w4, w5)                                                         \
+    VB_DW2_TAP(s4, s5, s6, s7, w0, w1) VB_DW2_TAP(s6, s7, s8, s9, w2, w3)                          \
+    VB_DW2_TAP(s8, s9, s10, s11, w4, w5)
+#define VB_DW2_ROW0 VB_DW2_ROW(s14, s15, s16, s17, s18, s19)
+#define VB_DW2_ROW1 VB_DW2_ROW(s20, s21, s22, s23, s24, s25)
+#define VB_DW2_ROW2 VB_DW2_ROW(s26, s27, s28, s29, s30, s31)
 
-#define VB_DW1_ROW2 \
-    "    vmul.f32 s8, s2, s26\n" \
-    "    vmul.f32 s9, s3, s27\n" \
-    "    vadd.f32 s0, s0, s8\n" \
-    "    vadd.f32 s1, s1, s9\n" \
-    "    vmul.f32 s8, s4, s28\n" \
-    "    vmul.f32 s9, s5, s29\n" \
-    "    vadd.f32 s0, s0, s8\n" \
-    "    vadd.f32 s1, s1, s9\n" \
-    "    vmul.f32 s8, s6, s30\n" \
-    "    vmul.f32 s9, s7, s31\n" \
-    "    vadd.f32 s0, s0, s8\n" \
-    "    vadd.f32 s1, s1, s9\n"
-
-#define VB_DW2_ROW0 \
-    "    vmul.f32 s12, s4, s14\n" \
-    "    vmul.f32 s13, s5, s15\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s6, s14\n" \
-    "    vmul.f32 s13, s7, s15\n" \
-    "    vadd.f32 s2, s2, s12\n" \
-    "    vadd.f32 s3, s3, s13\n" \
-    "    vmul.f32 s12, s6, s16\n" \
-    "    vmul.f32 s13, s7, s17\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s8, s16\n" \
-    "    vmul.f32 s13, s9, s17\n" \
-    "    vadd.f32 s2, s2, s12\n" \
-    "    vadd.f32 s3, s3, s13\n" \
-    "    vmul.f32 s12, s8, s18\n" \
-    "    vmul.f32 s13, s9, s19\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s10, s18\n" \
-    "    vmul.f32 s13, s11, s19\n" \
-    "    vadd.f32 s2, s2, s12\n" \
-    "    vadd.f32 s3, s3, s13\n"
-
-#define VB_DW2_ROW1 \
-    "    vmul.f32 s12, s4, s20\n" \
-    "    vmul.f32 s13, s5, s21\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s6, s20\n" \
-    "    vmul.f32 s13, s7, s21\n" \
-    "    vadd.f32 s2, s2, s12\n" \
-    "    vadd.f32 s3, s3, s13\n" \
-    "    vmul.f32 s12, s6, s22\n" \
-    "    vmul.f32 s13, s7, s23\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s8, s22\n" \
-    "    vmul.f32 s13, s9, s23\n" \
-    "    vadd.f32 s2, s2, s12\n" \
-    "    vadd.f32 s3, s3, s13\n" \
-    "    vmul.f32 s12, s8, s24\n" \
-    "    vmul.f32 s13, s9, s25\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s10, s24\n" \
-    "    vmul.f32 s13, s11, s25\n" \
-    "    vadd.f32 s2, s2, s12\n" \
-    "    vadd.f32 s3, s3, s13\n"
-
-#define VB_DW2_ROW2 \
-    "    vmul.f32 s12, s4, s26\n" \
-    "    vmul.f32 s13, s5, s27\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s6, s26\n" \
-    "    vmul.f32 s13, s7, s27\n" \
-    "    vadd.f32 s2, s2, s12\n" \
-    "    vadd.f32 s3, s3, s13\n" \
-    "    vmul.f32 s12, s6, s28\n" \
-    "    vmul.f32 s13, s7, s29\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s8, s28\n" \
-    "    vmul.f32 s13, s9, s29\n" \
-    "    vadd.f32 s2, s2, s12\n" \
-    "    vadd.f32 s3, s3, s13\n" \
-    "    vmul.f32 s12, s8, s30\n" \
-    "    vmul.f32 s13, s9, s31\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s10, s30\n" \
-    "    vmul.f32 s13, s11, s31\n" \
-    "    vadd.f32 s2, s2, s12\n" \
-    "    vadd.f32 s3, s3, s13\n"
-
-
-#define VB_DWL_ROW0 \
-    "    vmul.f32 s12, s4, s14\n" \
-    "    vmul.f32 s13, s5, s15\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s6, s16\n" \
-    "    vmul.f32 s13, s7, s17\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s8, s18\n" \
-    "    vmul.f32 s13, s9, s19\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n"
-
-#define VB_DWL_ROW1 \
-    "    vmul.f32 s12, s4, s20\n" \
-    "    vmul.f32 s13, s5, s21\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s6, s22\n" \
-    "    vmul.f32 s13, s7, s23\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s8, s24\n" \
-    "    vmul.f32 s13, s9, s25\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n"
-
-#define VB_DWL_ROW2 \
-    "    vmul.f32 s12, s4, s26\n" \
-    "    vmul.f32 s13, s5, s27\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s6, s28\n" \
-    "    vmul.f32 s13, s7, s29\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n" \
-    "    vmul.f32 s12, s8, s30\n" \
-    "    vmul.f32 s13, s9, s31\n" \
-    "    vadd.f32 s0, s0, s12\n" \
-    "    vadd.f32 s1, s1, s13\n"
+/* The lone last pixel of a pair row: inputs s4-s9, products s12/s13. */
+#define VB_DWL_ROW(w0, w1, w2, w3, w4, w5)                                                         \
+    VB_DW_ROW_ONE(s12, s13, s4, s5, s6, s7, s8, s9, w0, w1, w2, w3, w4, w5)
+#define VB_DWL_ROW0 VB_DWL_ROW(s14, s15, s16, s17, s18, s19)
+#define VB_DWL_ROW1 VB_DWL_ROW(s20, s21, s22, s23, s24, s25)
+#define VB_DWL_ROW2 VB_DWL_ROW(s26, s27, s28, s29, s30, s31)
 
 /* y = x < lo ? lo : x; y = hi < y ? hi : y (MI: ordered less-than, as C's < with a NaN). */
 #define VB_DW_CLAMP(a, lo, hi)                 \
@@ -212,6 +82,25 @@ typedef struct {
     "    vmrs    APSR_nzcv, fpscr\n"            \
     "    it      mi\n"                          \
     "    vmovmi.f32 " a ", " hi "\n"
+
+/* The 3 filter rows of a pass: each row's inputs (registers REGS) loaded from r1, r1 + r2,
+ * r1 + 2 r2, then its taps. */
+#define VB_DW_3ROWS(REGS, ROW0, ROW1, ROW2)                                                        \
+    "    vldmia  r1, {" REGS "}\n"                                                                 \
+    "    add     r3, r1, r2\n"                                                                     \
+    ROW0                                                                                           \
+    "    vldmia  r3, {" REGS "}\n"                                                                 \
+    "    add     r3, r3, r2\n"                                                                     \
+    ROW1                                                                                           \
+    "    vldmia  r3, {" REGS "}\n"                                                                 \
+    ROW2
+
+/* Clamp a channel pair's sums a, b to [lo, hi] and store them at r4. */
+#define VB_DW_OUT2(a, b, lo, hi)                                                                   \
+    VB_DW_CLAMP(a, lo, hi)                                                                         \
+    VB_DW_CLAMP(b, lo, hi)                                                                         \
+    "    vstr    " a ", [r4]\n"                                                                    \
+    "    vstr    " b ", [r4, #4]\n"
 
 #define VB_UNUSED __attribute__((unused))
 
@@ -236,20 +125,10 @@ __attribute__((naked, noinline)) static void vb_dw_f32_one(VB_UNUSED const vb_dw
         "    ldr     r7, [r0, #4]\n"
         "1:  vmov    s0, r12\n"
         "    vmov    s1, r12\n"
-        "    vldmia  r1, {s2-s7}\n"
-        "    add     r3, r1, r2\n"
-        VB_DW1_ROW0
-        "    vldmia  r3, {s2-s7}\n"
-        "    add     r3, r3, r2\n"
-        VB_DW1_ROW1
-        "    vldmia  r3, {s2-s7}\n"
-        VB_DW1_ROW2
+        VB_DW_3ROWS("s2-s7", VB_DW1_ROW0, VB_DW1_ROW1, VB_DW1_ROW2)
         "    vadd.f32 s0, s0, s12\n"
         "    vadd.f32 s1, s1, s13\n"
-        VB_DW_CLAMP("s0", "s10", "s11")
-        VB_DW_CLAMP("s1", "s10", "s11")
-        "    vstr    s0, [r4]\n"
-        "    vstr    s1, [r4, #4]\n"
+        VB_DW_OUT2("s0", "s1", "s10", "s11")
         "    add     r4, r4, r5\n"
         "    add     r1, r1, r6\n"
         "    subs    r7, r7, #1\n"
@@ -266,49 +145,29 @@ __attribute__((naked, noinline)) static void vb_dw_f32_one(VB_UNUSED const vb_dw
 /* One pixel pair: s0/s1 pixel 0's sums, s2/s3 pixel 1's, s4-s11 one filter row of inputs
  * (4 columns), s12/s13 products, s14-s31 weights; after the taps s4-s7 take lo, hi and the
  * biases. */
-#define VB_DW_PAIR                               \
-    "    vmov    s0, r12\n"                      \
-    "    vmov    s1, r12\n"                      \
-    "    vmov    s2, r12\n"                      \
-    "    vmov    s3, r12\n"                      \
-    "    vldmia  r1, {s4-s11}\n"                 \
-    "    add     r3, r1, r2\n"                   \
-    VB_DW2_ROW0                                  \
-    "    vldmia  r3, {s4-s11}\n"                 \
-    "    add     r3, r3, r2\n"                   \
-    VB_DW2_ROW1                                  \
-    "    vldmia  r3, {s4-s11}\n"                 \
-    VB_DW2_ROW2                                  \
-    "    vldmia  r11, {s4-s7}\n"                 \
-    "    vadd.f32 s0, s0, s6\n"                  \
-    "    vadd.f32 s1, s1, s7\n"                  \
-    "    vadd.f32 s2, s2, s6\n"                  \
-    "    vadd.f32 s3, s3, s7\n"                  \
-    VB_DW_CLAMP("s0", "s4", "s5")                \
-    VB_DW_CLAMP("s1", "s4", "s5")                \
-    "    vstr    s0, [r4]\n"                     \
-    "    vstr    s1, [r4, #4]\n"                 \
+#define VB_DW_PAIR                                                                                 \
+    "    vmov    s0, r12\n"                                                                        \
+    "    vmov    s1, r12\n"                                                                        \
+    "    vmov    s2, r12\n"                                                                        \
+    "    vmov    s3, r12\n"                                                                        \
+    VB_DW_3ROWS("s4-s11", VB_DW2_ROW0, VB_DW2_ROW1, VB_DW2_ROW2)                                   \
+    "    vldmia  r11, {s4-s7}\n"                                                                   \
+    "    vadd.f32 s0, s0, s6\n"                                                                    \
+    "    vadd.f32 s1, s1, s7\n"                                                                    \
+    "    vadd.f32 s2, s2, s6\n"                                                                    \
+    "    vadd.f32 s3, s3, s7\n"                                                                    \
+    VB_DW_OUT2("s0", "s1", "s4", "s5")                                                             \
     "    add     r4, r4, r5\n"
 
 /* The lone last pixel of a row (odd width): 3 columns, s4-s9 inputs, s12/s13 products. */
-#define VB_DW_LONE                               \
-    "    vmov    s0, r12\n"                      \
-    "    vmov    s1, r12\n"                      \
-    "    vldmia  r1, {s4-s9}\n"                  \
-    "    add     r3, r1, r2\n"                   \
-    VB_DWL_ROW0                                  \
-    "    vldmia  r3, {s4-s9}\n"                  \
-    "    add     r3, r3, r2\n"                   \
-    VB_DWL_ROW1                                  \
-    "    vldmia  r3, {s4-s9}\n"                  \
-    VB_DWL_ROW2                                  \
-    "    vldmia  r11, {s4-s7}\n"                 \
-    "    vadd.f32 s0, s0, s6\n"                  \
-    "    vadd.f32 s1, s1, s7\n"                  \
-    VB_DW_CLAMP("s0", "s4", "s5")                \
-    VB_DW_CLAMP("s1", "s4", "s5")                \
-    "    vstr    s0, [r4]\n"                     \
-    "    vstr    s1, [r4, #4]\n"
+#define VB_DW_LONE                                                                                 \
+    "    vmov    s0, r12\n"                                                                        \
+    "    vmov    s1, r12\n"                                                                        \
+    VB_DW_3ROWS("s4-s9", VB_DWL_ROW0, VB_DWL_ROW1, VB_DWL_ROW2)                                    \
+    "    vldmia  r11, {s4-s7}\n"                                                                   \
+    "    vadd.f32 s0, s0, s6\n"                                                                    \
+    "    vadd.f32 s1, s1, s7\n"                                                                    \
+    VB_DW_OUT2("s0", "s1", "s4", "s5")
 
 /* Stride 1, two pixels per pass, then a lone pixel when the width is odd; r11 = &lo. */
 __attribute__((naked, noinline)) static void vb_dw_f32_pair(VB_UNUSED const vb_dw_run_f32_t *r)
@@ -331,10 +190,7 @@ __attribute__((naked, noinline)) static void vb_dw_f32_pair(VB_UNUSED const vb_d
         "    beq     2f\n"
         "1:\n"
         VB_DW_PAIR
-        VB_DW_CLAMP("s2", "s4", "s5")
-        VB_DW_CLAMP("s3", "s4", "s5")
-        "    vstr    s2, [r4]\n"
-        "    vstr    s3, [r4, #4]\n"
+        VB_DW_OUT2("s2", "s3", "s4", "s5")
         "    add     r4, r4, r5\n"
         "    add     r1, r1, r6\n"
         "    subs    r7, r7, #1\n"
@@ -376,19 +232,7 @@ static void vb_dw_f32_one(const vb_dw_run_f32_t *r) { vb_dw_f32_pixels(r, r->n, 
 static void vb_dw_f32_pair(const vb_dw_run_f32_t *r) { vb_dw_f32_pixels(r, 2 * r->n + r->odd, r->step / 2); }
 #endif
 
-/* Valid tap range [lo, hi) along one axis for a window whose first tap is at i0. */
-static void vb_dw_f32_range(int32_t i0, int32_t k, int32_t dil, int32_t size, int32_t *lo, int32_t *hi)
-{
-    int32_t a = 0, b = k;
-    while (a < k && i0 + a * dil < 0) {
-        ++a;
-    }
-    while (b > a && i0 + (b - 1) * dil >= size) {
-        --b;
-    }
-    *lo = a;
-    *hi = b;
-}
+VB_DEFINE_TAP_RANGE(static, vb_dw_f32_range)
 
 /* Output channels [c0, c1) of every pixel of one batch, valid tap ranges hoisted per pixel:
  * the reference's order (rows, then columns). */
@@ -396,10 +240,7 @@ static void vb_dw_f32_channels(const vb_conv_f32_params_t *p, const float *in_ba
                                int32_t c0, int32_t c1)
 {
     const int32_t in_c = p->in_c, out_c = p->out_c, dm = p->depth_multiplier, fw = p->filter_w;
-    for (int32_t oy = 0; oy < p->out_h; ++oy) {
-        const int32_t iy0 = oy * p->stride_h - p->pad_h;
-        int32_t fy0, fy1;
-        vb_dw_f32_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+    VB_FOR_OUT_ROWS(p, vb_dw_f32_range, oy, iy0, fy0, fy1, {
         for (int32_t ox = 0; ox < p->out_w; ++ox) {
             const int32_t ix0 = ox * p->stride_w - p->pad_w;
             int32_t fx0, fx1;
@@ -418,7 +259,7 @@ static void vb_dw_f32_channels(const vb_conv_f32_params_t *p, const float *in_ba
                 out[oc] = vb_act_f32(total + p->bias[oc], p->act_min, p->act_max);
             }
         }
-    }
+    })
 }
 
 /* Plane rows [r0, r1) of a stripe whose first row is input row iy0: rows outside the image

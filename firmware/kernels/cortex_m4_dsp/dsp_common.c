@@ -1,7 +1,7 @@
 /* Shared out-of-line helpers of the cortex_m4_dsp kernels (see dsp_common.h). */
 #include "dsp_common.h"
 
-/* Fast requantization of a run of one channel's accumulators (see vb_dsp_rq_fast), for a
+/* Fast requantization of a run of one channel's accumulators (see vb_rq_fast), for a
  * multiplier >= 0 and -31 <= shift <= -1. With sh = -shift - 1 (= ~shift) the 64-bit constant is
  *   double rounding: 2^30 + 2^(31+sh) - [x < 0] * 2^31   (sh = 0: 0xC0000000 - [x < 0] * 2^31)
  *   single rounding: 2^(31+sh)
@@ -113,13 +113,13 @@ __attribute__((naked, noinline)) void vb_dsp_rq_run(VB_UNUSED const int32_t *acc
 void vb_dsp_rq_run(const int32_t *acc, int32_t n, int8_t *out, int32_t ostride, const vb_dsp_out_t *o,
                    int32_t mult, int32_t shift)
 {
-    vb_dsp_rq_t q;
-    if (!vb_dsp_rq_setup(&q, mult, shift, o->flags)) {
+    vb_rq_fast_t q;
+    if (!vb_rq_fast_setup(&q, mult, shift, o->flags)) {
         vb_dsp_rq_general(acc, n, out, ostride, o, mult, shift);
         return;
     }
     for (; n > 0; --n, out += ostride) {
-        int32_t r = vb_dsp_rq_fast(*acc++, &q) + o->out_offset; /* |r| <= 2^30 + 1: no overflow */
+        int32_t r = vb_rq_fast(*acc++, &q) + o->out_offset; /* |r| <= 2^30 + 1: no overflow */
         r = r < o->act_min ? o->act_min : r;
         *out = (int8_t)(r > o->act_max ? o->act_max : r);
     }

@@ -13,8 +13,8 @@
  * element for element, so SMLAD(xa, SXTB16(w)) + SMLAD(xb, SXTB16(w ROR 8)) is the dot
  * product of the 4 values.
  *
- * Requantization: vb_dsp_rq_fast() below computes TFLite's MultiplyByQuantizedMultiplier (double
- * or single rounding, as the layer's flag says) with one SMLAL; vb_dsp_requant_store()
+ * Requantization: vb_rq_fast() (kernels_common.h) computes TFLite's MultiplyByQuantizedMultiplier
+ * (double or single rounding, as the layer's flag says) with one SMLAL; vb_dsp_requant_store()
  * (dsp_common.c) applies it to a run of accumulators of one output channel.
  */
 #ifndef VB_DSP_COMMON_H
@@ -53,6 +53,45 @@ static inline int32_t vb_smlabb(int32_t a, int32_t b, int32_t acc) { return __sm
 static inline int32_t vb_smlatt(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
 static inline int32_t vb_sadd16(int32_t a, int32_t b) { return __sadd16(a, b); }
 
+#define VB_STR_(x) #x
+#define VB_STR(x) VB_STR_(x)
+#define VB_UNUSED __attribute__((unused)) /* arguments of naked assembly functions */
+
+/* The 2 x 2 register block of the int8 and hybrid CONV_2D assembly (conv_2d.c,
+ * conv_2d_hybrid_f32.c): r3 groups of 4 taps; r0 = column pointer - 4 (pre-indexed writeback by
+ * 16 per group), r1 / r2 = filter rows; r10 / r12 = row 0 x columns 2j / 2j+1, r11 / lr = row 1.
+ * Per group one filter LDR pipelined with the four column LDRs, 2 SXTB16 + 4 SMLAD per filter
+ * row (20 cycles per 16 MACs); unrolled twice, the odd group first. Falls through to label 3. */
+#define VB_DSP_GROUP_2X2                   \
+    "    ldr     r9, [r1], #4\n"             \
+    "    ldr     r4, [r0, #4]\n"             \
+    "    ldr     r5, [r0, #8]\n"             \
+    "    ldr     r6, [r0, #12]\n"            \
+    "    ldr     r7, [r0, #16]!\n"           \
+    "    sxtb16  r8, r9\n"                   \
+    "    sxtb16  r9, r9, ror #8\n"           \
+    "    smlad   r10, r4, r8, r10\n"         \
+    "    smlad   r10, r5, r9, r10\n"         \
+    "    smlad   r12, r6, r8, r12\n"         \
+    "    smlad   r12, r7, r9, r12\n"         \
+    "    ldr     r9, [r2], #4\n"             \
+    "    sxtb16  r8, r9\n"                   \
+    "    sxtb16  r9, r9, ror #8\n"           \
+    "    smlad   r11, r4, r8, r11\n"         \
+    "    smlad   r11, r5, r9, r11\n"         \
+    "    smlad   lr, r6, r8, lr\n"           \
+    "    smlad   lr, r7, r9, lr\n"
+#define VB_DSP_GROUPS_2X2                  \
+    "    lsrs    r3, r3, #1\n"               \
+    "    bcc     2f\n"                       \
+    VB_DSP_GROUP_2X2                         \
+    "2:  beq     3f\n" /* Z from the LSRS */ \
+    "5:\n"                                   \
+    VB_DSP_GROUP_2X2                         \
+    VB_DSP_GROUP_2X2                         \
+    "    subs    r3, r3, #1\n"               \
+    "    bne     5b\n"
+
 #else /* portable equivalents (host tests) */
 #define VB_DSP_NATIVE 0
 
@@ -86,6 +125,17 @@ static inline int32_t vb_smlatt(int32_t a, int32_t b, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(vb_hi16(a) * vb_hi16(b)));
 }
+
+/* The C stand-ins of the conv assemblies: the last group of a filter row takes only the row's
+ * bytes (the assembly reads up to 3 past it). */
+static inline uint32_t vb_rd32_part(const int8_t *p, int32_t valid)
+{
+    uint32_t v = 0;
+    for (int32_t i = 0; i < valid && i < 4; ++i) {
+        v |= (uint32_t)(uint8_t)p[i] << (8 * i);
+    }
+    return v;
+}
 #endif
 
 /* Unaligned little-endian word access (one LDR/STR on Cortex-M4, which allows it). */
@@ -98,54 +148,6 @@ static inline uint32_t vb_rd32(const void *p)
 
 /* Both halves set to v (an int16 lane constant for SADD16 / SXTAB16). */
 static inline int32_t vb_dup16(int32_t v) { return (int32_t)(((uint32_t)v & 0xFFFFu) * 0x10001u); }
-
-/* Fast requantization: one 64-bit multiply-accumulate (SMLAL) and a shift.
- *
- * Double rounding (gemmlowp), multiplier m >= 0, right shift e >= 1 (shift = -e), x = acc:
- *   RoundingDivideByPOT(SRDHM(x, m), e)
- *     = floor((x*m + 2^30 + 2^(30+e) - [x < 0] * 2^31) / 2^(31+e))
- * (SRDHM's truncation toward zero equals floor((x*m + 2^30) / 2^31) for both signs; the
- * rounding divide adds 2^(e-1) minus 1 for negative values, and nested floors of exact
- * power-of-two divisions compose; for x < 0 with x*m >= -2^30 both sides are 0, so the sign
- * of x may stand for the sign of x*m + 2^30.) The top word of the 64-bit sum shifted right by
- * e - 1 is the result. Checked against the reference formulas on random and edge values.
- *
- * Single rounding (TFLITE_SINGLE_ROUNDING) with total = 31 - shift >= 32:
- *   (x*m + 2^(total-1)) >> total = top word of the sum >> (total - 32).
- */
-typedef struct {
-    int64_t k;          /* constant added to x*m */
-    uint32_t negmask;   /* 0x80000000 (double rounding: subtract 2^31 for x < 0) or 0 */
-    int32_t mult;
-    int32_t sh;         /* shift of the top word */
-} vb_dsp_rq_t;
-
-/* Set up the fast form; 0 when this (mult, shift, rounding) needs the general formulas. */
-static inline int vb_dsp_rq_setup(vb_dsp_rq_t *q, int32_t mult, int32_t shift, uint32_t flags)
-{
-    if (mult < 0 || shift > -1 || shift < -31) {
-        return 0;
-    }
-    q->mult = mult;
-    if (flags & VB_FLAG_SINGLE_ROUNDING) {
-        const int32_t total = 31 - shift; /* 32..62 */
-        q->k = (int64_t)1 << (total - 1);
-        q->negmask = 0;
-        q->sh = total - 32;
-    } else {
-        const int32_t e = -shift; /* 1..31 */
-        q->k = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e));
-        q->negmask = 0x80000000u;
-        q->sh = e - 1;
-    }
-    return 1;
-}
-
-static inline int32_t vb_dsp_rq_fast(int32_t x, const vb_dsp_rq_t *q)
-{
-    const int64_t v = q->k - (int64_t)((uint32_t)x & q->negmask) + (int64_t)x * q->mult;
-    return (int32_t)(v >> 32) >> q->sh;
-}
 
 /* Per-layer output stage: zero point, activation range, rounding (first four fields are read by
  * the assembly in dsp_common.c in this order). */

@@ -9,272 +9,82 @@
  * p2: s0-s3 pixel 0's sums (channels 0-3), s4-s7 pixel 1's, s8-s11 / s12-s15 four inputs of
  * pixel 0 / 1, s16-s19 four weights of one channel, s20-s23 products.
  * p1: s0-s3 sums, s4-s7 products, s8-s11 four inputs, s16-s31 four weights of each channel. */
-#define VB_P2_QUAD \
-    "    vldmia  r0!, {s8-s11}\n" \
-    "    vldmia  r1!, {s12-s15}\n" \
-    "    vldmia  r2!, {s16-s19}\n" \
-    "    vmul.f32 s20, s8, s16\n" \
-    "    vmul.f32 s21, s12, s16\n" \
-    "    vmul.f32 s22, s9, s17\n" \
-    "    vmul.f32 s23, s13, s17\n" \
-    "    vadd.f32 s0, s0, s20\n" \
-    "    vadd.f32 s4, s4, s21\n" \
-    "    vadd.f32 s0, s0, s22\n" \
-    "    vadd.f32 s4, s4, s23\n" \
-    "    vmul.f32 s20, s10, s18\n" \
-    "    vmul.f32 s21, s14, s18\n" \
-    "    vmul.f32 s22, s11, s19\n" \
-    "    vmul.f32 s23, s15, s19\n" \
-    "    vadd.f32 s0, s0, s20\n" \
-    "    vadd.f32 s4, s4, s21\n" \
-    "    vadd.f32 s0, s0, s22\n" \
-    "    vadd.f32 s4, s4, s23\n" \
-    "    vldmia  r3!, {s16-s19}\n" \
-    "    vmul.f32 s20, s8, s16\n" \
-    "    vmul.f32 s21, s12, s16\n" \
-    "    vmul.f32 s22, s9, s17\n" \
-    "    vmul.f32 s23, s13, s17\n" \
-    "    vadd.f32 s1, s1, s20\n" \
-    "    vadd.f32 s5, s5, s21\n" \
-    "    vadd.f32 s1, s1, s22\n" \
-    "    vadd.f32 s5, s5, s23\n" \
-    "    vmul.f32 s20, s10, s18\n" \
-    "    vmul.f32 s21, s14, s18\n" \
-    "    vmul.f32 s22, s11, s19\n" \
-    "    vmul.f32 s23, s15, s19\n" \
-    "    vadd.f32 s1, s1, s20\n" \
-    "    vadd.f32 s5, s5, s21\n" \
-    "    vadd.f32 s1, s1, s22\n" \
-    "    vadd.f32 s5, s5, s23\n" \
-    "    vldmia  r4!, {s16-s19}\n" \
-    "    vmul.f32 s20, s8, s16\n" \
-    "    vmul.f32 s21, s12, s16\n" \
-    "    vmul.f32 s22, s9, s17\n" \
-    "    vmul.f32 s23, s13, s17\n" \
-    "    vadd.f32 s2, s2, s20\n" \
-    "    vadd.f32 s6, s6, s21\n" \
-    "    vadd.f32 s2, s2, s22\n" \
-    "    vadd.f32 s6, s6, s23\n" \
-    "    vmul.f32 s20, s10, s18\n" \
-    "    vmul.f32 s21, s14, s18\n" \
-    "    vmul.f32 s22, s11, s19\n" \
-    "    vmul.f32 s23, s15, s19\n" \
-    "    vadd.f32 s2, s2, s20\n" \
-    "    vadd.f32 s6, s6, s21\n" \
-    "    vadd.f32 s2, s2, s22\n" \
-    "    vadd.f32 s6, s6, s23\n" \
-    "    vldmia  r5!, {s16-s19}\n" \
-    "    vmul.f32 s20, s8, s16\n" \
-    "    vmul.f32 s21, s12, s16\n" \
-    "    vmul.f32 s22, s9, s17\n" \
-    "    vmul.f32 s23, s13, s17\n" \
-    "    vadd.f32 s3, s3, s20\n" \
-    "    vadd.f32 s7, s7, s21\n" \
-    "    vadd.f32 s3, s3, s22\n" \
-    "    vadd.f32 s7, s7, s23\n" \
-    "    vmul.f32 s20, s10, s18\n" \
-    "    vmul.f32 s21, s14, s18\n" \
-    "    vmul.f32 s22, s11, s19\n" \
-    "    vmul.f32 s23, s15, s19\n" \
-    "    vadd.f32 s3, s3, s20\n" \
-    "    vadd.f32 s7, s7, s21\n" \
-    "    vadd.f32 s3, s3, s22\n" \
-    "    vadd.f32 s7, s7, s23\n"
 
-#define VB_P2_ONE \
-    "    vldmia  r0!, {s8}\n" \
-    "    vldmia  r1!, {s12}\n" \
-    "    vldmia  r2!, {s16}\n" \
-    "    vldmia  r3!, {s17}\n" \
-    "    vldmia  r4!, {s18}\n" \
-    "    vldmia  r5!, {s19}\n" \
-    "    vmul.f32 s20, s8, s16\n" \
-    "    vmul.f32 s21, s12, s16\n" \
-    "    vmul.f32 s22, s8, s17\n" \
-    "    vmul.f32 s23, s12, s17\n" \
-    "    vadd.f32 s0, s0, s20\n" \
-    "    vadd.f32 s4, s4, s21\n" \
-    "    vadd.f32 s1, s1, s22\n" \
-    "    vadd.f32 s5, s5, s23\n" \
-    "    vmul.f32 s20, s8, s18\n" \
-    "    vmul.f32 s21, s12, s18\n" \
-    "    vmul.f32 s22, s8, s19\n" \
-    "    vmul.f32 s23, s12, s19\n" \
-    "    vadd.f32 s2, s2, s20\n" \
-    "    vadd.f32 s6, s6, s21\n" \
-    "    vadd.f32 s3, s3, s22\n" \
-    "    vadd.f32 s7, s7, s23\n"
+/* p2, 4 taps of one channel (filter row r) into its sums a (pixel 0) and b (pixel 1). */
+#define VB_P2_QUAD_CH(r, a, b)                                                                     \
+    "    vldmia  " #r "!, {s16-s19}\n"                                                             \
+    VB_F32_MA4(s20, s8, s16, s21, s12, s16, s22, s9, s17, s23, s13, s17, a, b, a, b)               \
+    VB_F32_MA4(s20, s10, s18, s21, s14, s18, s22, s11, s19, s23, s15, s19, a, b, a, b)
+#define VB_P2_QUAD                                                                                 \
+    "    vldmia  r0!, {s8-s11}\n"                                                                  \
+    "    vldmia  r1!, {s12-s15}\n"                                                                 \
+    VB_P2_QUAD_CH(r2, s0, s4) VB_P2_QUAD_CH(r3, s1, s5) VB_P2_QUAD_CH(r4, s2, s6)                  \
+    VB_P2_QUAD_CH(r5, s3, s7)
 
-#define VB_P1_QUAD \
-    "    vldmia  r0!, {s8-s11}\n" \
-    "    vldmia  r2!, {s16-s19}\n" \
-    "    vldmia  r3!, {s20-s23}\n" \
-    "    vldmia  r4!, {s24-s27}\n" \
-    "    vldmia  r5!, {s28-s31}\n" \
-    "    vmul.f32 s4, s8, s16\n" \
-    "    vmul.f32 s5, s8, s20\n" \
-    "    vmul.f32 s6, s8, s24\n" \
-    "    vmul.f32 s7, s8, s28\n" \
-    "    vadd.f32 s0, s0, s4\n" \
-    "    vadd.f32 s1, s1, s5\n" \
-    "    vadd.f32 s2, s2, s6\n" \
-    "    vadd.f32 s3, s3, s7\n" \
-    "    vmul.f32 s4, s9, s17\n" \
-    "    vmul.f32 s5, s9, s21\n" \
-    "    vmul.f32 s6, s9, s25\n" \
-    "    vmul.f32 s7, s9, s29\n" \
-    "    vadd.f32 s0, s0, s4\n" \
-    "    vadd.f32 s1, s1, s5\n" \
-    "    vadd.f32 s2, s2, s6\n" \
-    "    vadd.f32 s3, s3, s7\n" \
-    "    vmul.f32 s4, s10, s18\n" \
-    "    vmul.f32 s5, s10, s22\n" \
-    "    vmul.f32 s6, s10, s26\n" \
-    "    vmul.f32 s7, s10, s30\n" \
-    "    vadd.f32 s0, s0, s4\n" \
-    "    vadd.f32 s1, s1, s5\n" \
-    "    vadd.f32 s2, s2, s6\n" \
-    "    vadd.f32 s3, s3, s7\n" \
-    "    vmul.f32 s4, s11, s19\n" \
-    "    vmul.f32 s5, s11, s23\n" \
-    "    vmul.f32 s6, s11, s27\n" \
-    "    vmul.f32 s7, s11, s31\n" \
-    "    vadd.f32 s0, s0, s4\n" \
-    "    vadd.f32 s1, s1, s5\n" \
-    "    vadd.f32 s2, s2, s6\n" \
-    "    vadd.f32 s3, s3, s7\n"
+#define VB_P2_ONE                                                                                  \
+    "    vldmia  r0!, {s8}\n"                                                                      \
+    "    vldmia  r1!, {s12}\n"                                                                     \
+    "    vldmia  r2!, {s16}\n"                                                                     \
+    "    vldmia  r3!, {s17}\n"                                                                     \
+    "    vldmia  r4!, {s18}\n"                                                                     \
+    "    vldmia  r5!, {s19}\n"                                                                     \
+    VB_F32_MA4(s20, s8, s16, s21, s12, s16, s22, s8, s17, s23, s12, s17, s0, s4, s1, s5)           \
+    VB_F32_MA4(s20, s8, s18, s21, s12, s18, s22, s8, s19, s23, s12, s19, s2, s6, s3, s7)
 
-#define VB_P1_ONE \
-    "    vldmia  r0!, {s8}\n" \
-    "    vldmia  r2!, {s16}\n" \
-    "    vldmia  r3!, {s20}\n" \
-    "    vldmia  r4!, {s24}\n" \
-    "    vldmia  r5!, {s28}\n" \
-    "    vmul.f32 s4, s8, s16\n" \
-    "    vmul.f32 s5, s8, s20\n" \
-    "    vmul.f32 s6, s8, s24\n" \
-    "    vmul.f32 s7, s8, s28\n" \
-    "    vadd.f32 s0, s0, s4\n" \
-    "    vadd.f32 s1, s1, s5\n" \
-    "    vadd.f32 s2, s2, s6\n" \
-    "    vadd.f32 s3, s3, s7\n"
+/* p1: input x against the 4 channels' weights w0..w3. */
+#define VB_P1_TAP(x, w0, w1, w2, w3)                                                               \
+    VB_F32_MA4(s4, x, w0, s5, x, w1, s6, x, w2, s7, x, w3, s0, s1, s2, s3)
+#define VB_P1_QUAD                                                                                 \
+    "    vldmia  r0!, {s8-s11}\n"                                                                  \
+    "    vldmia  r2!, {s16-s19}\n"                                                                 \
+    "    vldmia  r3!, {s20-s23}\n"                                                                 \
+    "    vldmia  r4!, {s24-s27}\n"                                                                 \
+    "    vldmia  r5!, {s28-s31}\n"                                                                 \
+    VB_P1_TAP(s8, s16, s20, s24, s28) VB_P1_TAP(s9, s17, s21, s25, s29)                            \
+    VB_P1_TAP(s10, s18, s22, s26, s30) VB_P1_TAP(s11, s19, s23, s27, s31)
 
+#define VB_P1_ONE                                                                                  \
+    "    vldmia  r0!, {s8}\n"                                                                      \
+    "    vldmia  r2!, {s16}\n"                                                                     \
+    "    vldmia  r3!, {s20}\n"                                                                     \
+    "    vldmia  r4!, {s24}\n"                                                                     \
+    "    vldmia  r5!, {s28}\n"                                                                     \
+    VB_P1_TAP(s8, s16, s20, s24, s28)
 
-#define VB_P4_PAIR \
-    "    vldmia  r0!, {s16-s17}\n" \
-    "    vldmia  r1!, {s18-s19}\n" \
-    "    vldmia  r2!, {s20-s21}\n" \
-    "    vldmia  r3!, {s22-s23}\n" \
-    "    vldmia  r4!, {s24-s25}\n" \
-    "    vmul.f32 s26, s16, s24\n" \
-    "    vmul.f32 s27, s18, s24\n" \
-    "    vmul.f32 s28, s20, s24\n" \
-    "    vmul.f32 s29, s22, s24\n" \
-    "    vadd.f32 s0, s0, s26\n" \
-    "    vadd.f32 s4, s4, s27\n" \
-    "    vadd.f32 s8, s8, s28\n" \
-    "    vadd.f32 s12, s12, s29\n" \
-    "    vmul.f32 s26, s17, s25\n" \
-    "    vmul.f32 s27, s19, s25\n" \
-    "    vmul.f32 s28, s21, s25\n" \
-    "    vmul.f32 s29, s23, s25\n" \
-    "    vadd.f32 s0, s0, s26\n" \
-    "    vadd.f32 s4, s4, s27\n" \
-    "    vadd.f32 s8, s8, s28\n" \
-    "    vadd.f32 s12, s12, s29\n" \
-    "    vldmia  r5!, {s24-s25}\n" \
-    "    vmul.f32 s26, s16, s24\n" \
-    "    vmul.f32 s27, s18, s24\n" \
-    "    vmul.f32 s28, s20, s24\n" \
-    "    vmul.f32 s29, s22, s24\n" \
-    "    vadd.f32 s1, s1, s26\n" \
-    "    vadd.f32 s5, s5, s27\n" \
-    "    vadd.f32 s9, s9, s28\n" \
-    "    vadd.f32 s13, s13, s29\n" \
-    "    vmul.f32 s26, s17, s25\n" \
-    "    vmul.f32 s27, s19, s25\n" \
-    "    vmul.f32 s28, s21, s25\n" \
-    "    vmul.f32 s29, s23, s25\n" \
-    "    vadd.f32 s1, s1, s26\n" \
-    "    vadd.f32 s5, s5, s27\n" \
-    "    vadd.f32 s9, s9, s28\n" \
-    "    vadd.f32 s13, s13, s29\n" \
-    "    vldmia  r6!, {s24-s25}\n" \
-    "    vmul.f32 s26, s16, s24\n" \
-    "    vmul.f32 s27, s18, s24\n" \
-    "    vmul.f32 s28, s20, s24\n" \
-    "    vmul.f32 s29, s22, s24\n" \
-    "    vadd.f32 s2, s2, s26\n" \
-    "    vadd.f32 s6, s6, s27\n" \
-    "    vadd.f32 s10, s10, s28\n" \
-    "    vadd.f32 s14, s14, s29\n" \
-    "    vmul.f32 s26, s17, s25\n" \
-    "    vmul.f32 s27, s19, s25\n" \
-    "    vmul.f32 s28, s21, s25\n" \
-    "    vmul.f32 s29, s23, s25\n" \
-    "    vadd.f32 s2, s2, s26\n" \
-    "    vadd.f32 s6, s6, s27\n" \
-    "    vadd.f32 s10, s10, s28\n" \
-    "    vadd.f32 s14, s14, s29\n" \
-    "    vldmia  r7!, {s24-s25}\n" \
-    "    vmul.f32 s26, s16, s24\n" \
-    "    vmul.f32 s27, s18, s24\n" \
-    "    vmul.f32 s28, s20, s24\n" \
-    "    vmul.f32 s29, s22, s24\n" \
-    "    vadd.f32 s3, s3, s26\n" \
-    "    vadd.f32 s7, s7, s27\n" \
-    "    vadd.f32 s11, s11, s28\n" \
-    "    vadd.f32 s15, s15, s29\n" \
-    "    vmul.f32 s26, s17, s25\n" \
-    "    vmul.f32 s27, s19, s25\n" \
-    "    vmul.f32 s28, s21, s25\n" \
-    "    vmul.f32 s29, s23, s25\n" \
-    "    vadd.f32 s3, s3, s26\n" \
-    "    vadd.f32 s7, s7, s27\n" \
-    "    vadd.f32 s11, s11, s28\n" \
-    "    vadd.f32 s15, s15, s29\n"
+/* p4 (registers below): weight w against the 4 pixels' inputs x0..x3, into sums a0..a3. */
+#define VB_P4_TAP(w, x0, x1, x2, x3, a0, a1, a2, a3)                                               \
+    VB_F32_MA4(s26, x0, w, s27, x1, w, s28, x2, w, s29, x3, w, a0, a1, a2, a3)
+/* One channel's 2 weights (s24, s25) against the 4 pixels' 2 inputs each. */
+#define VB_P4_PAIR_CH(a0, a1, a2, a3)                                                              \
+    VB_P4_TAP(s24, s16, s18, s20, s22, a0, a1, a2, a3)                                             \
+    VB_P4_TAP(s25, s17, s19, s21, s23, a0, a1, a2, a3)
+#define VB_P4_PAIR                                                                                 \
+    "    vldmia  r0!, {s16-s17}\n"                                                                 \
+    "    vldmia  r1!, {s18-s19}\n"                                                                 \
+    "    vldmia  r2!, {s20-s21}\n"                                                                 \
+    "    vldmia  r3!, {s22-s23}\n"                                                                 \
+    "    vldmia  r4!, {s24-s25}\n"                                                                 \
+    VB_P4_PAIR_CH(s0, s4, s8, s12)                                                                 \
+    "    vldmia  r5!, {s24-s25}\n"                                                                 \
+    VB_P4_PAIR_CH(s1, s5, s9, s13)                                                                 \
+    "    vldmia  r6!, {s24-s25}\n"                                                                 \
+    VB_P4_PAIR_CH(s2, s6, s10, s14)                                                                \
+    "    vldmia  r7!, {s24-s25}\n"                                                                 \
+    VB_P4_PAIR_CH(s3, s7, s11, s15)
 
-#define VB_P4_ONE \
-    "    vldmia  r0!, {s16}\n" \
-    "    vldmia  r1!, {s18}\n" \
-    "    vldmia  r2!, {s20}\n" \
-    "    vldmia  r3!, {s22}\n" \
-    "    vldmia  r4!, {s24}\n" \
-    "    vmul.f32 s26, s16, s24\n" \
-    "    vmul.f32 s27, s18, s24\n" \
-    "    vmul.f32 s28, s20, s24\n" \
-    "    vmul.f32 s29, s22, s24\n" \
-    "    vadd.f32 s0, s0, s26\n" \
-    "    vadd.f32 s4, s4, s27\n" \
-    "    vadd.f32 s8, s8, s28\n" \
-    "    vadd.f32 s12, s12, s29\n" \
-    "    vldmia  r5!, {s24}\n" \
-    "    vmul.f32 s26, s16, s24\n" \
-    "    vmul.f32 s27, s18, s24\n" \
-    "    vmul.f32 s28, s20, s24\n" \
-    "    vmul.f32 s29, s22, s24\n" \
-    "    vadd.f32 s1, s1, s26\n" \
-    "    vadd.f32 s5, s5, s27\n" \
-    "    vadd.f32 s9, s9, s28\n" \
-    "    vadd.f32 s13, s13, s29\n" \
-    "    vldmia  r6!, {s24}\n" \
-    "    vmul.f32 s26, s16, s24\n" \
-    "    vmul.f32 s27, s18, s24\n" \
-    "    vmul.f32 s28, s20, s24\n" \
-    "    vmul.f32 s29, s22, s24\n" \
-    "    vadd.f32 s2, s2, s26\n" \
-    "    vadd.f32 s6, s6, s27\n" \
-    "    vadd.f32 s10, s10, s28\n" \
-    "    vadd.f32 s14, s14, s29\n" \
-    "    vldmia  r7!, {s24}\n" \
-    "    vmul.f32 s26, s16, s24\n" \
-    "    vmul.f32 s27, s18, s24\n" \
-    "    vmul.f32 s28, s20, s24\n" \
-    "    vmul.f32 s29, s22, s24\n" \
-    "    vadd.f32 s3, s3, s26\n" \
-    "    vadd.f32 s7, s7, s27\n" \
-    "    vadd.f32 s11, s11, s28\n" \
-    "    vadd.f32 s15, s15, s29\n"
+#define VB_P4_ONE                                                                                  \
+    "    vldmia  r0!, {s16}\n"                                                                     \
+    "    vldmia  r1!, {s18}\n"                                                                     \
+    "    vldmia  r2!, {s20}\n"                                                                     \
+    "    vldmia  r3!, {s22}\n"                                                                     \
+    "    vldmia  r4!, {s24}\n"                                                                     \
+    VB_P4_TAP(s24, s16, s18, s20, s22, s0, s4, s8, s12)                                            \
+    "    vldmia  r5!, {s24}\n"                                                                     \
+    VB_P4_TAP(s24, s16, s18, s20, s22, s1, s5, s9, s13)                                            \
+    "    vldmia  r6!, {s24}\n"                                                                     \
+    VB_P4_TAP(s24, s16, s18, s20, s22, s2, s6, s10, s14)                                           \
+    "    vldmia  r7!, {s24}\n"                                                                     \
+    VB_P4_TAP(s24, s16, s18, s20, s22, s3, s7, s11, s15)
 
 #define VB_UNUSED __attribute__((unused))
 

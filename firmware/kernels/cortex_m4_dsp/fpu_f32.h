@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "kernels.h"
+#include "kernels_f32.h"
 
 #if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__thumb2__)
 #define VB_FPU_NATIVE 1
@@ -45,6 +46,23 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=off", "no-tree-loop-distribute-patterns")
 #endif
+
+/* Assembly pieces (FPv4-SP): products t_i = x_i * y_i, then sums a_i += t_i, each product two or
+ * more instructions before the add that reads it. */
+#define VB_F32_MA2(t0, x0, y0, t1, x1, y1, a0, a1)                                                 \
+    "    vmul.f32 " #t0 ", " #x0 ", " #y0 "\n"                                                     \
+    "    vmul.f32 " #t1 ", " #x1 ", " #y1 "\n"                                                     \
+    "    vadd.f32 " #a0 ", " #a0 ", " #t0 "\n"                                                     \
+    "    vadd.f32 " #a1 ", " #a1 ", " #t1 "\n"
+#define VB_F32_MA4(t0, x0, y0, t1, x1, y1, t2, x2, y2, t3, x3, y3, a0, a1, a2, a3)                 \
+    "    vmul.f32 " #t0 ", " #x0 ", " #y0 "\n"                                                     \
+    "    vmul.f32 " #t1 ", " #x1 ", " #y1 "\n"                                                     \
+    "    vmul.f32 " #t2 ", " #x2 ", " #y2 "\n"                                                     \
+    "    vmul.f32 " #t3 ", " #x3 ", " #y3 "\n"                                                     \
+    "    vadd.f32 " #a0 ", " #a0 ", " #t0 "\n"                                                     \
+    "    vadd.f32 " #a1 ", " #a1 ", " #t1 "\n"                                                     \
+    "    vadd.f32 " #a2 ", " #a2 ", " #t2 "\n"                                                     \
+    "    vadd.f32 " #a3 ", " #a3 ", " #t3 "\n"
 
 typedef struct {
     const float *x0;    /*  0: first input of pixel 0's first run */
@@ -66,25 +84,20 @@ void vb_f32_rows_p1(vb_f32_job_t *job);
 void vb_f32_rows_p2(vb_f32_job_t *job);
 void vb_f32_rows_p4(vb_f32_job_t *job);
 
-/* One sum in the reference order: rows runs of n floats, xrow / wrow floats apart. */
-static inline float vb_f32_dot_rows(const float *x, const float *w, int32_t n, int32_t rows, int32_t xrow,
-                                    int32_t wrow)
-{
-    float t = 0.0f;
-    for (int32_t r = 0; r < rows; ++r, x += xrow, w += wrow) {
-        for (int32_t k = 0; k < n; ++k) {
-            t += x[k] * w[k];
-        }
-    }
-    return t;
-}
+/* The blocked dot products of `job` (an lvalue) for `pixels` (4, 2 or 1) pixels; a macro, as an
+ * inline function changes the callers' code. */
+#define VB_F32_ROWS(job, pixels)                                                                   \
+    do {                                                                                           \
+        if ((pixels) == 4) {                                                                       \
+            vb_f32_rows_p4(&(job));                                                                \
+        } else if ((pixels) == 2) {                                                                \
+            vb_f32_rows_p2(&(job));                                                                \
+        } else {                                                                                   \
+            vb_f32_rows_p1(&(job));                                                                \
+        }                                                                                          \
+    } while (0)
 
-/* out[c] = act(out[c] + bias[c]) for c < count (raw sums in place). */
-static inline void vb_f32_bias_act(float *out, const float *bias, int32_t count, float lo, float hi)
-{
-    for (int32_t c = 0; c < count; ++c) {
-        out[c] = vb_act_f32(out[c] + bias[c], lo, hi);
-    }
-}
+VB_DEFINE_DOT_ROWS_F32(vb_f32_dot_rows)
+VB_DEFINE_BIAS_ACT_F32(vb_f32_bias_act)
 
 #endif /* VB_FPU_F32_H */

@@ -62,6 +62,15 @@ __attribute__((naked, noinline)) static void vb_fc_4rows_asm(VB_UNUSED int32_t *
 }
 #endif
 
+/* s += the 4 inputs (xe, xo) . the next 4 weights of row w */
+#define VB_FC_ROW_STEP(w, s)                                                                       \
+    do {                                                                                           \
+        wv = vb_rd32(w);                                                                           \
+        w += 4;                                                                                    \
+        s = vb_smlad(xe, vb_sxtb16(wv), s);                                                        \
+        s = vb_smlad(xo, vb_sxtb16_ror8(wv), s);                                                   \
+    } while (0)
+
 /* acc[r] += w[r * depth + i] * (x[i] + offset) for r < 4, i < depth. */
 static inline void vb_fc_4rows(const int8_t *x, const int8_t *w, int32_t depth, int32_t off2, int32_t offset,
                                int32_t *acc)
@@ -86,22 +95,11 @@ static inline void vb_fc_4rows(const int8_t *x, const int8_t *w, int32_t depth, 
         const uint32_t xv = vb_rd32(x);
         x += 4;
         const int32_t xe = vb_sxtab16(off2, xv), xo = vb_sxtab16_ror8(off2, xv);
-        uint32_t wv = vb_rd32(w0);
-        w0 += 4;
-        s0 = vb_smlad(xe, vb_sxtb16(wv), s0);
-        s0 = vb_smlad(xo, vb_sxtb16_ror8(wv), s0);
-        wv = vb_rd32(w1);
-        w1 += 4;
-        s1 = vb_smlad(xe, vb_sxtb16(wv), s1);
-        s1 = vb_smlad(xo, vb_sxtb16_ror8(wv), s1);
-        wv = vb_rd32(w2);
-        w2 += 4;
-        s2 = vb_smlad(xe, vb_sxtb16(wv), s2);
-        s2 = vb_smlad(xo, vb_sxtb16_ror8(wv), s2);
-        wv = vb_rd32(w3);
-        w3 += 4;
-        s3 = vb_smlad(xe, vb_sxtb16(wv), s3);
-        s3 = vb_smlad(xo, vb_sxtb16_ror8(wv), s3);
+        uint32_t wv;
+        VB_FC_ROW_STEP(w0, s0);
+        VB_FC_ROW_STEP(w1, s1);
+        VB_FC_ROW_STEP(w2, s2);
+        VB_FC_ROW_STEP(w3, s3);
     }
     for (i = depth & 3; i > 0; --i) {
         const int32_t xv = *x++ + offset;
@@ -115,6 +113,7 @@ static inline void vb_fc_4rows(const int8_t *x, const int8_t *w, int32_t depth, 
     acc[2] = s2;
     acc[3] = s3;
 }
+#undef VB_FC_ROW_STEP
 
 static inline int32_t vb_fc_row(const int8_t *x, const int8_t *w, int32_t depth, int32_t off2, int32_t offset,
                                 int32_t s)
@@ -140,30 +139,17 @@ void vb_fully_connected(const vb_fc_params_t *p, const int8_t *input, int8_t *ou
     vb_dsp_out_t ost;
     vb_dsp_out_init(&ost, p->flags, p->output_offset, p->act_min, p->act_max);
     int32_t acc[VB_FC_BLOCK];
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *x = input + b * depth;
-        int8_t *out = output + b * rows;
-        for (int32_t r0 = 0; r0 < rows; r0 += VB_FC_BLOCK) {
-            const int32_t n = rows - r0 < VB_FC_BLOCK ? rows - r0 : VB_FC_BLOCK;
+    VB_FC_FOR_BATCHES(p, input, output, depth, rows, x, out, {
+        VB_FC_FOR_BLOCKS(rows, VB_FC_BLOCK, r0, n, {
             int32_t r = 0;
             for (; r + 4 <= n; r += 4) {
-                acc[r] = p->bias[r0 + r];
-                acc[r + 1] = p->bias[r0 + r + 1];
-                acc[r + 2] = p->bias[r0 + r + 2];
-                acc[r + 3] = p->bias[r0 + r + 3];
+                VB_FC_BIAS4(acc, p->bias, r0, r);
                 vb_fc_4rows(x, p->filter + (r0 + r) * depth, depth, off2, offset, acc + r);
             }
             for (; r < n; ++r) {
                 acc[r] = vb_fc_row(x, p->filter + (r0 + r) * depth, depth, off2, offset, p->bias[r0 + r]);
             }
-            if (p->per_channel) {
-                for (r = 0; r < n; ++r) {
-                    vb_dsp_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                         &ost);
-                }
-            } else {
-                vb_dsp_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], &ost);
-            }
-        }
-    }
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_dsp_requant_store, &ost);
+        })
+    })
 }

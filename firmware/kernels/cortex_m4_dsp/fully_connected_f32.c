@@ -15,13 +15,7 @@ void vb_fully_connected_f32(const vb_fc_f32_params_t *p, const float *input, flo
         if (blocks > 0 && depth > 0) {
             vb_f32_job_t job = {x, x + depth, p->filter, depth, 1, 0, 0, depth * 4, blocks, out, out + out_depth,
                                 depth * 4, out_depth * 4};
-            if (pixels == 4) {
-                vb_f32_rows_p4(&job);
-            } else if (pixels == 2) {
-                vb_f32_rows_p2(&job);
-            } else {
-                vb_f32_rows_p1(&job);
-            }
+            VB_F32_ROWS(job, pixels);
         }
         for (int32_t i = 0; i < pixels; ++i) {
             for (int32_t o = depth > 0 ? 4 * blocks : 0; o < out_depth; ++o) {

@@ -14,6 +14,7 @@
  * last group of 1 to 3 rows runs in C (a loop over its rows). Accumulators of up to
  * VB_FCP_BLOCK rows are requantized in one run (per-tensor) or row by row (per-channel). */
 #include "dsp_common.h"
+#include "kernels_palette_decode.h"
 
 #define VB_FCP_BLOCK 32   /* a multiple of VB_FC_PALETTE_ROWS */
 #define VB_UNUSED __attribute__((unused))
@@ -165,31 +166,16 @@ void vb_fully_connected_palette(const vb_fc_palette_params_t *p, const int8_t *i
     vb_dsp_out_t ost;
     vb_dsp_out_init(&ost, p->flags, p->output_offset, p->act_min, p->act_max);
     int32_t acc[VB_FCP_BLOCK];
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *x = input + b * depth;
-        int8_t *out = output + b * rows;
-        for (int32_t r0 = 0; r0 < rows; r0 += VB_FCP_BLOCK) {
-            const int32_t n = rows - r0 < VB_FCP_BLOCK ? rows - r0 : VB_FCP_BLOCK;
-            for (int32_t r = 0; r < n; r += VB_FC_PALETTE_ROWS) {
-                const uint8_t *q = p->packed + (r0 + r) / VB_FC_PALETTE_ROWS * group_bytes;
-                const int32_t g = n - r < VB_FC_PALETTE_ROWS ? n - r : VB_FC_PALETTE_ROWS;
-                for (int32_t k = 0; k < g; ++k) {
-                    acc[r + k] = p->bias[r0 + r + k];
-                }
+    VB_FC_FOR_BATCHES(p, input, output, depth, rows, x, out, {
+        VB_FC_FOR_BLOCKS(rows, VB_FCP_BLOCK, r0, n, {
+            VB_FCP_FOR_GROUPS(p, n, r0, group_bytes, acc, r, q, g, {
                 if (g == VB_FC_PALETTE_ROWS) {
                     vb_fcp_group(x, q, tab, depth, acc + r);
                 } else {   /* the last group, 1 to 3 rows */
                     vb_fcp_rows(x, q, tab, depth, acc + r, g);
                 }
-            }
-            if (p->per_channel) {
-                for (int32_t r = 0; r < n; ++r) {
-                    vb_dsp_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                         &ost);
-                }
-            } else {
-                vb_dsp_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], &ost);
-            }
-        }
-    }
+            })
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_dsp_requant_store, &ost);
+        })
+    })
 }

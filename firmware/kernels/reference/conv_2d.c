@@ -2,6 +2,7 @@
  * Same loop order and arithmetic as TFLite's reference ConvPerChannel: taps that
  * fall outside the image are skipped (equivalent to padding with the input zero point). */
 #include "kernels_common.h"
+#include "kernels_conv.h"
 
 void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
 {
@@ -9,36 +10,24 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
     const int32_t filter_stride = p->filter_h * p->filter_w * in_c;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        VB_FOR_WINDOW_ROWS(p, oy, iy0, {
+            VB_FOR_WINDOW_COLS(p, ox, ix0, {
                 for (int32_t oc = 0; oc < p->out_c; ++oc) {
                     const int8_t *filter = p->filter + oc * filter_stride;
                     int32_t acc = 0;
-                    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-                        const int32_t iy = iy0 + p->dilation_h * ky;
-                        if (iy < 0 || iy >= p->in_h) {
-                            continue;
+                    VB_FOR_EACH_TAP(p, iy0, ix0, ky, kx, iy, ix, {
+                        const int8_t *in_px = in_batch + (iy * p->in_w + ix) * in_c;
+                        const int8_t *f = filter + (ky * p->filter_w + kx) * in_c;
+                        for (int32_t ic = 0; ic < in_c; ++ic) {
+                            acc += (int32_t)f[ic] * ((int32_t)in_px[ic] + p->input_offset);
                         }
-                        for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-                            const int32_t ix = ix0 + p->dilation_w * kx;
-                            if (ix < 0 || ix >= p->in_w) {
-                                continue;
-                            }
-                            const int8_t *in_px = in_batch + (iy * p->in_w + ix) * in_c;
-                            const int8_t *f = filter + (ky * p->filter_w + kx) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc += (int32_t)f[ic] * ((int32_t)in_px[ic] + p->input_offset);
-                            }
-                        }
-                    }
+                    })
                     acc += p->bias[oc];
                     acc = vb_requantize(acc, p->multiplier[oc], p->shift[oc], p->flags);
                     acc += p->output_offset;
                     *output++ = (int8_t)vb_clamp_i32(acc, p->act_min, p->act_max);
                 }
-            }
-        }
+            })
+        })
     }
 }

@@ -7,6 +7,7 @@
  *     taps contribute 0, the zero point being 0), times scale * filter_scale, plus the bias,
  *     then the fused activation. */
 #include "kernels.h"
+#include "kernels_conv.h"
 
 /* TfLiteRound (round half away from zero) for |v| < 2^23, FPU-only. */
 static int32_t vb_round_half_away(float v)
@@ -53,34 +54,22 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
         }
         const float out_scale = scale * p->filter_scale;
 
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        VB_FOR_WINDOW_ROWS(p, oy, iy0, {
+            VB_FOR_WINDOW_COLS(p, ox, ix0, {
                 float *out = output + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;
                 for (int32_t oc = 0; oc < p->out_c; ++oc) {
                     int32_t acc = 0;
-                    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
-                        const int32_t iy = iy0 + p->dilation_h * fy;
-                        if (iy < 0 || iy >= p->in_h) {
-                            continue;
+                    VB_FOR_EACH_TAP(p, iy0, ix0, fy, fx, iy, ix, {
+                        const int8_t *xq = q + (iy * p->in_w + ix) * in_c;
+                        const int8_t *w = p->filter + ((oc * p->filter_h + fy) * p->filter_w + fx) * in_c;
+                        for (int32_t ic = 0; ic < in_c; ++ic) {
+                            acc += (int32_t)xq[ic] * (int32_t)w[ic];
                         }
-                        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
-                            const int32_t ix = ix0 + p->dilation_w * fx;
-                            if (ix < 0 || ix >= p->in_w) {
-                                continue;
-                            }
-                            const int8_t *xq = q + (iy * p->in_w + ix) * in_c;
-                            const int8_t *w = p->filter + ((oc * p->filter_h + fy) * p->filter_w + fx) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc += (int32_t)xq[ic] * (int32_t)w[ic];
-                            }
-                        }
-                    }
+                    })
                     const float y = (float)acc * out_scale;
                     out[oc] = vb_act_f32(y + p->bias[oc], p->act_min, p->act_max);
                 }
-            }
-        }
+            })
+        })
     }
 }

@@ -9,6 +9,7 @@
  * 255 costs one (255, 0) entry. Requantization per channel over the block. */
 #include "kernels_common.h"
 #include "kernels_sparse.h"
+#include "kernels_conv.h"
 
 /* Patch of output pixel (oy, ox) into column `col` (stride VB_SPARSE_COLS). */
 static void vb_sparse_im2col(const vb_conv_sparse_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
@@ -48,24 +49,13 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
 {
     const int32_t K = p->filter_h * p->filter_w * p->in_c;
     const int32_t out_c = p->out_c, npix = p->out_h * p->out_w;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
-        int8_t *out_batch = output + b * npix * out_c;
-        int32_t oy = 0, ox = 0;
-        for (int32_t q0 = 0; q0 < npix; q0 += VB_SPARSE_COLS) {
-            const int32_t n = npix - q0 < VB_SPARSE_COLS ? npix - q0 : VB_SPARSE_COLS;
+    VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, {
+        VB_FOR_PIXEL_BLOCKS(npix, VB_SPARSE_COLS, oy, ox, q0, n, {
             for (int32_t j = 0; j < n; ++j) {
                 vb_sparse_im2col(p, in_batch, oy, ox, cols + j);
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
-                }
+                VB_NEXT_PIXEL(oy, ox, p->out_w);
             }
-            for (int32_t j = n; j < VB_SPARSE_COLS; ++j) { /* unused columns: defined values */
-                for (int32_t k = 0; k < K; ++k) {
-                    cols[k * VB_SPARSE_COLS + j] = 0;
-                }
-            }
+            VB_SPARSE_ZERO_COLS(cols, n, VB_SPARSE_COLS, K);
             const int16_t *e = p->entries;
             int8_t *out = out_batch + q0 * out_c;
             for (int32_t oc = 0; oc < out_c; ++oc) {
@@ -92,6 +82,6 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
                     out[j * out_c + oc] = (int8_t)vb_clamp_i32(r, p->act_min, p->act_max);
                 }
             }
-        }
-    }
+        })
+    })
 }

@@ -1,6 +1,7 @@
 /* DEPTHWISE_CONV_2D, int8 per-channel; output channel = in_channel * depth_multiplier + m,
  * as in TFLite's reference DepthwiseConvPerChannel. */
 #include "kernels_common.h"
+#include "kernels_conv.h"
 
 void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
 {
@@ -9,29 +10,17 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
     const int32_t dm = p->depth_multiplier;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        VB_FOR_WINDOW_ROWS(p, oy, iy0, {
+            VB_FOR_WINDOW_COLS(p, ox, ix0, {
                 for (int32_t ic = 0; ic < in_c; ++ic) {
                     for (int32_t m = 0; m < dm; ++m) {
                         const int32_t oc = ic * dm + m;
                         int32_t acc = 0;
-                        for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-                            const int32_t iy = iy0 + p->dilation_h * ky;
-                            if (iy < 0 || iy >= p->in_h) {
-                                continue;
-                            }
-                            for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-                                const int32_t ix = ix0 + p->dilation_w * kx;
-                                if (ix < 0 || ix >= p->in_w) {
-                                    continue;
-                                }
-                                const int32_t in_val = in_batch[(iy * p->in_w + ix) * in_c + ic];
-                                const int32_t f_val = p->filter[(ky * p->filter_w + kx) * out_c + oc];
-                                acc += f_val * (in_val + p->input_offset);
-                            }
-                        }
+                        VB_FOR_EACH_TAP(p, iy0, ix0, ky, kx, iy, ix, {
+                            const int32_t in_val = in_batch[(iy * p->in_w + ix) * in_c + ic];
+                            const int32_t f_val = p->filter[(ky * p->filter_w + kx) * out_c + oc];
+                            acc += f_val * (in_val + p->input_offset);
+                        })
                         acc += p->bias[oc];
                         acc = vb_requantize(acc, p->multiplier[oc], p->shift[oc], p->flags);
                         acc += p->output_offset;
@@ -39,7 +28,7 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
                             (int8_t)vb_clamp_i32(acc, p->act_min, p->act_max);
                     }
                 }
-            }
-        }
+            })
+        })
     }
 }

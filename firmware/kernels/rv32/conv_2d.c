@@ -12,145 +12,16 @@
  * Scratch: 8 * K bytes per column quad (K = filter_h * filter_w * in_c); with less the kernel
  * uses a plain loop nest with the reference's order and arithmetic. */
 #include "rv32_common.h"
+#include "kernels_conv.h"
 
 #define VB_RV_CONV_COLS 16
 
 /* Plain loop nest (the reference's order and arithmetic). */
-static void vb_rv_conv_plain(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
-{
-    const int32_t in_c = p->in_c;
-    const int32_t filter_stride = p->filter_h * p->filter_w * in_c;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                for (int32_t oc = 0; oc < p->out_c; ++oc) {
-                    const int8_t *filter = p->filter + oc * filter_stride;
-                    int32_t acc = 0;
-                    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-                        const int32_t iy = oy * p->stride_h - p->pad_h + p->dilation_h * ky;
-                        if (iy < 0 || iy >= p->in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-                            const int32_t ix = ox * p->stride_w - p->pad_w + p->dilation_w * kx;
-                            if (ix < 0 || ix >= p->in_w) {
-                                continue;
-                            }
-                            const int8_t *x = in_batch + (iy * p->in_w + ix) * in_c;
-                            const int8_t *f = filter + (ky * p->filter_w + kx) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                acc += f[ic] * (x[ic] + p->input_offset);
-                            }
-                        }
-                    }
-                    acc += p->bias[oc];
-                    acc = vb_requantize(acc, p->multiplier[oc], p->shift[oc], p->flags);
-                    acc += p->output_offset;
-                    *output++ = (int8_t)vb_clamp_i32(acc, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
-}
+VB_DEFINE_CONV_2D_PLAIN(vb_rv_conv_plain)
 
-/* The K patch values of output pixel (oy, ox), offset added, padding 0, written every 4th
- * int16 from dst. */
-static void vb_rv_im2col(const vb_conv_params_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
-                         int16_t *dst)
-{
-    const int32_t in_c = p->in_c, fw = p->filter_w, off = p->input_offset;
-    const int32_t iy0 = oy * p->stride_h - p->pad_h;
-    const int32_t ix0 = ox * p->stride_w - p->pad_w;
-    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-        const int32_t iy = iy0 + ky * p->dilation_h;
-        for (int32_t kx = 0; kx < fw; ++kx) {
-            const int32_t ix = ix0 + kx * p->dilation_w;
-            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
-                for (int32_t c = 0; c < in_c; ++c, dst += 4) {
-                    *dst = 0;
-                }
-            } else {
-                const int8_t *src = in_batch + (iy * p->in_w + ix) * in_c;
-                int32_t c = 0;
-                for (; c + 4 <= in_c; c += 4, dst += 16) {
-                    const int32_t v0 = src[c], v1 = src[c + 1], v2 = src[c + 2], v3 = src[c + 3];
-                    dst[0] = (int16_t)(v0 + off);
-                    dst[4] = (int16_t)(v1 + off);
-                    dst[8] = (int16_t)(v2 + off);
-                    dst[12] = (int16_t)(v3 + off);
-                }
-                for (; c < in_c; ++c, dst += 4) {
-                    *dst = (int16_t)(src[c] + off);
-                }
-            }
-        }
-    }
-}
-
-/* acc[0..3] += row w0 . columns 0..3, acc[4..7] += row w1 . columns 0..3 (K taps). */
-__attribute__((noinline, optimize("no-schedule-insns"))) static void vb_rv_dot_2x4(const int16_t *x, const int8_t *w0, const int8_t *w1, int32_t K, int32_t *acc)
-{
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
-    int32_t k = K;
-#define VB_RV_TAP(i)                                                              \
-    do {                                                                          \
-        const int32_t f0 = w0[i], f1 = w1[i];                                      \
-        const int32_t x0 = x[4 * (i)], x1 = x[4 * (i) + 1], x2 = x[4 * (i) + 2],   \
-                      x3 = x[4 * (i) + 3];                                        \
-        a0 += f0 * x0;                                                            \
-        a1 += f0 * x1;                                                            \
-        a2 += f0 * x2;                                                            \
-        a3 += f0 * x3;                                                            \
-        b0 += f1 * x0;                                                            \
-        b1 += f1 * x1;                                                            \
-        b2 += f1 * x2;                                                            \
-        b3 += f1 * x3;                                                            \
-    } while (0)
-    for (; k >= 4; k -= 4) {
-        VB_RV_TAP(0);
-        VB_RV_TAP(1);
-        VB_RV_TAP(2);
-        VB_RV_TAP(3);
-        x += 16;
-        w0 += 4;
-        w1 += 4;
-    }
-    for (; k > 0; --k) {
-        VB_RV_TAP(0);
-        x += 4;
-        ++w0;
-        ++w1;
-    }
-#undef VB_RV_TAP
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    acc[4] = b0;
-    acc[5] = b1;
-    acc[6] = b2;
-    acc[7] = b3;
-}
-
-/* acc[0..3] += row w0 . columns 0..3 (K taps). */
-__attribute__((noinline)) static void vb_rv_dot_1x4(const int16_t *x, const int8_t *w0, int32_t K, int32_t *acc)
-{
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    for (int32_t k = K; k > 0; --k) {
-        const int32_t f0 = *w0++;
-        a0 += f0 * x[0];
-        a1 += f0 * x[1];
-        a2 += f0 * x[2];
-        a3 += f0 * x[3];
-        x += 4;
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
+VB_RV_DEFINE_IM2COL(vb_rv_im2col, vb_conv_params_t, p->input_offset)
+VB_RV_DEFINE_DOT_2X4(vb_rv_dot_2x4, 1)
+VB_RV_DEFINE_DOT_1X4(vb_rv_dot_1x4, 1)
 
 void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
 {
@@ -170,18 +41,11 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
     const uint32_t flags = p->flags;
     const int32_t oo = p->output_offset, lo = p->act_min, hi = p->act_max;
 
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
-        int8_t *out_batch = output + b * npix * out_c;
-        int32_t oy = 0, ox = 0;
-        for (int32_t q0 = 0; q0 < npix; q0 += max_cols) {
-            const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols;
+    VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, {
+        VB_FOR_PIXEL_BLOCKS(npix, max_cols, oy, ox, q0, n, {
             for (int32_t i = 0; i < n; ++i) {
                 vb_rv_im2col(p, in_batch, oy, ox, scratch + (i >> 2) * quad_elems + (i & 3));
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
-                }
+                VB_NEXT_PIXEL(oy, ox, p->out_w);
             }
             const int32_t nquads = (n + 3) >> 2;
             int8_t *out = out_batch + q0 * out_c;
@@ -211,6 +75,6 @@ void vb_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t *output)
                 }
                 vb_rv_requant_store(acc, n, out + oc, out_c, p->multiplier[oc], p->shift[oc], flags, oo, lo, hi);
             }
-        }
-    }
+        })
+    })
 }

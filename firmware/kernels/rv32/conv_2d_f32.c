@@ -11,6 +11,7 @@
  * up to 3 remaining channels are summed in C; then bias and activation. Dilation > 1 along the
  * width: one run of in_c per tap. */
 #include "rvf_f32.h"
+#include "kernels_conv.h"
 
 /* Pixels [ox, ox + pixels) of one output row, all with the same valid columns [fx0, fx1). */
 static void vb_rvf_conv_pixels(const vb_conv_f32_params_t *p, const float *in_rows, int32_t rows, int32_t ox,
@@ -80,18 +81,12 @@ void vb_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *ou
     }
     /* output columns whose windows lie wholly inside the image (dilation 1): [full0, full1) */
     int32_t full0 = 0, full1 = 0;
-    if (p->dilation_w == 1 && in_w >= fw) {
-        full0 = (p->pad_w + sw - 1) / sw;
-        full1 = (in_w - fw + p->pad_w) / sw + 1;
-        full1 = full1 < p->out_w ? full1 : p->out_w;
-        full0 = full0 < full1 ? full0 : full1;
+    if (p->dilation_w == 1) {
+        VB_INSIDE_COLS(in_w, fw, p->pad_w, sw, p->out_w, full0, full1);
     }
     for (int32_t b = 0; b < p->batches; ++b) {
         const float *in_batch = input + b * p->in_h * in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            vb_rvf_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        VB_FOR_OUT_ROWS(p, vb_rvf_range, oy, iy0, fy0, fy1, {
             const int32_t rows = fy1 - fy0;
             const float *in_rows = in_batch + (iy0 + fy0 * p->dilation_h) * in_w * in_c;
             vb_conv_f32_params_t q = *p;
@@ -110,6 +105,6 @@ void vb_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input, float *ou
                     ++ox;
                 }
             }
-        }
+        })
     }
 }

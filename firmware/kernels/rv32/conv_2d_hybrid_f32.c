@@ -14,7 +14,9 @@
  *    input, 2 pixels x 2 channels.
  * 3. y = act(acc * (input_scale * filter_scale) + bias), as the reference (on the board GCC
  *    contracts it into one FMADD.S there as well). */
+#include "rv32_common.h"
 #include "rvf_f32.h"
+#include "kernels_conv.h"
 
 #if defined(__riscv) && defined(__riscv_flen)
 static inline int32_t vb_hyb_round(float v)
@@ -123,102 +125,10 @@ static inline float vb_hyb_out(int32_t acc, float out_scale, float bias, float l
 
 #define VB_HYB_COLS 16
 
-/* The K patch values of output pixel (oy, ox), padding 0, every 4th int16 from dst. */
-static void vb_hyb_im2col(const vb_conv_hybrid_f32_params_t *p, const int8_t *q, int32_t oy, int32_t ox,
-                          int16_t *dst)
-{
-    const int32_t in_c = p->in_c, fw = p->filter_w;
-    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
-        const int32_t iy = iy0 + fy * p->dilation_h;
-        for (int32_t fx = 0; fx < fw; ++fx) {
-            const int32_t ix = ix0 + fx * p->dilation_w;
-            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
-                for (int32_t c = 0; c < in_c; ++c, dst += 4) {
-                    *dst = 0;
-                }
-            } else {
-                const int8_t *src = q + (iy * p->in_w + ix) * in_c;
-                int32_t c = 0;
-                for (; c + 4 <= in_c; c += 4, dst += 16) {
-                    const int32_t v0 = src[c], v1 = src[c + 1], v2 = src[c + 2], v3 = src[c + 3];
-                    dst[0] = (int16_t)v0;
-                    dst[4] = (int16_t)v1;
-                    dst[8] = (int16_t)v2;
-                    dst[12] = (int16_t)v3;
-                }
-                for (; c < in_c; ++c, dst += 4) {
-                    *dst = (int16_t)src[c];
-                }
-            }
-        }
-    }
-}
-
-/* acc[0..3] = row w0 . columns 0..3, acc[4..7] = row w1 . columns 0..3 (K taps). */
-__attribute__((noinline, optimize("no-schedule-insns"))) static void vb_hyb_dot_2x4(const int16_t *x, const int8_t *w0,
-                                                                                   const int8_t *w1, int32_t K,
-                                                                                   int32_t *acc)
-{
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-    int32_t k = K;
-#define VB_HYB_TAP(i)                                                             \
-    do {                                                                          \
-        const int32_t f0 = w0[i], f1 = w1[i];                                      \
-        const int32_t x0 = x[4 * (i)], x1 = x[4 * (i) + 1], x2 = x[4 * (i) + 2],   \
-                      x3 = x[4 * (i) + 3];                                        \
-        a0 += f0 * x0;                                                            \
-        a1 += f0 * x1;                                                            \
-        a2 += f0 * x2;                                                            \
-        a3 += f0 * x3;                                                            \
-        b0 += f1 * x0;                                                            \
-        b1 += f1 * x1;                                                            \
-        b2 += f1 * x2;                                                            \
-        b3 += f1 * x3;                                                            \
-    } while (0)
-    for (; k >= 4; k -= 4) {
-        VB_HYB_TAP(0);
-        VB_HYB_TAP(1);
-        VB_HYB_TAP(2);
-        VB_HYB_TAP(3);
-        x += 16;
-        w0 += 4;
-        w1 += 4;
-    }
-    for (; k > 0; --k) {
-        VB_HYB_TAP(0);
-        x += 4;
-        ++w0;
-        ++w1;
-    }
-#undef VB_HYB_TAP
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    acc[4] = b0;
-    acc[5] = b1;
-    acc[6] = b2;
-    acc[7] = b3;
-}
-
-/* acc[0..3] = row w0 . columns 0..3 (K taps). */
-__attribute__((noinline)) static void vb_hyb_dot_1x4(const int16_t *x, const int8_t *w0, int32_t K, int32_t *acc)
-{
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    for (int32_t k = K; k > 0; --k) {
-        const int32_t f0 = *w0++;
-        a0 += f0 * x[0];
-        a1 += f0 * x[1];
-        a2 += f0 * x[2];
-        a3 += f0 * x[3];
-        x += 4;
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
+/* the int8 CONV_2D's column quads and register blocks (rv32_common.h); zero point 0 */
+VB_RV_DEFINE_IM2COL(vb_hyb_im2col, vb_conv_hybrid_f32_params_t, 0)
+VB_RV_DEFINE_DOT_2X4(vb_hyb_dot_2x4, 0)
+VB_RV_DEFINE_DOT_1X4(vb_hyb_dot_1x4, 0)
 
 /* One batch through the scratch: blocks of up to max_cols output pixels. */
 static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q, float out_scale, float *out,
@@ -226,15 +136,11 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
 {
     const int32_t out_c = p->out_c, K = p->filter_h * p->filter_w * p->in_c, npix = p->out_h * p->out_w;
     int32_t acc[8];
-    int32_t oy = 0, ox = 0;
-    for (int32_t q0 = 0; q0 < npix; q0 += max_cols) {
-        const int32_t n = npix - q0 < max_cols ? npix - q0 : max_cols, nquads = (n + 3) >> 2;
+    VB_FOR_PIXEL_BLOCKS(npix, max_cols, oy, ox, q0, n, {
+        const int32_t nquads = (n + 3) >> 2;
         for (int32_t i = 0; i < n; ++i) {
             vb_hyb_im2col(p, q, oy, ox, cols + (i >> 2) * 4 * K + (i & 3));
-            if (++ox == p->out_w) {
-                ox = 0;
-                ++oy;
-            }
+            VB_NEXT_PIXEL(oy, ox, p->out_w);
         }
         float *o = out + q0 * out_c;
         int32_t oc = 0;
@@ -261,7 +167,7 @@ static void vb_hyb_blocked(const vb_conv_hybrid_f32_params_t *p, const int8_t *q
                 }
             }
         }
-    }
+    })
 }
 
 void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *input, int8_t *input_q,
@@ -283,10 +189,7 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
             vb_hyb_blocked(p, q, out_scale, output + b * p->out_h * p->out_w * out_c, cols, max_cols);
             continue;
         }
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            vb_rvf_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        VB_FOR_OUT_ROWS(p, vb_rvf_range, oy, iy0, fy0, fy1, {
             const int32_t rows = fy1 - fy0;
             const int8_t *q_rows = q + (iy0 + fy0 * p->dilation_h) * in_w * in_c;
             float *out = output + ((b * p->out_h + oy) * p->out_w) * out_c;
@@ -331,6 +234,6 @@ void vb_conv_2d_hybrid_f32(const vb_conv_hybrid_f32_params_t *p, const float *in
                 out += pixels * out_c;
                 ox += pixels;
             }
-        }
+        })
     }
 }

@@ -9,6 +9,7 @@
  * (vb_rv_requant_store), accumulators in a stack buffer of up to VB_RV_SP_CHUNK channels. */
 #include "kernels_sparse.h"
 #include "rv32_common.h"
+#include "kernels_conv.h"
 
 #define VB_RV_SP_COLS 16
 #define VB_RV_SP_CHUNK 16   /* channels per accumulator buffer (1 KiB of stack) */
@@ -89,187 +90,78 @@ static void vb_rv_sp_im2col8(const vb_conv_sparse_params_t *p, const int8_t *in_
     "    lw      s4, 16(sp)\n   lw      s5, 20(sp)\n   lw      s6, 24(sp)\n   lw      s7, 28(sp)\n"   \
     "    lw      s8, 32(sp)\n   lw      s9, 36(sp)\n   lw      s10, 40(sp)\n  lw      s11, 44(sp)\n"   \
     "    addi    sp, sp, 48\n"
-__attribute__((naked, noinline)) static const int16_t *vb_rv_sp_dot16(
-    VB_UNUSED const int8_t *cols, VB_UNUSED const int16_t *e, VB_UNUSED const uint16_t *counts,
-    VB_UNUSED const int32_t *bias, VB_UNUSED int32_t nch, VB_UNUSED int32_t *acc)
-{
-    __asm__ volatile(
-        VB_RV_SAVE_S0_S11
-        "1:\n"
-        "    lhu     t1, 0(a2)\n"
-        "    lw      t0, 0(a3)\n"
-        "    addi    a2, a2, 2\n"
-        "    addi    a3, a3, 4\n"
-        "    slli    t1, t1, 1\n"
-        "    add     a6, a1, t1\n"
-        "    mv      s0, t0\n"
-        "    mv      s1, t0\n"
-        "    mv      s2, t0\n"
-        "    mv      s3, t0\n"
-        "    mv      s4, t0\n"
-        "    mv      s5, t0\n"
-        "    mv      s6, t0\n"
-        "    mv      s7, t0\n"
-        "    mv      s8, t0\n"
-        "    mv      s9, t0\n"
-        "    mv      s10, t0\n"
-        "    mv      s11, t0\n"
-        "    mv      t3, t0\n"
-        "    mv      t4, t0\n"
-        "    mv      t5, t0\n"
-        "    mv      t6, t0\n"
-        "    mv      a7, a0\n"
-        "    beq     a1, a6, 3f\n"
-        "2:\n"
-        "    lbu     t1, 0(a1)\n"
-        "    lb      t0, 1(a1)\n"
-        "    addi    a1, a1, 2\n"
-        "    slli    t1, t1, 4\n"
-        "    add     a7, a7, t1\n"
-        "    lb      t1, 0(a7)\n"
-        "    lb      t2, 1(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s0, s0, t1\n"
-        "    lb      t1, 2(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s1, s1, t2\n"
-        "    lb      t2, 3(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s2, s2, t1\n"
-        "    lb      t1, 4(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s3, s3, t2\n"
-        "    lb      t2, 5(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s4, s4, t1\n"
-        "    lb      t1, 6(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s5, s5, t2\n"
-        "    lb      t2, 7(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s6, s6, t1\n"
-        "    lb      t1, 8(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s7, s7, t2\n"
-        "    lb      t2, 9(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s8, s8, t1\n"
-        "    lb      t1, 10(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s9, s9, t2\n"
-        "    lb      t2, 11(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s10, s10, t1\n"
-        "    lb      t1, 12(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s11, s11, t2\n"
-        "    lb      t2, 13(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     t3, t3, t1\n"
-        "    lb      t1, 14(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     t4, t4, t2\n"
-        "    lb      t2, 15(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     t5, t5, t1\n"
-        "    mul     t2, t2, t0\n"
-        "    add     t6, t6, t2\n"
-        "    bne     a1, a6, 2b\n"
-        "3:\n"
-        "    sw      s0, 0(a5)\n"
-        "    sw      s1, 4(a5)\n"
-        "    sw      s2, 8(a5)\n"
-        "    sw      s3, 12(a5)\n"
-        "    sw      s4, 16(a5)\n"
-        "    sw      s5, 20(a5)\n"
-        "    sw      s6, 24(a5)\n"
-        "    sw      s7, 28(a5)\n"
-        "    sw      s8, 32(a5)\n"
-        "    sw      s9, 36(a5)\n"
-        "    sw      s10, 40(a5)\n"
-        "    sw      s11, 44(a5)\n"
-        "    sw      t3, 48(a5)\n"
-        "    sw      t4, 52(a5)\n"
-        "    sw      t5, 56(a5)\n"
-        "    sw      t6, 60(a5)\n"
-        "    addi    a5, a5, 64\n"
-        "    addi    a4, a4, -1\n"
-        "    bnez    a4, 1b\n"
-        "    mv      a0, a1\n"
-        VB_RV_RESTORE_S0_S11
-        "    ret\n");
-}
+/* Assembly pieces: accumulator k (s0-s11, t3-t6) takes column k's product, its load register
+ * (t1 for even k, t2 for odd) reloaded with column k + 2 when there is one. */
+#define VB_RV_SP_MACL(r, acc, next)                                                                \
+    "    mul     " #r ", " #r ", t0\n"                                                             \
+    "    add     " #acc ", " #acc ", " #r "\n"                                                     \
+    "    lb      " #r ", " #next "(a7)\n"
+#define VB_RV_SP_MAC(r, acc)                                                                       \
+    "    mul     " #r ", " #r ", t0\n"                                                             \
+    "    add     " #acc ", " #acc ", " #r "\n"
+#define VB_RV_SP_MACS_0_5                                                                          \
+    VB_RV_SP_MACL(t1, s0, 2) VB_RV_SP_MACL(t2, s1, 3) VB_RV_SP_MACL(t1, s2, 4)                     \
+    VB_RV_SP_MACL(t2, s3, 5) VB_RV_SP_MACL(t1, s4, 6) VB_RV_SP_MACL(t2, s5, 7)
+#define VB_RV_SP_SET_S0_S7                                                                         \
+    "    mv      s0, t0\n    mv      s1, t0\n    mv      s2, t0\n    mv      s3, t0\n"             \
+    "    mv      s4, t0\n    mv      s5, t0\n    mv      s6, t0\n    mv      s7, t0\n"
+#define VB_RV_SP_STORE_S0_S7                                                                       \
+    "    sw      s0, 0(a5)\n    sw      s1, 4(a5)\n    sw      s2, 8(a5)\n    sw      s3, 12(a5)\n" \
+    "    sw      s4, 16(a5)\n   sw      s5, 20(a5)\n   sw      s6, 24(a5)\n   sw      s7, 28(a5)\n"
 
-__attribute__((naked, noinline)) static const int16_t *vb_rv_sp_dot8(
-    VB_UNUSED const int8_t *cols, VB_UNUSED const int16_t *e, VB_UNUSED const uint16_t *counts,
-    VB_UNUSED const int32_t *bias, VB_UNUSED int32_t nch, VB_UNUSED int32_t *acc)
-{
-    __asm__ volatile(
-        VB_RV_SAVE_S0_S11
-        "1:\n"
-        "    lhu     t1, 0(a2)\n"
-        "    lw      t0, 0(a3)\n"
-        "    addi    a2, a2, 2\n"
-        "    addi    a3, a3, 4\n"
-        "    slli    t1, t1, 1\n"
-        "    add     a6, a1, t1\n"
-        "    mv      s0, t0\n"
-        "    mv      s1, t0\n"
-        "    mv      s2, t0\n"
-        "    mv      s3, t0\n"
-        "    mv      s4, t0\n"
-        "    mv      s5, t0\n"
-        "    mv      s6, t0\n"
-        "    mv      s7, t0\n"
-        "    mv      a7, a0\n"
-        "    beq     a1, a6, 3f\n"
-        "2:\n"
-        "    lbu     t1, 0(a1)\n"
-        "    lb      t0, 1(a1)\n"
-        "    addi    a1, a1, 2\n"
-        "    slli    t1, t1, 3\n"
-        "    add     a7, a7, t1\n"
-        "    lb      t1, 0(a7)\n"
-        "    lb      t2, 1(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s0, s0, t1\n"
-        "    lb      t1, 2(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s1, s1, t2\n"
-        "    lb      t2, 3(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s2, s2, t1\n"
-        "    lb      t1, 4(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s3, s3, t2\n"
-        "    lb      t2, 5(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s4, s4, t1\n"
-        "    lb      t1, 6(a7)\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s5, s5, t2\n"
-        "    lb      t2, 7(a7)\n"
-        "    mul     t1, t1, t0\n"
-        "    add     s6, s6, t1\n"
-        "    mul     t2, t2, t0\n"
-        "    add     s7, s7, t2\n"
-        "    bne     a1, a6, 2b\n"
-        "3:\n"
-        "    sw      s0, 0(a5)\n"
-        "    sw      s1, 4(a5)\n"
-        "    sw      s2, 8(a5)\n"
-        "    sw      s3, 12(a5)\n"
-        "    sw      s4, 16(a5)\n"
-        "    sw      s5, 20(a5)\n"
-        "    sw      s6, 24(a5)\n"
-        "    sw      s7, 28(a5)\n"
-        "    addi    a5, a5, 64\n"
-        "    addi    a4, a4, -1\n"
-        "    bnez    a4, 1b\n"
-        "    mv      a0, a1\n"
-        VB_RV_RESTORE_S0_S11
-        "    ret\n");
-}
+/* Defines name(cols, e, counts, bias, nch, acc) for ncols = 1 << LOG2 columns: per channel the
+ * accumulators from its bias (SET_REST: the ones past s7), per entry the column pointer stepped
+ * by delta << LOG2 and one MAC per column (MACS: those past column 5), then the stores. */
+#define VB_RV_SP_DEFINE_DOT(name, LOG2, SET_REST, MACS, STORE_REST)                                \
+    __attribute__((naked, noinline)) static const int16_t *name(                                   \
+        VB_UNUSED const int8_t *cols, VB_UNUSED const int16_t *e, VB_UNUSED const uint16_t *counts, \
+        VB_UNUSED const int32_t *bias, VB_UNUSED int32_t nch, VB_UNUSED int32_t *acc)             \
+    {                                                                                              \
+        __asm__ volatile(                                                                          \
+            VB_RV_SAVE_S0_S11                                                                      \
+            "1:\n"                                                                                 \
+            "    lhu     t1, 0(a2)\n"                                                              \
+            "    lw      t0, 0(a3)\n"                                                              \
+            "    addi    a2, a2, 2\n"                                                              \
+            "    addi    a3, a3, 4\n"                                                              \
+            "    slli    t1, t1, 1\n"                                                              \
+            "    add     a6, a1, t1\n"                                                             \
+            VB_RV_SP_SET_S0_S7                                                                     \
+            SET_REST                                                                               \
+            "    mv      a7, a0\n"                                                                 \
+            "    beq     a1, a6, 3f\n"                                                             \
+            "2:\n"                                                                                 \
+            "    lbu     t1, 0(a1)\n"                                                              \
+            "    lb      t0, 1(a1)\n"                                                              \
+            "    addi    a1, a1, 2\n"                                                              \
+            "    slli    t1, t1, " #LOG2 "\n"                                                      \
+            "    add     a7, a7, t1\n"                                                             \
+            "    lb      t1, 0(a7)\n"                                                              \
+            "    lb      t2, 1(a7)\n"                                                              \
+            VB_RV_SP_MACS_0_5                                                                      \
+            MACS                                                                                   \
+            "    bne     a1, a6, 2b\n"                                                             \
+            "3:\n"                                                                                 \
+            VB_RV_SP_STORE_S0_S7                                                                   \
+            STORE_REST                                                                             \
+            "    addi    a5, a5, 64\n"                                                             \
+            "    addi    a4, a4, -1\n"                                                             \
+            "    bnez    a4, 1b\n"                                                                 \
+            "    mv      a0, a1\n"                                                                 \
+            VB_RV_RESTORE_S0_S11                                                                   \
+            "    ret\n");                                                                          \
+    }
+
+VB_RV_SP_DEFINE_DOT(vb_rv_sp_dot16, 4,
+                    "    mv      s8, t0\n    mv      s9, t0\n    mv      s10, t0\n   mv      s11, t0\n"
+                    "    mv      t3, t0\n    mv      t4, t0\n    mv      t5, t0\n    mv      t6, t0\n",
+                    VB_RV_SP_MACL(t1, s6, 8) VB_RV_SP_MACL(t2, s7, 9) VB_RV_SP_MACL(t1, s8, 10)
+                    VB_RV_SP_MACL(t2, s9, 11) VB_RV_SP_MACL(t1, s10, 12) VB_RV_SP_MACL(t2, s11, 13)
+                    VB_RV_SP_MACL(t1, t3, 14) VB_RV_SP_MACL(t2, t4, 15) VB_RV_SP_MAC(t1, t5)
+                    VB_RV_SP_MAC(t2, t6),
+                    "    sw      s8, 32(a5)\n   sw      s9, 36(a5)\n   sw      s10, 40(a5)\n  sw      s11, 44(a5)\n"
+                    "    sw      t3, 48(a5)\n   sw      t4, 52(a5)\n   sw      t5, 56(a5)\n   sw      t6, 60(a5)\n")
+VB_RV_SP_DEFINE_DOT(vb_rv_sp_dot8, 3, "", VB_RV_SP_MAC(t1, s6) VB_RV_SP_MAC(t2, s7), "")
 #else
 static const int16_t *vb_rv_sp_dot(const int8_t *cols, const int16_t *e, const uint16_t *counts,
                                    const int32_t *bias, int32_t nch, int32_t *acc, int32_t ncols)
@@ -309,9 +201,7 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
     const int32_t out_c = p->out_c, npix = p->out_h * p->out_w;
     int8_t *cols = (int8_t *)(void *)scratch; /* K * 16 bytes */
     int32_t acc[VB_RV_SP_CHUNK * 16];
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c;
-        int8_t *out_batch = output + b * npix * out_c;
+    VB_FOR_CONV_BATCHES(p, input, output, npix, out_c, in_batch, out_batch, {
         int32_t oy = 0, ox = 0;
         for (int32_t q0 = 0; q0 < npix;) {
             const int32_t left = npix - q0;
@@ -319,16 +209,9 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
             const int32_t n = left < width ? left : width;
             for (int32_t j = 0; j < n; ++j) {
                 (width == 16 ? vb_rv_sp_im2col16 : vb_rv_sp_im2col8)(p, in_batch, oy, ox, cols + j);
-                if (++ox == p->out_w) {
-                    ox = 0;
-                    ++oy;
-                }
+                VB_NEXT_PIXEL(oy, ox, p->out_w);
             }
-            for (int32_t j = n; j < width; ++j) { /* unused columns: defined values */
-                for (int32_t k = 0; k < K; ++k) {
-                    cols[k * width + j] = 0;
-                }
-            }
+            VB_SPARSE_ZERO_COLS(cols, n, width, K);
             const int16_t *e = p->entries;
             int8_t *out = out_batch + q0 * out_c;
             for (int32_t oc0 = 0; oc0 < out_c; oc0 += VB_RV_SP_CHUNK) {
@@ -341,5 +224,5 @@ void vb_conv_2d_sparse(const vb_conv_sparse_params_t *p, const int8_t *input, in
             }
             q0 += n;
         }
-    }
+    })
 }

@@ -56,6 +56,19 @@ static void vb_rv_wino_tile_in(const int8_t *const px[16], int32_t in_c, int32_t
     }
 }
 
+/* m[0..7] = a0, b0, a1, b1, a2, b2, a3, b3: the two channels of each of the 4 tiles. */
+#define VB_RV_WINO_PUT(m, a0, a1, a2, a3, b0, b1, b2, b3)                                          \
+    do {                                                                                           \
+        (m)[0] = a0;                                                                               \
+        (m)[1] = b0;                                                                               \
+        (m)[2] = a1;                                                                               \
+        (m)[3] = b1;                                                                               \
+        (m)[4] = a2;                                                                               \
+        (m)[5] = b2;                                                                               \
+        (m)[6] = a3;                                                                               \
+        (m)[7] = b3;                                                                               \
+    } while (0)
+
 /* 2 output channels x 4 tiles: m[pos * 8 + 2 * t + o] = sum over slots of U[o][pos][slot] * V.
  * v: [16][in_c4][4] int16; u: per (position, slot pair) [o0 s0, o0 s1, o1 s0, o1 s1]. */
 __attribute__((noinline)) static void vb_rv_wino_dot_2x4(const int16_t *v, const int16_t *u, int32_t in_c4,
@@ -66,14 +79,8 @@ __attribute__((noinline)) static void vb_rv_wino_dot_2x4(const int16_t *v, const
 #define VB_RV_SLOT(f0, f1, x)                                                     \
     do {                                                                          \
         const int32_t x0 = (x)[0], x1 = (x)[1], x2 = (x)[2], x3 = (x)[3];         \
-        a0 += (f0) * x0;                                                          \
-        a1 += (f0) * x1;                                                          \
-        a2 += (f0) * x2;                                                          \
-        a3 += (f0) * x3;                                                          \
-        b0 += (f1) * x0;                                                          \
-        b1 += (f1) * x1;                                                          \
-        b2 += (f1) * x2;                                                          \
-        b3 += (f1) * x3;                                                          \
+        VB_RV_MAC_X4(f0, a0, a1, a2, a3);                                         \
+        VB_RV_MAC_X4(f1, b0, b1, b2, b3);                                         \
     } while (0)
         for (int32_t k = 0; k < in_c4; k += 2, u += 4, v += 8) {
             const int32_t u00 = u[0], u01 = u[1], u10 = u[2], u11 = u[3];
@@ -81,14 +88,7 @@ __attribute__((noinline)) static void vb_rv_wino_dot_2x4(const int16_t *v, const
             VB_RV_SLOT(u01, u11, v + 4);
         }
 #undef VB_RV_SLOT
-        m[0] = a0;
-        m[1] = b0;
-        m[2] = a1;
-        m[3] = b1;
-        m[4] = a2;
-        m[5] = b2;
-        m[6] = a3;
-        m[7] = b3;
+        VB_RV_WINO_PUT(m, a0, a1, a2, a3, b0, b1, b2, b3);
     }
 }
 
@@ -107,47 +107,21 @@ __attribute__((noinline, optimize("no-schedule-insns"))) static void vb_rv_wino_
     do {                                                                          \
         const int32_t x0 = (xs)[0], x1 = (xs)[1], x2 = (xs)[2], x3 = (xs)[3];     \
         int32_t f = ua[i];                                                        \
-        a0 += f * x0;                                                             \
-        a1 += f * x1;                                                             \
-        a2 += f * x2;                                                             \
-        a3 += f * x3;                                                             \
+        VB_RV_MAC_X4(f, a0, a1, a2, a3);                                          \
         f = ua[(i) + 2];                                                          \
-        b0 += f * x0;                                                             \
-        b1 += f * x1;                                                             \
-        b2 += f * x2;                                                             \
-        b3 += f * x3;                                                             \
+        VB_RV_MAC_X4(f, b0, b1, b2, b3);                                          \
         f = ub[i];                                                                \
-        c0 += f * x0;                                                             \
-        c1 += f * x1;                                                             \
-        c2 += f * x2;                                                             \
-        c3 += f * x3;                                                             \
+        VB_RV_MAC_X4(f, c0, c1, c2, c3);                                          \
         f = ub[(i) + 2];                                                          \
-        e0 += f * x0;                                                             \
-        e1 += f * x1;                                                             \
-        e2 += f * x2;                                                             \
-        e3 += f * x3;                                                             \
+        VB_RV_MAC_X4(f, e0, e1, e2, e3);                                          \
     } while (0)
         for (; v < vend; v += 8, ua += 4, ub += 4) {
             VB_RV_SLOT4(v, 0);
             VB_RV_SLOT4(v + 4, 1);
         }
 #undef VB_RV_SLOT4
-        m[0] = a0;
-        m[1] = b0;
-        m[2] = a1;
-        m[3] = b1;
-        m[4] = a2;
-        m[5] = b2;
-        m[6] = a3;
-        m[7] = b3;
-        m[128] = c0;
-        m[129] = e0;
-        m[130] = c1;
-        m[131] = e1;
-        m[132] = c2;
-        m[133] = e2;
-        m[134] = c3;
-        m[135] = e3;
+        VB_RV_WINO_PUT(m, a0, a1, a2, a3, b0, b1, b2, b3);
+        VB_RV_WINO_PUT(m + 128, c0, c1, c2, c3, e0, e1, e2, e3);
     }
 }
 
@@ -171,30 +145,7 @@ __attribute__((noinline)) static void vb_rv_wino_dot_1x4(const int16_t *v, const
     }
 }
 
-/* One output channel of a block: Y = A^T M A of each tile's sums m[8 * pos] (A^T = [1 1 1 0;
- * 0 1 -1 -1]), divided by 4 (exact) plus the bias, into acc[row][2 t + column]. The bias add wraps
- * as in the direct kernel. */
-__attribute__((noinline)) static void vb_rv_wino_out(const int32_t *m, int32_t nt, int32_t bias, int32_t acc[2][2 * VB_RV_WINO_T])
-{
-    int32_t *a0 = acc[0], *a1 = acc[1];
-    for (int32_t t = 0; t < nt; ++t, m += 2, a0 += 2, a1 += 2) {
-        int32_t x1 = m[8], x2 = m[16];
-        const int32_t z00 = m[0] + x1 + x2, z01 = x1 - x2 - m[24];
-        x1 = m[40];
-        x2 = m[48];
-        const int32_t z10 = m[32] + x1 + x2, z11 = x1 - x2 - m[56];
-        x1 = m[72];
-        x2 = m[80];
-        const int32_t z20 = m[64] + x1 + x2, z21 = x1 - x2 - m[88];
-        x1 = m[104];
-        x2 = m[112];
-        const int32_t z30 = m[96] + x1 + x2, z31 = x1 - x2 - m[120];
-        a0[0] = (int32_t)((uint32_t)((z00 + z10 + z20) >> 2) + (uint32_t)bias);
-        a0[1] = (int32_t)((uint32_t)((z01 + z11 + z21) >> 2) + (uint32_t)bias);
-        a1[0] = (int32_t)((uint32_t)((z10 - z20 - z30) >> 2) + (uint32_t)bias);
-        a1[1] = (int32_t)((uint32_t)((z11 - z21 - z31) >> 2) + (uint32_t)bias);
-    }
-}
+VB_DEFINE_WINO_OUT(vb_rv_wino_out, VB_RV_WINO_T)
 
 void vb_conv_2d_winograd(const vb_conv_winograd_params_t *p, const int8_t *input, int16_t *scratch,
                          int8_t *output)

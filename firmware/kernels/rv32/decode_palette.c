@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "kernels.h"
-
-#define VB_PALETTE_PAIR_MIN 512u
+#include "kernels_palette_decode.h"
 
 /* Byte-wise tail: weights [first, count) from the 16-entry table. */
 static void vb_pal_tail(const vb_palette_decoder_t *d, uint32_t first)
@@ -41,20 +40,7 @@ static inline void vb_pal_wr32(void *p, uint32_t v)
     memcpy(__builtin_assume_aligned(p, 4), &v, 4);
 }
 
-static void vb_pal_small(const vb_palette_decoder_t *d)
-{
-    const uint8_t *t = (const uint8_t *)d->table;
-    const uint8_t *src = d->packed;
-    int8_t *dst = d->destination;
-    for (uint32_t n = d->count >> 3; n > 0; --n, src += 4, dst += 8) {
-        const uint32_t w = vb_pal_rd32(src);
-        vb_pal_wr32(dst, t[w & 15u] | (uint32_t)t[(w >> 4) & 15u] << 8 | (uint32_t)t[(w >> 8) & 15u] << 16
-                             | (uint32_t)t[(w >> 12) & 15u] << 24);
-        vb_pal_wr32(dst + 4, t[(w >> 16) & 15u] | (uint32_t)t[(w >> 20) & 15u] << 8
-                                 | (uint32_t)t[(w >> 24) & 15u] << 16 | (uint32_t)t[w >> 28] << 24);
-    }
-    vb_pal_tail(d, d->count & ~7u);
-}
+VB_DEFINE_PAL_SMALL()
 
 /* The pair of weights for the packed byte whose offset (2 * byte) into the pair table is off. */
 static inline uint32_t vb_pal_pair(const uint16_t *pairs, uint32_t off)
@@ -76,27 +62,4 @@ static void __attribute__((noinline)) vb_pal_pairs(const uint16_t *pairs, const 
     }
 }
 
-void vb_decode_palette(const vb_palette_decoder_t *d)
-{
-    if (d->count < VB_PALETTE_PAIR_MIN) {
-        vb_pal_small(d);
-        return;
-    }
-    /* pairs[hi * 16 + lo] = table[lo] | table[hi] << 8, built two entries per word (memcpy:
-     * the table is read as halfwords) */
-    uint16_t pairs[256] __attribute__((aligned(4)));
-    uint32_t lo2[8];
-    const uint8_t *t = (const uint8_t *)d->table;
-    for (uint32_t k = 0; k < 8; ++k) {
-        lo2[k] = t[2 * k] | (uint32_t)t[2 * k + 1] << 16;
-    }
-    for (uint32_t hi = 0; hi < 16; ++hi) {
-        const uint32_t h = (uint32_t)t[hi] * 0x01000100u;
-        for (uint32_t k = 0; k < 8; ++k) {
-            const uint32_t two = lo2[k] | h;
-            memcpy(&pairs[16 * hi + 2 * k], &two, 4);
-        }
-    }
-    vb_pal_pairs(pairs, d->packed, d->destination, d->count >> 4);
-    vb_pal_tail(d, d->count & ~15u);
-}
+VB_DEFINE_DECODE_PALETTE()

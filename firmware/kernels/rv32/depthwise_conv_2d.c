@@ -10,6 +10,7 @@
  * then nine LH + MUL + ADD from three row pointers with immediate offsets, the nine taps in
  * registers, no bounds checks. Other filter shapes, or too little scratch: taps outside the
  * image skipped per pixel. Accumulators of VB_RV_DW_BLOCK pixels are requantized in one run. */
+#include "kernels_conv.h"
 #include "rv32_common.h"
 
 #define VB_RV_DW_BLOCK 32
@@ -20,19 +21,9 @@ static int32_t vb_rv_dw_generic(const vb_conv_params_t *p, const int8_t *in_ic, 
 {
     const int32_t C = p->in_c, out_c = p->out_c, off = p->input_offset;
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    for (int32_t ky = 0; ky < p->filter_h; ++ky) {
-        const int32_t iy = iy0 + ky * p->dilation_h;
-        if (iy < 0 || iy >= p->in_h) {
-            continue;
-        }
-        for (int32_t kx = 0; kx < p->filter_w; ++kx) {
-            const int32_t ix = ix0 + kx * p->dilation_w;
-            if (ix < 0 || ix >= p->in_w) {
-                continue;
-            }
-            acc += wcol[(ky * p->filter_w + kx) * out_c] * (in_ic[(iy * p->in_w + ix) * C] + off);
-        }
-    }
+    VB_FOR_EACH_TAP(p, iy0, ix0, ky, kx, iy, ix, {
+        acc += wcol[(ky * p->filter_w + kx) * out_c] * (in_ic[(iy * p->in_w + ix) * C] + off);
+    })
     return acc;
 }
 
@@ -143,19 +134,14 @@ void vb_depthwise_conv_2d(const vb_conv_params_t *p, const int8_t *input, int8_t
         }
         for (int32_t oc = 0; oc < out_c; ++oc) {
             const int8_t *in_ic = in_batch + oc / dm;
-            int32_t oy = 0, ox = 0;
-            for (int32_t q0 = 0; q0 < npix; q0 += VB_RV_DW_BLOCK) {
-                const int32_t n = npix - q0 < VB_RV_DW_BLOCK ? npix - q0 : VB_RV_DW_BLOCK;
+            VB_FOR_PIXEL_BLOCKS(npix, VB_RV_DW_BLOCK, oy, ox, q0, n, {
                 for (int32_t i = 0; i < n; ++i) {
                     acc[i] = vb_rv_dw_generic(p, in_ic, p->filter + oc, oy, ox, p->bias[oc]);
-                    if (++ox == p->out_w) {
-                        ox = 0;
-                        ++oy;
-                    }
+                    VB_NEXT_PIXEL(oy, ox, p->out_w);
                 }
                 vb_rv_requant_store(acc, n, out_batch + q0 * out_c + oc, out_c, p->multiplier[oc], p->shift[oc],
                                     p->flags, p->output_offset, p->act_min, p->act_max);
-            }
+            })
         }
     }
 }

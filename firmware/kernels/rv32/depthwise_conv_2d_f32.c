@@ -7,6 +7,25 @@
  * so one pointer per tap with immediate offsets feeds 4 sums); remaining channels and depth
  * multipliers > 1 one channel at a time. */
 #include "rvf_f32.h"
+#include "kernels_conv.h"
+
+/* a0..a3 += x[0..3] * w[0..3]: one tap of 4 channels. */
+#define VB_RVF_MAC4(x, w)                                                                          \
+    do {                                                                                           \
+        a0 += (x)[0] * (w)[0];                                                                     \
+        a1 += (x)[1] * (w)[1];                                                                     \
+        a2 += (x)[2] * (w)[2];                                                                     \
+        a3 += (x)[3] * (w)[3];                                                                     \
+    } while (0)
+
+/* out[0..3] = a0..a3 */
+#define VB_RVF_PUT4(out)                                                                           \
+    do {                                                                                           \
+        (out)[0] = a0;                                                                             \
+        (out)[1] = a1;                                                                             \
+        (out)[2] = a2;                                                                             \
+        (out)[3] = a3;                                                                             \
+    } while (0)
 
 /* 4 channels of one pixel over the valid taps. */
 static inline void vb_rvf_dw_group(const float *x, const float *w, int32_t fy0, int32_t fy1, int32_t fx0,
@@ -17,16 +36,10 @@ static inline void vb_rvf_dw_group(const float *x, const float *w, int32_t fy0, 
     for (int32_t fy = fy0; fy < fy1; ++fy) {
         const float *xp = x + fy * xrow + fx0 * xcol, *wp = w + fy * wrow + fx0 * wcol;
         for (int32_t fx = fx0; fx < fx1; ++fx, xp += xcol, wp += wcol) {
-            a0 += xp[0] * wp[0];
-            a1 += xp[1] * wp[1];
-            a2 += xp[2] * wp[2];
-            a3 += xp[3] * wp[3];
+            VB_RVF_MAC4(xp, wp);
         }
     }
-    out[0] = a0;
-    out[1] = a1;
-    out[2] = a2;
-    out[3] = a3;
+    VB_RVF_PUT4(out);
 }
 
 /* 3x3 window inside the image, 4 channels, all taps unrolled. */
@@ -36,23 +49,11 @@ static inline void vb_rvf_dw_group_3x3(const float *x, const float *w, int32_t x
     float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
     for (int32_t fy = 0; fy < 3; ++fy, x += xrow, w += 3 * wcol) {
         const float *x1 = x + xcol, *x2 = x + 2 * xcol, *w1 = w + wcol, *w2 = w + 2 * wcol;
-        a0 += x[0] * w[0];
-        a1 += x[1] * w[1];
-        a2 += x[2] * w[2];
-        a3 += x[3] * w[3];
-        a0 += x1[0] * w1[0];
-        a1 += x1[1] * w1[1];
-        a2 += x1[2] * w1[2];
-        a3 += x1[3] * w1[3];
-        a0 += x2[0] * w2[0];
-        a1 += x2[1] * w2[1];
-        a2 += x2[2] * w2[2];
-        a3 += x2[3] * w2[3];
+        VB_RVF_MAC4(x, w);
+        VB_RVF_MAC4(x1, w1);
+        VB_RVF_MAC4(x2, w2);
     }
-    out[0] = a0;
-    out[1] = a1;
-    out[2] = a2;
-    out[3] = a3;
+    VB_RVF_PUT4(out);
 }
 
 
@@ -108,19 +109,11 @@ void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input,
     int32_t full0 = 0, full1 = 0;
     if (fast) {
         const int32_t span = 2 * p->dilation_w + 1, sw = p->stride_w;
-        if (p->in_w >= span) {
-            full0 = (p->pad_w + sw - 1) / sw;
-            full1 = (p->in_w - span + p->pad_w) / sw + 1;
-            full1 = full1 < p->out_w ? full1 : p->out_w;
-            full0 = full0 < full1 ? full0 : full1;
-        }
+        VB_INSIDE_COLS(p->in_w, span, p->pad_w, sw, p->out_w, full0, full1);
     }
     for (int32_t b = 0; b < p->batches; ++b) {
         const float *in_batch = input + b * p->in_h * p->in_w * in_c;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            vb_rvf_range(iy0, p->filter_h, p->dilation_h, p->in_h, &fy0, &fy1);
+        VB_FOR_OUT_ROWS(p, vb_rvf_range, oy, iy0, fy0, fy1, {
             float *out_row = output + (b * p->out_h + oy) * p->out_w * out_c;
             int32_t skip0 = 0, skip1 = 0;   /* pixels done by the channel-pair rows */
             if (fast && out_c >= 2 && fy0 == 0 && fy1 == 3 && full1 - full0 >= 2) {
@@ -171,6 +164,6 @@ void vb_depthwise_conv_2d_f32(const vb_conv_f32_params_t *p, const float *input,
                 }
                 vb_rvf_bias_act(out, p->bias, out_c, p->act_min, p->act_max);
             }
-        }
+        })
     }
 }

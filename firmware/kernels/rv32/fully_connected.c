@@ -68,17 +68,11 @@ void vb_fully_connected(const vb_fc_params_t *p, const int8_t *input, int8_t *ou
 {
     const int32_t depth = p->in_depth, rows = p->out_depth, offset = p->input_offset;
     int32_t acc[VB_RV_FC_BLOCK];
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *x = input + b * depth;
-        int8_t *out = output + b * rows;
-        for (int32_t r0 = 0; r0 < rows; r0 += VB_RV_FC_BLOCK) {
-            const int32_t n = rows - r0 < VB_RV_FC_BLOCK ? rows - r0 : VB_RV_FC_BLOCK;
+    VB_FC_FOR_BATCHES(p, input, output, depth, rows, x, out, {
+        VB_FC_FOR_BLOCKS(rows, VB_RV_FC_BLOCK, r0, n, {
             int32_t r = 0;
             for (; r + 4 <= n; r += 4) {
-                acc[r] = p->bias[r0 + r];
-                acc[r + 1] = p->bias[r0 + r + 1];
-                acc[r + 2] = p->bias[r0 + r + 2];
-                acc[r + 3] = p->bias[r0 + r + 3];
+                VB_FC_BIAS4(acc, p->bias, r0, r);
                 if (offset == 0) {
                     vb_rv_fc_4rows_folded(x, p->filter + (r0 + r) * depth, depth, acc + r);
                 } else {
@@ -88,15 +82,8 @@ void vb_fully_connected(const vb_fc_params_t *p, const int8_t *input, int8_t *ou
             for (; r < n; ++r) {
                 acc[r] = vb_rv_fc_row(x, p->filter + (r0 + r) * depth, depth, offset, p->bias[r0 + r]);
             }
-            if (p->per_channel) {
-                for (r = 0; r < n; ++r) {
-                    vb_rv_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                        p->flags, p->output_offset, p->act_min, p->act_max);
-                }
-            } else {
-                vb_rv_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], p->flags,
-                                    p->output_offset, p->act_min, p->act_max);
-            }
-        }
-    }
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_rv_requant_store, p->flags, p->output_offset,
+                              p->act_min, p->act_max);
+        })
+    })
 }

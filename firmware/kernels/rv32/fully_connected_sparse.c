@@ -80,26 +80,16 @@ void vb_fully_connected_sparse(const vb_fc_sparse_params_t *p, const int8_t *inp
 {
     const int32_t depth = p->in_depth, rows = p->out_depth;
     int32_t acc[VB_RV_FC_SP_BLOCK];
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *x = input + b * depth;
-        int8_t *out = output + b * rows;
+    VB_FC_FOR_BATCHES(p, input, output, depth, rows, x, out, {
         const int16_t *e = p->entries;
-        for (int32_t r0 = 0; r0 < rows; r0 += VB_RV_FC_SP_BLOCK) {
-            const int32_t n = rows - r0 < VB_RV_FC_SP_BLOCK ? rows - r0 : VB_RV_FC_SP_BLOCK;
+        VB_FC_FOR_BLOCKS(rows, VB_RV_FC_SP_BLOCK, r0, n, {
             for (int32_t r = 0; r < n; ++r) {
                 const int32_t count = p->counts[r0 + r];
                 acc[r] = vb_rv_fc_sp_row(x, e, count, p->bias[r0 + r]);
                 e += count;
             }
-            if (p->per_channel) {
-                for (int32_t r = 0; r < n; ++r) {
-                    vb_rv_requant_store(acc + r, 1, out + r0 + r, 1, p->multiplier[r0 + r], p->shift[r0 + r],
-                                        p->flags, p->output_offset, p->act_min, p->act_max);
-                }
-            } else {
-                vb_rv_requant_store(acc, n, out + r0, 1, p->multiplier[0], p->shift[0], p->flags,
-                                    p->output_offset, p->act_min, p->act_max);
-            }
-        }
-    }
+            VB_FC_STORE_BLOCK(p, acc, n, out, r0, vb_rv_requant_store, p->flags, p->output_offset,
+                              p->act_min, p->act_max);
+        })
+    })
 }

@@ -11,8 +11,8 @@ void vb_rv_requant_store(const int32_t *acc, int32_t n, int8_t *out, int32_t ost
                          int32_t shift, uint32_t flags, int32_t out_offset, int32_t act_min,
                          int32_t act_max)
 {
-    vb_rv_rq_t q;
-    if (vb_rv_rq_setup(&q, mult, shift, flags)) {
+    vb_rq_fast_t q;
+    if (vb_rq_fast_setup(&q, mult, shift, flags)) {
         const int64_t k = q.k;
         const int32_t sh = q.sh;
         if (q.negmask) { /* double rounding: the mask as a constant */

@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "kernels.h"
+#include "kernels_f32.h"
+#include "kernels_conv.h"
 
 /* No calls of the C library's byte-wise memset / memcpy for short zero or copy loops. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -44,39 +46,9 @@ typedef struct {
 
 void vb_rvf_rows(const vb_rvf_job_t *job, int32_t pixels); /* pixels: 1, 2 or 4 */
 
-/* One sum in the reference order: rows runs of n floats, xrow / wrow floats apart. */
-static inline float vb_rvf_dot_rows(const float *x, const float *w, int32_t n, int32_t rows, int32_t xrow,
-                                    int32_t wrow)
-{
-    float t = 0.0f;
-    for (int32_t r = 0; r < rows; ++r, x += xrow, w += wrow) {
-        for (int32_t k = 0; k < n; ++k) {
-            t += x[k] * w[k];
-        }
-    }
-    return t;
-}
+VB_DEFINE_DOT_ROWS_F32(vb_rvf_dot_rows)
+VB_DEFINE_BIAS_ACT_F32(vb_rvf_bias_act)
 
-/* out[c] = act(out[c] + bias[c]) for c < count (raw sums in place). */
-static inline void vb_rvf_bias_act(float *out, const float *bias, int32_t count, float lo, float hi)
-{
-    for (int32_t c = 0; c < count; ++c) {
-        out[c] = vb_act_f32(out[c] + bias[c], lo, hi);
-    }
-}
-
-/* Valid tap range [lo, hi) along one axis for a window whose first tap is at i0. */
-static inline void vb_rvf_range(int32_t i0, int32_t k, int32_t dil, int32_t size, int32_t *lo, int32_t *hi)
-{
-    int32_t a = 0, b = k;
-    while (a < k && i0 + a * dil < 0) {
-        ++a;
-    }
-    while (b > a && i0 + (b - 1) * dil >= size) {
-        --b;
-    }
-    *lo = a;
-    *hi = b;
-}
+VB_DEFINE_TAP_RANGE(static inline, vb_rvf_range)
 
 #endif /* VB_RVF_F32_H */
