@@ -3,46 +3,21 @@
  * 25 * 9 = 225, each + overhead. r4-r9 are saved outside the timed region. */
 #include "mb_arm.inc"
 
-MB_FUNC mb_ldm4
-    push    {r4-r5}
+/* One timed function: save the registers the list uses, 25 x `op r1, {regs}` on mb_buf, restore. */
+.macro MULTIPLE name, op, saved, regs:vararg
+MB_FUNC \name
+    push    {\saved}
     ldr     r1, =mb_buf
     T_START
     .rept 25
-    ldm     r1, {r2, r3, r4, r5}
+    \op     r1, {\regs}
     .endr
     T_END
-    pop     {r4-r5}
-MB_END mb_ldm4
+    pop     {\saved}
+MB_END \name
+.endm
 
-MB_FUNC mb_ldm8
-    push    {r4-r9}
-    ldr     r1, =mb_buf
-    T_START
-    .rept 25
-    ldm     r1, {r2-r9}
-    .endr
-    T_END
-    pop     {r4-r9}
-MB_END mb_ldm8
-
-MB_FUNC mb_stm4
-    push    {r4-r5}
-    ldr     r1, =mb_buf
-    T_START
-    .rept 25
-    stm     r1, {r2, r3, r4, r5}
-    .endr
-    T_END
-    pop     {r4-r5}
-MB_END mb_stm4
-
-MB_FUNC mb_stm8
-    push    {r4-r9}
-    ldr     r1, =mb_buf
-    T_START
-    .rept 25
-    stm     r1, {r2-r9}
-    .endr
-    T_END
-    pop     {r4-r9}
-MB_END mb_stm8
+MULTIPLE mb_ldm4, ldm, r4-r5, r2, r3, r4, r5
+MULTIPLE mb_ldm8, ldm, r4-r9, r2-r9
+MULTIPLE mb_stm4, stm, r4-r5, r2, r3, r4, r5
+MULTIPLE mb_stm8, stm, r4-r9, r2-r9

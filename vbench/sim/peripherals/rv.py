@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import deque
 
 from vbench.sim.peripherals.base import InputWaitDetector, Peripheral, register
-from vbench.sim.peripherals.mmio_regs import LANE_MASKS
+from vbench.sim.peripherals.mmio_regs import LANE_MASKS, WordRegisters, merge
 
 # ---------------------------------------------------------------------- 16550 UART
 RBR_THR_DLL, IER_DLM, IIR_FCR, LCR, MCR, LSR, MSR, SCR = range(8)
@@ -231,7 +231,7 @@ PADDIR, PADIN, PADOUT = 0x0, 0x4, 0x8
 
 
 @register
-class PulpGpio(Peripheral):
+class PulpGpio(WordRegisters):
     TYPE = "pulp.gpio"
 
     def reset(self) -> None:
@@ -242,31 +242,25 @@ class PulpGpio(Peripheral):
     def _driven(self) -> dict[int, int]:
         return {pin: (self.padout >> pin) & 1 for pin in range(32) if self.paddir >> pin & 1}
 
-    def read(self, offset: int, size: int) -> int:
-        word, shift = offset & ~3, (offset & 3) * 8
-        if word == PADDIR:
-            value = self.paddir
-        elif word == PADIN:
-            value = (self.padout & self.paddir) | (self.inputs & ~self.paddir)
-        elif word == PADOUT:
-            value = self.padout
-        else:
-            raise self.unmodelled(offset, "read")
-        return (value >> shift) & LANE_MASKS[size]
+    def read_word(self, reg: int) -> int:
+        if reg == PADDIR:
+            return self.paddir
+        if reg == PADIN:
+            return (self.padout & self.paddir) | (self.inputs & ~self.paddir)
+        if reg == PADOUT:
+            return self.padout
+        raise self.unmodelled(reg, "read")
 
-    def write(self, offset: int, size: int, value: int) -> None:
-        word, shift = offset & ~3, (offset & 3) * 8
-        lanes = LANE_MASKS[size] << shift
-        value = (value << shift) & lanes
+    def write_word(self, reg: int, value: int, mask: int) -> None:
         before = self._driven()
-        if word == PADDIR:
-            self.paddir = (self.paddir & ~lanes) | value
-        elif word == PADOUT:
-            self.padout = (self.padout & ~lanes) | value
-        elif word == PADIN:
+        if reg == PADDIR:
+            self.paddir = merge(self.paddir, value, mask)
+        elif reg == PADOUT:
+            self.padout = merge(self.padout, value, mask)
+        elif reg == PADIN:
             return  # read-only
         else:
-            raise self.unmodelled(offset, "write")
+            raise self.unmodelled(reg, "write")
         for pin, level in self._driven().items():
             if before.get(pin) != level:
                 self.board.gpio_event("0", pin, level)
