@@ -130,14 +130,16 @@ def write_plots(out_dir: Path, records: Iterable[WorkloadResult | dict[str, Any]
 
 
 def write_result_set(out_dir: str | Path, result_set: ResultSet | dict[str, Any], plots: bool = True) -> list[Path]:
-    """results.json, results.csv, report.md and plots; each file replaced atomically."""
+    """results.json, results.csv, report.md and plots; each file replaced atomically. A NaN or
+    Infinity in the set is refused (VbenchError naming the key) before any file is written."""
     out_dir = Path(out_dir)
     result_set = _result_set(result_set)
     recs = result_set.records
+    data = result_set.to_dict()  # first: a NaN or Infinity is refused before any file is written
     write_csv_atomic(out_dir / "results.csv", [r.to_row() for r in recs])
     write_text_atomic(out_dir / "report.md", markdown_report(result_set))
     files = [out_dir / "results.csv", out_dir / "report.md"]
     if plots:
         files += write_plots(out_dir, recs)
-    write_json_atomic(out_dir / "results.json", result_set.to_dict())  # last: its presence marks a complete set
+    write_json_atomic(out_dir / "results.json", data)  # last: its presence marks a complete set
     return [out_dir / "results.json"] + files

@@ -14,6 +14,9 @@ malformed record with the file and the key named). A key is written when its fie
 - failing (true) and reason: for a job that failed (its record still shows in the report);
 - keys this module does not know (`extra`): kept, after the others.
 
+It is strict JSON: `to_dict()` refuses a NaN or Infinity anywhere in a record (a VbenchError naming
+the record and the key), so no writer can put one in a file.
+
 Adding a result column is one field here (with its place in that order) and the line of
 vbench/benchmark.py that sets it.
 """
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from vbench.errors import VbenchError
+from vbench.report_io import non_finite_key
 
 SCHEMA_VERSION = 1
 
@@ -100,6 +104,16 @@ def _write(obj) -> dict[str, Any]:
     return out
 
 
+def _strict(out: dict[str, Any], where: str) -> dict[str, Any]:
+    """`out`, refused (VbenchError naming the key) if it holds a NaN or Infinity: results.json is
+    strict JSON, and a non-finite number is no result."""
+    found = non_finite_key(out)
+    if found:
+        raise VbenchError(f"{where}: key '{found[0]}' is {found[1]}: a result must be a finite number or null "
+                          f"(results are strict JSON)")
+    return out
+
+
 @dataclass
 class LayerResult:
     """One model layer in one warm inference (from the runtime's layer markers)."""
@@ -116,7 +130,7 @@ class LayerResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return _write(self)
+        return _strict(_write(self), f"layer {self.layer} {self.op}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "layer record") -> LayerResult:
@@ -179,8 +193,8 @@ class WorkloadResult:
         """The results.json record."""
         out = _write(self)
         if self.layers is not None:
-            out["layers"] = [x.to_dict() for x in self.layers]
-        return out
+            out["layers"] = [_write(x) for x in self.layers]
+        return _strict(out, f"result record ({self.workload}/{self.platform}/{self.mode})")
 
     def to_row(self) -> dict[str, Any]:
         """The results.csv row: the record without its layers, overrides last as `k=v;k=v`."""
@@ -240,8 +254,9 @@ class ResultSet:
 
     def to_dict(self) -> dict[str, Any]:
         """The results.json object."""
-        return {"schema_version": self.schema_version, **self.metadata,
-                "results": [r.to_dict() for r in self.records]}
+        records = [r.to_dict() for r in self.records]
+        return _strict({"schema_version": self.schema_version, **self.metadata, "results": records},
+                       "result set")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str | Path = "result set") -> ResultSet:
