@@ -14,9 +14,14 @@ import random
 from dataclasses import dataclass, field
 
 from vbench.compiler.fold import Layer
-from vbench.compiler.tflite_reader import Graph
+from vbench.compiler.tflite_reader import MAX_TENSOR_BYTES, Graph
+from vbench.errors import VbenchError
 
 ALIGNMENT = 16
+# The largest arena vbench plans: the per-tensor bound (tflite_reader.MAX_TENSOR_BYTES, 256 MiB),
+# ~100x the SRAM of any MCU, and far below 2^31 so no size in the emitted C or the 32-bit runtime
+# can wrap. Checked on the peak live bytes before placement, and on the placed arena.
+MAX_ARENA_BYTES = MAX_TENSOR_BYTES
 
 
 @dataclass
@@ -100,6 +105,11 @@ def plan_arena(graph: Graph, layers: list[Layer], restarts: int = 200) -> ArenaP
                        for i in range(len(layers))), default=0)
     aligned_bound = max((sum(_align(b.size) for b in buffers if b.first <= i <= b.last)
                          for i in range(len(layers))), default=0)
+    if lower_bound > MAX_ARENA_BYTES:
+        peak = max(range(len(layers)),
+                   key=lambda i: sum(b.size for b in buffers if b.first <= i <= b.last))
+        _too_big(graph, lower_bound, f"{lower_bound:,} bytes of activations are live at layer {peak} "
+                                     f"({layers[peak].op})")
     # Greedy by size first (TFLM's order); then other orders and seeded random shuffles
     # of the size order, keeping the smallest arena, until the bound is reached.
     by_size = sorted(buffers, key=lambda b: (-_align(b.size), b.first, b.tensors[0]))
@@ -123,11 +133,18 @@ def plan_arena(graph: Graph, layers: list[Layer], restarts: int = 200) -> ArenaP
             best_arena, best_order, best_offsets = arena, order, offsets
         if best_arena <= aligned_bound:
             break
+    if best_arena > MAX_ARENA_BYTES:
+        _too_big(graph, best_arena, f"the planned arena is {best_arena:,} bytes")
     for buf, offset in zip(best_order, best_offsets):
         buf.offset = offset
     offsets = {t: b.offset for b in buffers for t in b.tensors}
     _check_no_overlap(buffers)
     return ArenaPlan(offsets, best_arena, lower_bound, sum(_align(b.size) for b in buffers), buffers)
+
+
+def _too_big(graph: Graph, size: int, what: str):
+    raise VbenchError(f"{graph.path}: {what}; vbench plans at most {MAX_ARENA_BYTES >> 20} MiB of arena "
+                      f"(an MCU has a few hundred KiB of SRAM)")
 
 
 def _check_no_overlap(buffers: list[Buffer]):

@@ -8,6 +8,7 @@ parsed with the `tflite` package. Every failure is a VbenchError that names the 
 from __future__ import annotations
 
 import inspect
+import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,13 @@ NUMPY_DTYPES = {
     "UINT16": np.dtype("<u2"), "INT32": np.dtype("<i4"), "UINT32": np.dtype("<u4"),
     "INT64": np.dtype("<i8"), "UINT64": np.dtype("<u8"), "BOOL": np.dtype("?"),
 }
+# The largest tensor vbench accepts, in bytes and in elements. MCUs have at most a few MiB of
+# SRAM and flash (the Nucleo-L4R5ZI: 640 KiB / 2 MiB), so 256 MiB is ~100x any real TinyML
+# tensor, yet it keeps every size the emitted C and the 32-bit runtime compute far below 2^31
+# (a larger shape gave C with wrapped `-8u` sizes and a 34 GB arena).
+MAX_TENSOR_BYTES = 256 << 20
+MAX_TENSOR_ELEMENTS = MAX_TENSOR_BYTES
+
 _OPTION_TYPE_NAMES = {v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}
 _OPTION2_TYPE_NAMES = {v: k for k, v in vars(tflite.BuiltinOptions2).items() if not k.startswith("_")}
 
@@ -264,11 +272,26 @@ def _array(value) -> np.ndarray | None:
     return None if isinstance(value, int) else value
 
 
+def _check_shape(path: Path, index: int, name: str, shape: tuple[int, ...], dtype: str) -> None:
+    """Every dimension >= 1, and the tensor within MAX_TENSOR_ELEMENTS / MAX_TENSOR_BYTES."""
+    for dim, size in enumerate(shape):
+        if size < 1:
+            raise VbenchError(f"{path}: tensor {index} '{name}' has shape {list(shape)}: dimension {dim} "
+                              f"is {size}; every dimension must be >= 1")
+    elements = math.prod(shape)  # Python ints: no overflow
+    nbytes = elements * (NUMPY_DTYPES[dtype].itemsize if dtype in NUMPY_DTYPES else 1)
+    if elements > MAX_TENSOR_ELEMENTS or nbytes > MAX_TENSOR_BYTES:
+        raise VbenchError(f"{path}: tensor {index} '{name}' has shape {list(shape)} of {dtype}: "
+                          f"{elements:,} elements, {nbytes:,} bytes; vbench accepts at most "
+                          f"{MAX_TENSOR_BYTES >> 20} MiB per tensor (an MCU has a few MiB)")
+
+
 def _tensor(t, index: int, model, buf: bytes, path: Path) -> Tensor:
     dtype = TENSOR_TYPE_NAMES.get(t.Type(), f"TYPE_{t.Type()}")
     shape_arr = _array(t.ShapeAsNumpy())
     shape = tuple(int(s) for s in shape_arr) if shape_arr is not None else ()
     name = (t.Name() or b"").decode(errors="replace")
+    _check_shape(path, index, name, shape, dtype)
     data = None
     if t.Buffer() >= model.BuffersLength():
         raise VbenchError(f"{path}: tensor {index} '{name}' refers to buffer {t.Buffer()}, "
