@@ -38,9 +38,9 @@ def _probe(folder: Path, what: str, shown: Path) -> None:
 def check_writable_dir(path: str | os.PathLike, what: str, files: Iterable[str] = ()) -> Path:
     """`path` is, or can be created as, a folder vbench can write files in; each name in `files`
     (written inside it) is not an existing folder. Raises VbenchError naming `what` and the path."""
-    path = Path(path)
-    if str(path) == "":
+    if os.fspath(path) == "":
         raise VbenchError(f"{what}: empty path")
+    path = Path(path)
     return _check_dir(path, what, path, files)
 
 
@@ -70,8 +70,10 @@ def _check_dir(path: Path, what: str, shown: Path, files: Iterable[str] = ()) ->
 def check_writable_file(path: str | os.PathLike, what: str) -> Path:
     """`path` can be created or replaced as a file (written atomically beside it, then renamed): it
     is not an existing folder and its folder is, or can be created as, a writable folder."""
+    if os.fspath(path) == "":
+        raise VbenchError(f"{what}: empty path")
     path = Path(path)
-    if str(path) == "" or path.name in ("", ".", ".."):
+    if path.name in ("", ".", ".."):
         raise VbenchError(f"{what} {path}: not a file name")
     if path.is_dir():
         raise VbenchError(f"{what} {path}: is a folder, expected a file")

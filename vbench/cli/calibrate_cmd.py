@@ -32,9 +32,34 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+def _check_outputs(args) -> None:
+    """The calibrated file(s) and the report folder, explicit or default, are writable before any
+    row is simulated."""
+    from vbench.outputs import check_writable_dir, check_writable_file
+    from vbench.paths import BUILD_DIR, REPO_ROOT
+
+    fits = [spec.partition("=")[0].strip() for spec in args.fit]
+    timing = any(not name.startswith("power.") for name in fits)
+    if args.report:
+        check_writable_dir(args.report, "--report",
+                           files=("report.md", "rows.csv", "calibration.json", "predicted_vs_measured.png"))
+    else:
+        check_writable_dir(BUILD_DIR / "calibration", "report folder")
+    if not fits:
+        return  # only evaluated: no calibrated file
+    if args.out:
+        check_writable_file(args.out, "--out")
+        if timing:  # the fitted power model goes beside the platform file
+            check_writable_file(args.out.with_name(args.out.stem + "-power.toml"), "--out")
+    else:
+        check_writable_dir(BUILD_DIR / "calibration" if timing else REPO_ROOT / "power_models", "calibrated file folder")
+
+
 def run(args) -> int:
     from vbench.calibrate import calibrate
     from vbench.calibration.output import tables
+
+    _check_outputs(args)
 
     def progress(msg: str) -> None:
         print(f"calibrate: {msg}", file=sys.stderr, flush=True)

@@ -28,8 +28,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from vbench.compiler import compile_model
+    from vbench.compiler import compile_model, default_name
+    from vbench.outputs import check_writable_dir
 
+    name = args.name or default_name(args.model)
+    files = [f"{name}_model.{ext}" for ext in ("c", "h", "json")]
+    check_writable_dir(args.output, "-o/--output", files=files)  # before the model is read and compiled
     compiled = compile_model(args.model, args.output, args.name, rounding=args.rounding, dtype=args.dtype,
                              weights=args.weights, winograd=args.winograd)
     if args.json:

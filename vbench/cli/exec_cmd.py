@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from vbench.cli.argtypes import positive_int
 from vbench.errors import VbenchError
 from vbench.platform import load_platform
 from vbench.sim.board import run_firmware
@@ -20,7 +21,8 @@ EXIT_CODES = {"fault": 3, "budget": 4}
 def add_arguments(p) -> None:
     p.add_argument("firmware", type=Path, help="ELF image")
     p.add_argument("--platform", default="nucleo-l4r5zi", help="board name or platform file (default: %(default)s)")
-    p.add_argument("--max-instructions", type=int, default=None, help="instruction budget (default 20e9)")
+    p.add_argument("--max-instructions", type=positive_int, default=None, metavar="N",
+                   help="instruction budget, a positive whole number (default 20e9)")
     p.add_argument("--uart-in", type=Path, help="file whose bytes are fed to the console UART receiver")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a platform parameter")
     p.add_argument("--no-timing", action="store_true", help="CPI = 1, no flash model (baseline)")

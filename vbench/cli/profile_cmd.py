@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from vbench.cli.argtypes import positive_int
+from vbench.outputs import check_writable_file
 from vbench.platform import load_platform
 from vbench.report_io import write_csv_atomic
 from vbench.sim.board import Board
@@ -18,7 +20,8 @@ def add_arguments(p) -> None:
     p.add_argument("firmware", type=Path)
     p.add_argument("--platform", default="nucleo-l4r5zi")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--max-instructions", type=int, default=None)
+    p.add_argument("--max-instructions", type=positive_int, default=None, metavar="N",
+                   help="instruction budget, a positive whole number (default 20e9)")
     p.add_argument("--top", type=int, default=25, help="functions shown in the table (default %(default)s)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--csv", type=Path, help="write the per-function and per-layer rows to this CSV file")
@@ -37,6 +40,8 @@ def _table(rows, key_name: str, top: int) -> None:
 
 
 def run(args) -> int:
+    if args.csv:
+        check_writable_file(args.csv, "--csv")  # before the simulation, not after it
     plat = load_platform(args.platform, args.set)
     board = Board(plat, args.firmware, max_instructions=args.max_instructions)
     try:

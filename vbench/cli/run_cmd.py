@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 from vbench.benchmark import DEFAULT_PLATFORM, MODES, Job, Suite, parse_list
+from vbench.cli.argtypes import positive_int
 from vbench.compiler.encodings import WEIGHT_ENCODINGS
 from vbench.errors import VbenchError
+from vbench.outputs import check_writable_dir
 from vbench.platform import load_platform
 from vbench.report import make_result_set, summary_table, write_result_set
 from vbench.workloads import IDS, by_id
@@ -28,7 +30,7 @@ def add_arguments(p) -> None:
     p.add_argument("--workload", default="kws,vww,ic,ad", help="comma-separated: kws, vww, ic, ad (default all)")
     p.add_argument("--mode", default="performance,energy", help="comma-separated: performance, energy, accuracy")
     p.add_argument("--dataset", type=Path, help="EEMBC dataset directory (DIR/kws01/y_labels.csv and the files)")
-    p.add_argument("--accuracy-limit", type=int, help="accuracy on the first N files only")
+    p.add_argument("--accuracy-limit", type=positive_int, metavar="N", help="accuracy on the first N files only")
     p.add_argument("--kernels", default="optimized",
                    help="optimized (the platform's kernel variant, default), reference, or a variant directory name")
     p.add_argument("--model", action="append", default=[], metavar="WORKLOAD=PATH",
@@ -69,7 +71,13 @@ def parse_models(specs: list[str], workloads: list[str]) -> dict[str, str]:
 
 def run(args) -> int:
     workloads = parse_list(args.workload, IDS, "workload")
+    if not workloads:
+        raise VbenchError(f"--workload names no workload (known: {', '.join(IDS)})")
     modes = parse_list(args.mode, MODES, "mode")
+    if not modes:
+        raise VbenchError(f"--mode names no mode (known: {', '.join(MODES)})")
+    # results.json, results.csv, report.md and the plots: writable before anything is simulated
+    check_writable_dir(args.out, "--out", files=("results.json", "results.csv", "report.md", "latency.png", "energy.png"))
     models = parse_models(args.model, workloads)
     platforms = args.platform or [DEFAULT_PLATFORM]
     for name in platforms:

@@ -16,6 +16,7 @@ HELP = ("compare configurations over the MLPerf Tiny workloads: precision (int8 
 
 
 def add_arguments(p) -> None:
+    from vbench.cli.argtypes import positive_int
     from vbench.platform import DEFAULT_PLATFORMS
     from vbench.studies import DEFAULT_AGREEMENT_INPUTS, DEFAULT_SEED, DEFAULT_SPARSITIES, STUDY_DEFAULT_KERNELS
     from vbench.workloads import IDS
@@ -45,7 +46,7 @@ def add_arguments(p) -> None:
                    help="precision, sparsity, compression: KWS accuracy files (DIR/kws01/ or the kws01 folder itself; default: the "
                         "shared kws01 set when present)")
     p.add_argument("--no-dataset", action="store_true", help="precision, sparsity, compression: no dataset accuracy")
-    p.add_argument("--accuracy-limit", type=int, metavar="M", help="precision, sparsity, compression: the first M KWS files only")
+    p.add_argument("--accuracy-limit", type=positive_int, metavar="M", help="precision, sparsity, compression: the first M KWS files only")
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="J",
                    help="board runs in parallel (default: the number of CPUs)")
     p.add_argument("--no-plots", action="store_true")
@@ -54,6 +55,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from vbench.benchmark import parse_list
     from vbench.errors import VbenchError
+    from vbench.outputs import check_writable_dir
     from vbench.studies import make_study, run_study, summary_text, write_study
     from vbench.workloads import IDS
 
@@ -70,6 +72,7 @@ def run(args) -> int:
     if args.jobs < 0:
         raise VbenchError(f"--jobs must be 0 (auto) or more, not {args.jobs}")
     out = args.out or Path("results") / f"study-{study.name}"
+    check_writable_dir(out, "--out", files=("study.md", "study.csv", "layers.csv", "comparisons.csv", "study.json"))
     say = lambda msg: print(f"study {study.name}: {msg}", file=sys.stderr, flush=True)  # noqa: E731
     t0 = time.perf_counter()
     result = run_study(study, workloads, args.platform, seed=args.seed, workers=args.jobs or os.cpu_count() or 1,

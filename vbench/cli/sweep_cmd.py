@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from vbench.outputs import check_writable_file
 from vbench.report_io import write_csv_atomic
 from vbench.sweep import LocalExecutor, load_sweep, run_sweep
 
@@ -20,6 +21,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    if args.csv:
+        check_writable_file(args.csv, "--csv")  # before the grid runs, not after it
     spec = load_sweep(args.spec)
     rows = run_sweep(spec, LocalExecutor(args.workers))
     if args.csv:

@@ -27,7 +27,9 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from vbench.compiler.transforms import cluster_model, prune_model
+    from vbench.outputs import check_writable_file
 
+    check_writable_file(args.output, "-o/--output")  # before the model is read and transformed
     if args.kind == "prune":
         report = prune_model(args.model, args.output, args.sparsity, block=args.block)
     else:

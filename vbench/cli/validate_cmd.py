@@ -12,19 +12,9 @@ HELP = ("run each firmware of a board-measurement CSV on its virtual board and r
         "and power against the board, for calibration and held-out rows")
 
 
-def _count(text: str) -> int:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value >= 1 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"'{text}' must be a positive instruction count")
-    return int(value)
-
-
 def add_arguments(p) -> None:
+    from vbench.cli.argtypes import positive_int
+
     p.add_argument("measurements", type=Path, metavar="MEASUREMENTS.csv",
                    help="columns firmware, platform, overrides, measure, latency_ms, energy_uj, power_mw, voltage_v, "
                         "clock_hz, role, source (docs/validation.md)")
@@ -32,7 +22,7 @@ def add_arguments(p) -> None:
                    help="platform of rows whose platform cell is empty (default: %(default)s)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a platform parameter for every row (after the row's own overrides)")
-    p.add_argument("--max-instructions", type=_count, default=None, metavar="N",
+    p.add_argument("--max-instructions", type=positive_int, default=None, metavar="N",
                    help="instruction budget per firmware run (default 5e9)")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="write validate.json, validate.csv, validate.md and validate.png there")
@@ -48,6 +38,12 @@ def run(args) -> int:
 
     def progress(msg: str) -> None:
         print(f"validate: {msg}", file=sys.stderr, flush=True)
+
+    if args.out:  # before any firmware runs, not after
+        from vbench.outputs import check_writable_dir
+
+        names = ("timing_fit.json",) if args.fit else ("validate.json", "validate.csv", "validate.md", "validate.png")
+        check_writable_dir(args.out, "--out", files=names)
 
     if args.fit:
         from vbench.calibration.timing_fit import fit_timing, parse_grid, report
