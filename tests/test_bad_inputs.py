@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tflite
 
-from asm import ARM_EXIT, assemble_arm
+from asm import assemble_arm
 from vbench.compiler import compile_model
 from vbench.compiler.planner import MAX_ARENA_BYTES
 from vbench.compiler.tflite_builder import TfliteBuilder
@@ -133,3 +133,112 @@ def test_tflite_arena_past_the_bound(tmp_path):
                                           rf"layer 0 .*at most {MAX_ARENA_BYTES >> 20} MiB"):
         compile_model(path, tmp_path / "out", "wide")
     assert not list((tmp_path / "out").glob("*.c")) if (tmp_path / "out").exists() else True
+
+
+# ------------------------------------------------------------------------------------ ELF
+
+PHDR_FIELDS = {"p_vaddr": 8, "p_paddr": 12, "p_filesz": 16, "p_memsz": 20}  # Elf32_Phdr offsets
+SHT_PROGBITS = 1
+
+
+@pytest.fixture(scope="module")
+def elf_bytes(tmp_path_factory) -> bytes:
+    """A tiny ARM program (nop, semihosting exit) assembled and linked here."""
+    return assemble_arm(tmp_path_factory.mktemp("elf"), "    nop\n").read_bytes()
+
+
+def _phdr0(raw: bytes) -> int:
+    e_phoff = struct.unpack_from("<I", raw, 28)[0]
+    assert struct.unpack_from("<I", raw, e_phoff)[0] == 1  # PT_LOAD
+    return e_phoff
+
+
+def _patched(tmp_path: Path, raw: bytes, name: str, **fields: int) -> Path:
+    d = bytearray(raw)
+    for key, value in fields.items():
+        struct.pack_into("<I", d, _phdr0(raw) + PHDR_FIELDS[key], value)
+    path = tmp_path / name
+    path.write_bytes(bytes(d))
+    return path
+
+
+def _section_header(raw: bytes, wanted: str) -> int:
+    """Byte offset of the section header named `wanted`."""
+    e_shoff, = struct.unpack_from("<I", raw, 32)
+    e_shentsize, e_shnum, e_shstrndx = struct.unpack_from("<HHH", raw, 46)
+    strtab_off = struct.unpack_from("<I", raw, e_shoff + e_shstrndx * e_shentsize + 16)[0]
+    for i in range(e_shnum):
+        hdr = e_shoff + i * e_shentsize
+        name_off = strtab_off + struct.unpack_from("<I", raw, hdr)[0]
+        if raw[name_off:raw.index(b"\0", name_off)].decode() == wanted:
+            return hdr
+    raise AssertionError(f"no section {wanted}")
+
+
+def test_elf_unpatched_loads(tmp_path, elf_bytes):
+    from vbench.sim.elf import load_image
+    path = tmp_path / "ok.elf"
+    path.write_bytes(elf_bytes)
+    image = load_image(path)
+    assert image.segments and "_start" in image.symbols
+
+
+def test_elf_4gib_memsz_cli(tmp_path, elf_bytes):
+    """p_memsz 0xfffff000 (4 GiB): before, the image ran."""
+    bad = _patched(tmp_path, elf_bytes, "huge.elf", p_memsz=0xFFFFF000)
+    r = _cli("exec", bad, "--platform", "nucleo-l4r5zi")
+    assert r.returncode == 2, r.stderr
+    assert "huge.elf: segment 0 (PT_LOAD at 0x08000000) has p_memsz 0xfffff000" in r.stderr
+    assert "at most 1 GiB" in r.stderr
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"p_memsz": 0x50000000}, r"segment 0 \(PT_LOAD at 0x08000000\) has p_memsz 0x50000000 .*at most 1 GiB"),
+    ({"p_paddr": 0xF0000000, "p_vaddr": 0xF0000000, "p_memsz": 0x20000000},
+     r"segment 0 \(PT_LOAD at 0xf0000000\) runs past the 4 GiB address space \(p_paddr 0xf0000000"),
+    ({"p_filesz": 0x40000000}, r"segment 0 \(PT_LOAD at 0x08000000\) has p_filesz 0x40000000 larger than p_memsz"),
+    ({"p_filesz": 0x60000000, "p_memsz": 0x60000000}, r"segment 0 .*has p_memsz 0x60000000 .*at most 1 GiB"),
+])
+def test_elf_segment_sizes(tmp_path, elf_bytes, fields, message):
+    from vbench.sim.elf import load_image
+    bad = _patched(tmp_path, elf_bytes, "seg.elf", **fields)
+    with pytest.raises(VbenchError, match=r"seg\.elf: " + message):
+        load_image(bad)
+
+
+def test_elf_symtab_wrong_type_cli(tmp_path, elf_bytes):
+    """A .symtab of type SHT_PROGBITS: before, AttributeError ('Section' has no iter_symbols)."""
+    d = bytearray(elf_bytes)
+    struct.pack_into("<I", d, _section_header(elf_bytes, ".symtab") + 4, SHT_PROGBITS)
+    bad = tmp_path / "symtab.elf"
+    bad.write_bytes(bytes(d))
+    r = _cli("exec", bad, "--platform", "nucleo-l4r5zi")
+    assert r.returncode == 2, r.stderr
+    assert "symtab.elf: section '.symtab' has type SHT_PROGBITS, not a symbol table" in r.stderr
+
+
+def test_elf_section_headers_past_the_end_cli(tmp_path, elf_bytes):
+    d = bytearray(elf_bytes)
+    struct.pack_into("<I", d, 32, 0x7FFFFF00)  # e_shoff
+    bad = tmp_path / "shoff.elf"
+    bad.write_bytes(bytes(d))
+    r = _cli("exec", bad, "--platform", "nucleo-l4r5zi")
+    assert r.returncode == 2, r.stderr
+    assert "shoff.elf: malformed ELF" in r.stderr
+
+
+def test_elf_any_pyelftools_exception_is_named(tmp_path, elf_bytes, monkeypatch):
+    """Whatever pyelftools raises on a corrupt file (construct/struct errors, ...) names the file."""
+    from elftools.elf.elffile import ELFFile
+
+    from vbench.sim.elf import load_image
+
+    def broken(self):
+        raise struct.error("unpack requires a buffer of 40 bytes")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(ELFFile, "iter_sections", broken)
+    path = tmp_path / "odd.elf"
+    path.write_bytes(elf_bytes)
+    with pytest.raises(VbenchError, match=r"odd\.elf: malformed ELF \(error: unpack requires"):
+        load_image(path)
