@@ -242,3 +242,56 @@ def test_elf_any_pyelftools_exception_is_named(tmp_path, elf_bytes, monkeypatch)
     path.write_bytes(elf_bytes)
     with pytest.raises(VbenchError, match=r"odd\.elf: malformed ELF \(error: unpack requires"):
         load_image(path)
+
+
+# ------------------------------------------------------------------------------------ y_labels.csv
+
+def _labels(tmp_path: Path, folder: str, rows: list[str]) -> Path:
+    d = tmp_path / folder
+    d.mkdir()
+    (d / "y_labels.csv").write_text("\n".join(rows) + "\n")
+    return d
+
+
+@pytest.mark.parametrize("label", [99, -1, 12])
+def test_labels_outside_the_workload_classes(tmp_path, label):
+    """kws01 has 12 classes: label 99, -1 or 12 used to score as a silent 0 %."""
+    from vbench.harness.dataset import read_labels
+    folder = _labels(tmp_path, "kws01", ["a.bin,12,7", f"b.bin,12,{label}", "c.bin,12,0"])
+    with pytest.raises(VbenchError, match=rf"kws01/y_labels\.csv:2: 'b\.bin' has label {label}, outside "
+                                          r"the 12 classes of kws01 \(0\.\.11\)"):
+        read_labels(folder)
+
+
+def test_labels_range_comes_from_the_workload(tmp_path):
+    """The classes column cannot widen the range: it must repeat the workload's count."""
+    from vbench.harness.dataset import read_labels
+    folder = _labels(tmp_path, "ic01", ["a.bin,10,9", "b.bin,100,50"])
+    with pytest.raises(VbenchError, match=r"ic01/y_labels\.csv:2: 'b\.bin' has label 50, outside the 10 classes"):
+        read_labels(folder)
+    (folder / "y_labels.csv").write_text("a.bin,10,9\nb.bin,11,3\n")
+    with pytest.raises(VbenchError, match=r"ic01/y_labels\.csv:2: 'b\.bin' declares 11 classes, but ic01 has 10"):
+        read_labels(folder)
+
+
+def test_labels_anomaly_detection_is_binary(tmp_path):
+    from vbench.harness.dataset import read_labels
+    folder = _labels(tmp_path, "ad01", ["a.bin,2,0,2560,512", "b.bin,2,1,2560,512", "c.bin,2,2,2560,512"])
+    with pytest.raises(VbenchError, match=r"ad01/y_labels\.csv:3: 'c\.bin' has label 2, outside the 2 classes"):
+        read_labels(folder)
+
+
+def test_labels_in_an_unnamed_folder_use_the_classes_column(tmp_path):
+    from vbench.harness.dataset import read_labels
+    folder = _labels(tmp_path, "mine", ["a.bin,3,2", "b.bin,3,3"])
+    with pytest.raises(VbenchError, match=r"mine/y_labels\.csv:2: 'b\.bin' has label 3, outside the 3 classes "
+                                          r"of the classes column"):
+        read_labels(folder)
+    (folder / "y_labels.csv").write_text("a.bin,3,2\n")
+    assert read_labels(folder)[0].label == 2
+
+
+def test_valid_labels_still_read(tmp_path):
+    from vbench.harness.dataset import read_labels
+    folder = _labels(tmp_path, "vww01", ["a.bin,2,0", "b.bin,2,1"])
+    assert [r.label for r in read_labels(folder)] == [0, 1]

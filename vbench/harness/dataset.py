@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vbench.errors import VbenchError
-from vbench.workloads import by_model_id
+from vbench.workloads import MODEL_IDS, by_model_id
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,20 @@ def dataset_folder(dataset_dir: str | Path, model_id: str) -> Path:
                       f"DIR/<model id>/y_labels.csv with the listed files beside it)")
 
 
+def workload_classes(model_id: str) -> int:
+    """Classes a label of `model_id` ranges over: the model's outputs for a classifier, 2 (normal,
+    anomalous) for anomaly detection."""
+    spec = by_model_id(model_id)
+    return spec.results if spec.classifier else 2
+
+
 def read_labels(folder: str | Path) -> list[LabelRow]:
+    """The rows of `folder`/y_labels.csv. Each label must lie in 0..classes-1, the classes of the
+    workload the folder is named after (kws01: 12, ...), whose count the `classes` column must
+    repeat; in a folder with another name, the row's own `classes` column is the range."""
     path = Path(folder) / "y_labels.csv"
+    model_id = Path(folder).name
+    expected = workload_classes(model_id) if model_id in MODEL_IDS else None
     rows = []
     try:
         with open(path, newline="") as f:
@@ -52,11 +64,26 @@ def read_labels(folder: str | Path) -> list[LabelRow]:
                 except (IndexError, ValueError):
                     raise VbenchError(f"{path}:{lineno}: expected 'file,classes,class[,bytes,stride]', "
                                       f"got '{','.join(rec)}'") from None
+                _check_label(path, lineno, rows[-1], model_id, expected)
     except OSError as exc:
         raise VbenchError(f"{path}: cannot read: {exc.strerror}") from None
     if not rows:
         raise VbenchError(f"{path}: no entries")
     return rows
+
+
+def _check_label(path: Path, lineno: int, row: LabelRow, model_id: str, expected: int | None) -> None:
+    """A label outside the classes would score as a silent miss (0 % accuracy): refuse it."""
+    where = f"{path}:{lineno}: '{row.file}'"
+    classes = expected if expected is not None else row.classes
+    if classes < 1:
+        raise VbenchError(f"{where} declares {row.classes} classes; expected at least 1")
+    if not 0 <= row.label < classes:
+        owner = model_id if expected is not None else "the classes column"
+        raise VbenchError(f"{where} has label {row.label}, outside the {classes} classes of {owner} "
+                          f"(0..{classes - 1})")
+    if expected is not None and row.classes != expected:
+        raise VbenchError(f"{where} declares {row.classes} classes, but {model_id} has {expected}")
 
 
 def read_input(folder: str | Path, row: LabelRow) -> bytes:
