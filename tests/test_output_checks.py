@@ -223,3 +223,27 @@ def test_max_instructions_accepts_scientific_notation():
     for cmd in ("exec", "profile", "validate"):
         args = parser.parse_args([cmd, "x", "--max-instructions", "5e9"])
         assert args.max_instructions == 5_000_000_000
+
+
+def test_build_folder_checked_before_building(tmp_path, bad):
+    """Commands that build firmware or compile models refuse an unwritable build folder at once."""
+    import os
+
+    blocker, _ = bad
+    env = {**os.environ, "VBENCH_BUILD_DIR": str(blocker / "build")}
+    before = snapshot(tmp_path)
+    for cmd in (("build", "demo"), ("bench",), ("check-models", "--inputs", "1"),
+                ("run", "--workload", "kws", "--mode", "performance", "--no-plots", "--out", tmp_path / "res"),
+                ("study", "sparsity", "--workload", "kws", "--no-dataset", "--out", tmp_path / "st"),
+                ("sweep", SWEEP)):
+        r = vbench(*cmd, env=env)
+        assert_refused(r, blocker / "build", "VBENCH_BUILD_DIR")
+    assert snapshot(tmp_path) == before
+
+
+def test_sweep_workers_and_run_platform(tmp_path):
+    for value in ("0", "-1"):
+        assert_refused(vbench("sweep", SWEEP, f"--workers={value}"), "--workers")
+    r = vbench("run", "--platform", "", "--out", tmp_path / "out")
+    assert_refused(r, "--platform", "nucleo-l4r5zi")
+    assert not (tmp_path / "out").exists()

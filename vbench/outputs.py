@@ -83,4 +83,14 @@ def check_writable_file(path: str | os.PathLike, what: str) -> Path:
     return path
 
 
-__all__ = ["check_writable_dir", "check_writable_file"]
+def check_build_dirs() -> None:
+    """The build folders (firmware images under the repository's build/, compile and harness caches
+    under $VBENCH_BUILD_DIR or build/) are writable, for commands that build before they run."""
+    from vbench.paths import BUILD_DIR, build_root
+
+    check_writable_dir(BUILD_DIR, "build folder")
+    if build_root() != BUILD_DIR:
+        check_writable_dir(build_root(), "build folder ($VBENCH_BUILD_DIR)")
+
+
+__all__ = ["check_build_dirs", "check_writable_dir", "check_writable_file"]

@@ -20,6 +20,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from vbench.outputs import check_build_dirs
+
+    check_build_dirs()
     plat = load_platform(args.platform, args.set)
     elf = build_firmware("bench_mix", plat, defines=[f"BENCH_ITERATIONS={args.iterations}"])
     out = bench(elf, plat).to_json()

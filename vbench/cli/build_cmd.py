@@ -35,6 +35,9 @@ def run(args) -> int:
         for name in list_apps():
             print(name)
         return 0
+    from vbench.outputs import check_build_dirs
+
+    check_build_dirs()
     opt = args.opt if args.opt.startswith("-O") else f"-O{args.opt}"
     apps = args.apps or ["demo"]
     platforms = args.platform or list(DEFAULT_PLATFORMS)

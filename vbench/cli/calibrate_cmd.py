@@ -35,9 +35,10 @@ def add_arguments(p) -> None:
 def _check_outputs(args) -> None:
     """The calibrated file(s) and the report folder, explicit or default, are writable before any
     row is simulated."""
-    from vbench.outputs import check_writable_dir, check_writable_file
+    from vbench.outputs import check_build_dirs, check_writable_dir, check_writable_file
     from vbench.paths import BUILD_DIR, REPO_ROOT
 
+    check_build_dirs()  # firmware images and the calibration cache
     fits = [spec.partition("=")[0].strip() for spec in args.fit]
     timing = any(not name.startswith("power.") for name in fits)
     if args.report:

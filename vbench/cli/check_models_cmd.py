@@ -55,6 +55,9 @@ def run(args) -> int:
         raise VbenchError("--dataset and --no-dataset contradict each other")
     if args.jobs < 0:
         raise VbenchError(f"--jobs must be 0 (auto) or more, not {args.jobs}")
+    from vbench.outputs import check_build_dirs
+
+    check_build_dirs()
     workers = args.jobs or os.cpu_count() or 1
     t0 = time.perf_counter()
     rows = check_models(args.model, args.platform, inputs=args.inputs, seed=args.seed,

@@ -16,7 +16,7 @@ from vbench.benchmark import DEFAULT_PLATFORM, MODES, Job, Suite, parse_list
 from vbench.cli.argtypes import positive_int
 from vbench.compiler.encodings import WEIGHT_ENCODINGS
 from vbench.errors import VbenchError
-from vbench.outputs import check_writable_dir
+from vbench.outputs import check_build_dirs, check_writable_dir
 from vbench.platform import load_platform
 from vbench.report import make_result_set, summary_table, write_result_set
 from vbench.workloads import IDS, by_id
@@ -78,8 +78,13 @@ def run(args) -> int:
         raise VbenchError(f"--mode names no mode (known: {', '.join(MODES)})")
     # results.json, results.csv, report.md and the plots: writable before anything is simulated
     check_writable_dir(args.out, "--out", files=("results.json", "results.csv", "report.md", "latency.png", "energy.png"))
+    check_build_dirs()  # firmware images and compiled models
     models = parse_models(args.model, workloads)
     platforms = args.platform or [DEFAULT_PLATFORM]
+    if any(not name.strip() for name in platforms):
+        from vbench.platform import available_platforms
+
+        raise VbenchError(f"--platform '' names no board (known: {', '.join(p.stem for p in available_platforms())})")
     for name in platforms:
         load_platform(name, args.set)  # bad board or override: fail before any simulation
     if "accuracy" in modes and not args.dataset:

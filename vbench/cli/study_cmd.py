@@ -55,7 +55,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from vbench.benchmark import parse_list
     from vbench.errors import VbenchError
-    from vbench.outputs import check_writable_dir
+    from vbench.outputs import check_build_dirs, check_writable_dir
     from vbench.studies import make_study, run_study, summary_text, write_study
     from vbench.workloads import IDS
 
@@ -73,6 +73,7 @@ def run(args) -> int:
         raise VbenchError(f"--jobs must be 0 (auto) or more, not {args.jobs}")
     out = args.out or Path("results") / f"study-{study.name}"
     check_writable_dir(out, "--out", files=("study.md", "study.csv", "layers.csv", "comparisons.csv", "study.json"))
+    check_build_dirs()
     say = lambda msg: print(f"study {study.name}: {msg}", file=sys.stderr, flush=True)  # noqa: E731
     t0 = time.perf_counter()
     result = run_study(study, workloads, args.platform, seed=args.seed, workers=args.jobs or os.cpu_count() or 1,

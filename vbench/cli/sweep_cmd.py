@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vbench.outputs import check_writable_file
+from vbench.cli.argtypes import positive_int
+from vbench.outputs import check_build_dirs, check_writable_file
 from vbench.report_io import write_csv_atomic
 from vbench.sweep import LocalExecutor, load_sweep, run_sweep
 
@@ -15,7 +16,7 @@ HELP = "run a grid of platform/power overrides (a sweep file) in parallel and wr
 
 def add_arguments(p) -> None:
     p.add_argument("spec", type=Path, help="sweep file: firmware, platform, [set], [grid]")
-    p.add_argument("--workers", type=int, default=None, help="parallel simulations (default: all cores)")
+    p.add_argument("--workers", type=positive_int, default=None, help="parallel simulations (default: all cores)")
     p.add_argument("--csv", type=Path, help="write the table as CSV")
     p.add_argument("--json", action="store_true")
 
@@ -23,6 +24,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     if args.csv:
         check_writable_file(args.csv, "--csv")  # before the grid runs, not after it
+    check_build_dirs()  # the spec's firmware may be an app built on the way
     spec = load_sweep(args.spec)
     rows = run_sweep(spec, LocalExecutor(args.workers))
     if args.csv:

@@ -39,11 +39,12 @@ def run(args) -> int:
     def progress(msg: str) -> None:
         print(f"validate: {msg}", file=sys.stderr, flush=True)
 
-    if args.out:  # before any firmware runs, not after
-        from vbench.outputs import check_writable_dir
+    from vbench.outputs import check_build_dirs, check_writable_dir
 
+    if args.out:  # before any firmware runs, not after
         names = ("timing_fit.json",) if args.fit else ("validate.json", "validate.csv", "validate.md", "validate.png")
         check_writable_dir(args.out, "--out", files=names)
+    check_build_dirs()  # firmware images built from rows that name an app
 
     if args.fit:
         from vbench.calibration.timing_fit import fit_timing, parse_grid, report
