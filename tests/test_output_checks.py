@@ -247,3 +247,14 @@ def test_sweep_workers_and_run_platform(tmp_path):
     r = vbench("run", "--platform", "", "--out", tmp_path / "out")
     assert_refused(r, "--platform", "nucleo-l4r5zi")
     assert not (tmp_path / "out").exists()
+
+
+def test_good_outputs_still_written(tmp_path):
+    """The checks do not get in the way: missing folders are created by the command itself."""
+    r = vbench("compile", KWS, "-o", tmp_path / "gen" / "deeper", "--json")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "gen" / "deeper").iterdir()) == [
+        "kws_ref_model_model.c", "kws_ref_model_model.h", "kws_ref_model_model.json"]
+    r = vbench("transform", "prune", KWS, "-o", tmp_path / "t" / "p50.tflite", "--json")
+    assert r.returncode == 0, r.stderr
+    assert [p.name for p in (tmp_path / "t").iterdir()] == ["p50.tflite"]  # no temporary files left
