@@ -1,5 +1,6 @@
 """The CI regression gate end to end: a deliberately slowed kernel (a variant directory whose
-FULLY_CONNECTED wastes cycles) is caught by `vbench compare`, which names the workload and layers."""
+FULLY_CONNECTED wastes cycles) is caught by `vbench compare --allow-differ firmware`, which names the
+workload and layers (without the option the changed firmware alone makes it exit 2)."""
 
 import subprocess
 import sys
@@ -26,8 +27,11 @@ def test_slowed_kernel_is_reported_as_a_regression(tmp_path):
     assert base.returncode == 0, base.stderr[-2000:]
     new = vbench(*run, "--kernels", slow, "--out", tmp_path / "new")
     assert new.returncode == 0, new.stderr[-2000:]
-    gate = vbench("compare", tmp_path / "base", tmp_path / "new")
-    assert gate.returncode == 1
+    # the kernels changed, so the firmware differs: the gate refuses that unless it is declared expected
+    refused = vbench("compare", tmp_path / "base", tmp_path / "new")
+    assert refused.returncode == 2 and "firmware differs" in refused.stdout and "--allow-differ firmware" in refused.stdout
+    gate = vbench("compare", tmp_path / "base", tmp_path / "new", "--allow-differ", "firmware")
+    assert gate.returncode == 1, gate.stdout + gate.stderr
     verdict = gate.stdout.split("regressions:")[1]
     assert "ad/nucleo-l4r5zi" in verdict and "FULLY_CONNECTED" in verdict
     assert vbench("compare", tmp_path / "base", tmp_path / "base").returncode == 0
