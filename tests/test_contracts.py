@@ -78,7 +78,7 @@ def test_the_installed_library_matches_its_mirrors():
     N.check_abi(N.library(), "installed")  # also done at load; here the expectation is explicit
     sizes = (ctypes.c_uint32 * len(N.abi_expectation()))()
     assert N.library().vb_abi(sizes, len(sizes)) == N.ABI_VERSION
-    assert list(sizes)[-2:] == [len(N.STALL_CAUSES), N.STOP_RETRANSLATE + 1]
+    assert list(sizes)[-2:] == [len(N.STALL_CAUSES), N.STOP_SIGNAL + 1]
 
 
 def test_operator_kinds_match_the_runtime_header():

@@ -175,7 +175,7 @@ def _all_keys(node: dict, prefix: str = "") -> list[str]:
 
 # Keys a platform need not define but an override may set (what-if pins).
 PINNABLE = ("core.clock_hz", "flash.wait_states", "flash.prefetch", "flash.icache", "flash.dcache",
-            "power.supply_v", "run.max_instructions")
+            "power.supply_v", "run.max_instructions", "run.max_seconds")
 
 
 def _apply_override(data: dict, path: Path, key: str, value: Any) -> None:

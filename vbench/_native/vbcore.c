@@ -1,7 +1,39 @@
 /* vbcore: the block hook, static block costs with the pipeline rules, the block cache, commits and
    flushes into the function/layer buckets. See vbcore.h; the other units are named in
    vbcore_internal.h, flash timing is in flash_art.c. */
+#define _POSIX_C_SOURCE 200809L /* sigaction under -std=c11 */
 #include "vbcore_internal.h"
+
+#include <signal.h>
+
+/* SIGINT/SIGTERM while the emulator runs: Python's handlers cannot run until control returns to
+   it, so the block hook checks this flag and stops the run (vb_trap_signals). */
+static volatile sig_atomic_t pending_signal;
+static struct sigaction saved_int, saved_term;
+
+static void on_signal(int sig) { pending_signal = sig; }
+
+/* on = 1: catch SIGINT and SIGTERM for the native run; on = 0: give them back to Python. */
+VB_API void vb_trap_signals(int on) {
+    if (on) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &saved_int);
+        sigaction(SIGTERM, &sa, &saved_term);
+    } else {
+        sigaction(SIGINT, &saved_int, NULL);
+        sigaction(SIGTERM, &saved_term, NULL);
+    }
+}
+
+/* The signal that stopped the run (0: none), cleared. */
+VB_API int vb_take_signal(void) {
+    int sig = pending_signal;
+    pending_signal = 0;
+    return sig;
+}
 
 /* ---------------------------------------------------------------- set-up */
 
@@ -345,6 +377,11 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
     /* A stop was requested: Unicorn calls this hook for the next block but exits before running
        it, so it must not be accounted. */
     if (v->stop_reason != VB_STOP_NONE) return;
+    if (pending_signal) { /* the pending block stays pending: nothing is lost if Python goes on */
+        v->stop_reason = VB_STOP_SIGNAL;
+        v->emu_stop(v->uc);
+        return;
+    }
     if (v->code_written_hi) { /* decoded code was overwritten: its blocks are stale */
         v->fault_addr = v->code_written_lo;
         v->stop_reason = VB_STOP_RETRANSLATE; /* pending stays: this hook runs again and commits it */
@@ -380,6 +417,10 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
     }
     if (b->ninsn == 1 && (b->first_flags & VB_F_BRANCH) && a == b) { /* `b .`: nothing left to run */
         stop_before(v, VB_STOP_SELF_LOOP);
+        return;
+    }
+    if (a && (a->last_flags & VB_F_WFI)) { /* asleep: Python advances time to a wake-up, or halts */
+        stop_before(v, VB_STOP_WFI);
         return;
     }
     if (v->next_event && v->c.cycles >= v->next_event) {

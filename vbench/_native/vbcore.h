@@ -18,7 +18,7 @@
 #define VB_API __attribute__((visibility("default")))
 
 /* Bump whenever a struct or enum below changes: Python refuses a library with another value. */
-#define VB_ABI_VERSION 5
+#define VB_ABI_VERSION 6
 
 /* Instruction attribute flags. */
 enum {
@@ -34,13 +34,14 @@ enum {
     VB_F_WIDE = 1u << 9,         /* 32-bit encoding (Thumb-2 wide / RV32 non-compressed) */
     VB_F_AGU_DEP = 1u << 10,     /* its address/target operand has no forwarding from the ALU */
     VB_F_HOOKED = 1u << 11,      /* needs a per-instruction hook (divide, counter CSR) */
+    VB_F_WFI = 1u << 12,         /* WFI/WFE: the core sleeps until an event wakes it */
     VB_F_VALID = 1u << 15,       /* table slot holds a decoded instruction */
 };
 
 /* Why vb_hook_block asked Unicorn to stop. */
 enum {
     VB_STOP_NONE = 0, VB_STOP_BUDGET, VB_STOP_FLASH_WRITE, VB_STOP_NO_DECODE, VB_STOP_EVENT,
-    VB_STOP_SELF_LOOP, VB_STOP_EXTERNAL, VB_STOP_RETRANSLATE, VB_STOP_N
+    VB_STOP_SELF_LOOP, VB_STOP_EXTERNAL, VB_STOP_RETRANSLATE, VB_STOP_WFI, VB_STOP_SIGNAL, VB_STOP_N
 };
 
 /* Stall causes reported per function and per layer. */

@@ -26,10 +26,10 @@ from vbench.sim.cores import core_for
 from vbench.sim.elf import Image, load_image
 from vbench.sim.flash_models import flash_model_for
 from vbench.sim.memory_map import MemoryMap
+from vbench.sim.run_limits import DEFAULT_BUDGET, DEFAULT_MAX_SECONDS, RunLimits
 from vbench.sim.peripherals import load_all as load_peripheral_models
 from vbench.sim.peripherals.base import Peripheral
 
-DEFAULT_BUDGET = 20_000_000_000
 
 
 @dataclass
@@ -75,6 +75,7 @@ class Board:
         self.core = self.lib.vb_create()
         self.timing_on = timing
         self.budget = int(max_instructions or self.platform.get("run.max_instructions", DEFAULT_BUDGET))
+        self.limits = RunLimits(self, float(self.platform.get("run.max_seconds", DEFAULT_MAX_SECONDS)))
         self.account = Accounting(self)
         self.flash_model = flash_model_for(self.platform, self.lib) if timing else None  # no timing: plain flash
         self.exceptions = None
@@ -88,6 +89,7 @@ class Board:
         self._last_write: int | None = None
         self._pc: int | None = None  # where a run paused for input continues
         self._waiting_input = False
+        self._sleeping = False
         self._wall = 0.0
         pinned = self.platform.get("core.clock_hz", None)
         self.clock_pinned = pinned is not None
@@ -109,11 +111,6 @@ class Board:
         for p in self.peripherals.values():
             if p.params.get("console") and uart_input and hasattr(p, "feed"):
                 p.feed(uart_input)
-
-    @property
-    def insns(self) -> dict:
-        """Decoded instructions by address: what has executed so far."""
-        return self.codemap.insns
 
     # ================================================================ set-up (memory and peripherals: memory_map.py)
     def _setup_native(self) -> None:
@@ -215,6 +212,7 @@ class Board:
             return
         self.clock_hz = float(hz)
         self.account.new_segment(self.clock_hz, self.voltage_range)
+        self.limits.clock_changed()  # the same board time is a different cycle count now
 
     def set_voltage_range(self, name: str) -> None:
         if name != self.voltage_range:
@@ -274,6 +272,11 @@ class Board:
     def peripheral(self, name: str) -> Peripheral:
         return self.peripherals[name]
 
+    def sleep(self) -> None:
+        """The core executed WFI: the run loop advances time to a wake-up or halts (run_limits.py)."""
+        self._sleeping = True
+        self.lib.vb_request_stop(self.core)
+
     def wait_for_input(self) -> None:
         """A UART model found the firmware polling an empty receiver: hand control back to the
         host (a harness feeds the next command), or end the run if nobody will."""
@@ -325,13 +328,20 @@ class Board:
         t0 = time.perf_counter()
         pc = self._pc if self._pc is not None else self.entry
         self._pending_fault = None
+        self.limits.start()
         while True:
             try:
+                self.lib.vb_trap_signals(1)  # Ctrl-C / SIGTERM reach a run that is busy in native code
                 self.backend.start(pc)
             except FirmwareFault as exc:  # raised by a hook (exception model) and passed through Unicorn
                 self.finish("fault", None, str(exc))
             except unicorn.UcError as exc:
                 self.finish("fault", None, self._pending_fault or f"{exc} at PC {self.image.describe(self.backend.pc)}")
+            finally:
+                self.lib.vb_trap_signals(0)
+            if self.lib.vb_take_signal():
+                self.lib.vb_clear_stop(self.core)
+                raise KeyboardInterrupt  # the pending block stays pending: run() may be called again
             self.codemap.check()
             if self._pending_fault:
                 self.finish("fault", None, self._pending_fault)
@@ -349,38 +359,26 @@ class Board:
                 self._stop = ("halt", None, f"waiting for UART input at {self.image.describe(pc)}")
                 break
             if reason in (N.STOP_BUDGET, N.STOP_FLASH_WRITE, N.STOP_NO_DECODE):
-                self._stop = ("budget" if reason == N.STOP_BUDGET else "fault", None, self._stop_message(reason, pc))
+                self._stop = ("budget" if reason == N.STOP_BUDGET else "fault", None, self.limits.stop_message(reason, pc))
                 break
             if reason == N.STOP_RETRANSLATE:
                 self.codemap.retranslate()
                 continue
-            if reason == N.STOP_SELF_LOOP and not self._idle_until_event():
+            if reason == N.STOP_SELF_LOOP and not self.limits.idle_until_event():
                 self._stop = ("halt", None, f"halted in a self-loop at {self.image.describe(pc)}")
                 break
+            sleeping, self._sleeping = reason == N.STOP_WFI or self._sleeping, False
+            if sleeping and not self.limits.idle_until_event():
+                self._stop = ("halt", None, f"halted: waiting for an interrupt (WFI/WFE) before "
+                                            f"{self.image.describe(pc)} with no enabled source that can wake the core")
+                break
             self._run_due_events()
+            if self._stop is not None:
+                break
             if self.exceptions is not None and self.exceptions.take_pending(self.uc):
                 pc = self.backend.pc
+        self.limits.stop()
         return self._result(self._wall + time.perf_counter() - t0)
-
-    def _stop_message(self, reason: int, pc: int) -> str:
-        addr = self.lib.vb_fault_addr(self.core)
-        if reason == N.STOP_BUDGET:
-            return f"instruction budget of {self.budget:,} exhausted at PC {self.image.describe(pc)}"
-        if reason == N.STOP_FLASH_WRITE:
-            self._fault_pc = self.codemap.address_of(self.codemap.locate_access(addr, True))
-            return (f"store to flash address {addr:#010x} at PC {self.image.describe(self._fault_pc)}"
-                    " (flash is programmed through FLASH_CR, not by plain stores)")
-        return f"execution reached {self.image.describe(addr)}, which holds no decodable code"
-
-    def _idle_until_event(self) -> bool:
-        """A self-loop that an interrupt can end: advance time to the next event instead of spinning."""
-        if not self._events or (self.exceptions is not None and not self.exceptions.can_wake()):
-            return False
-        self.lib.vb_cut(self.core, 1 << 30)
-        now = self.account.raw().cycles
-        if self._events[0][0] > now:
-            self.lib.vb_add_idle(self.core, self._events[0][0] - now)
-        return True
 
     def _run_due_events(self) -> None:
         self._access = None

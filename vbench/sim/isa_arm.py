@@ -179,7 +179,7 @@ class ArmDecoder:
         elif m in ("mrs", "msr", "cpsid", "cpsie", "svc", "bkpt", "udf"):
             cls, cycles, flags = "system", t["system"], 0
         elif m in ("wfi", "wfe"):
-            cls, cycles, flags = "system", t["wfi"], 0
+            cls, cycles, flags = "system", t["wfi"], N.F_WFI
         elif m in ("vldr",):
             cls, cycles, flags = "fp", t["fp_load"], N.F_LOAD | N.F_AGU_DEP
             v.n_loads = 1

@@ -98,9 +98,9 @@ class RvDecoder:
             v = self._insn(4, "alu", t["alu"], N.F_DATA_PROC, read=read, written=_bit(rd))
         elif op == 0x73:
             csr = w >> 20
-            if f3 == 0:
-                v = self._insn(4, "system", t["csr"], 0)
-                name = "system"
+            if f3 == 0:  # ecall, ebreak, mret, wfi (0x10500073: sleeps until an interrupt)
+                v = self._insn(4, "system", t["csr"], N.F_WFI if w == 0x10500073 else 0)
+                name = "wfi" if w == 0x10500073 else "system"
             else:
                 slow = csr in SLOW_CSRS
                 v = self._insn(4, "system", t["csr_slow"] if slow else t["csr"], 0,

@@ -17,12 +17,12 @@ from vbench.errors import VbenchError
 # Flags, stop reasons and stall causes: keep in step with vbcore.h.
 F_LOAD, F_STORE, F_LDR_PIPE, F_BRANCH_COND, F_BRANCH = 1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4
 F_DATA_PROC, F_DIVIDE, F_LITERAL, F_MULTI, F_WIDE = 1 << 5, 1 << 6, 1 << 7, 1 << 8, 1 << 9
-F_AGU_DEP, F_HOOKED = 1 << 10, 1 << 11
+F_AGU_DEP, F_HOOKED, F_WFI = 1 << 10, 1 << 11, 1 << 12
 F_VALID = 1 << 15
 
-ABI_VERSION = 5  # vbcore.h VB_ABI_VERSION
+ABI_VERSION = 6  # vbcore.h VB_ABI_VERSION
 (STOP_NONE, STOP_BUDGET, STOP_FLASH_WRITE, STOP_NO_DECODE, STOP_EVENT, STOP_SELF_LOOP, STOP_EXTERNAL,
- STOP_RETRANSLATE) = range(8)
+ STOP_RETRANSLATE, STOP_WFI, STOP_SIGNAL) = range(10)
 STALL_CAUSES = ("flash", "branch", "load_use", "divide", "exception")
 
 MAX_ENERGY_CLASSES = 32
@@ -129,6 +129,8 @@ def library() -> ctypes.CDLL:
         "vb_insn_slot": (POINTER(VbInsn), [c_void_p, c_uint32]),
         "vb_code_rewritten": (None, [c_void_p, POINTER(c_uint32), POINTER(c_uint32)]),
         "vb_watch_calls": (None, [c_void_p, c_uint32]),
+        "vb_trap_signals": (None, [c_int]),
+        "vb_take_signal": (c_int, []),
         "vb_watched_calls": (c_uint32, [c_void_p, c_void_p, c_uint32]),
         "vb_add_flash_region": (c_int, [c_void_p, c_uint32, c_uint32, c_void_p]),
         "vb_flash_cookie": (c_void_p, [c_void_p, c_uint32, c_uint32, c_void_p]),
@@ -163,7 +165,7 @@ def library() -> ctypes.CDLL:
 
 def abi_expectation() -> list[int]:
     """What vb_abi() must report: the mirrored struct sizes, then the stall-cause and stop-reason counts."""
-    return [ctypes.sizeof(s) for s in ABI_STRUCTS] + [len(STALL_CAUSES), STOP_RETRANSLATE + 1]
+    return [ctypes.sizeof(s) for s in ABI_STRUCTS] + [len(STALL_CAUSES), STOP_SIGNAL + 1]
 
 
 def check_abi(lib: ctypes.CDLL, origin: str, want: list[int] | None = None, version: int = ABI_VERSION) -> None:

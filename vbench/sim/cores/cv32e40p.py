@@ -46,7 +46,16 @@ class Cv32e40p(CoreModel):
         if d.csr_read:
             board.uc.hook_add(unicorn.UC_HOOK_CODE, self._on_counter_csr, (board, d), d.address, d.address)
             return True
+        if d.insn.flags & N.F_WFI:  # QEMU halts the hart on WFI and never returns: vbench sleeps it instead
+            board.uc.hook_add(unicorn.UC_HOOK_CODE, self._on_wfi, board, d.address, d.address)
+            return True
         return False
+
+    @staticmethod
+    def _on_wfi(uc, address, size, board):
+        board.cut_at(address)
+        uc.reg_write(board.backend.pc_reg, address + size)
+        board.sleep()
 
     @staticmethod
     def _on_counter_csr(uc, address, size, user):
