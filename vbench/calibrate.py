@@ -342,7 +342,8 @@ def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] 
         result.energy_condition = efit.condition
         for j, p in enumerate(eparams):
             result.fitted[p.name] = float(efit.values[j])
-            result.stderr[p.name] = float(efit.stderr[j])
+            se = float(efit.stderr[j])
+            result.stderr[p.name] = se if math.isfinite(se) else None  # undefined without spare rows: null in JSON
         result.methods.append(
             f"energy: linear least squares of the relative {'/'.join(sorted({r.energy_target for r in e_rows}))} "
             f"error over {len(e_rows)} rows (the model is linear in its coefficients; one simulation per row)")
