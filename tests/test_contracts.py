@@ -101,3 +101,24 @@ def test_flash_parameters_out_of_range_are_refused_naming_the_key(tmp_path, sett
 def test_flash_fill_that_does_not_divide_the_line_is_refused(tmp_path):
     with pytest.raises(VbenchError, match="geometry rejected by the flash model"):
         run_firmware(assemble_arm(tmp_path, "    nop\n"), load_platform("nucleo-l4r5zi", ["flash.fill_bytes=3"]))
+
+
+@pytest.mark.parametrize("setting,culprit", [
+    ("timing.alu=-1", r"timing\.alu = -1 must be a whole number of cycles from 0 to 255"),
+    ("timing.load=1000", r"timing\.load = 1000 must be"), ("timing.branch_refill=nan", r"timing\.branch_refill = nan"),
+    ("timing.alu=1.5", r"timing\.alu = 1\.5"), ("power.supply_v=nan", r"'supply_v' = nan must be a number from 1 to 3\.6"),
+    ("power.supply_v=0", r"'supply_v' = 0 must be"), ("power.class_pc.alu=-3", r"'class_pc\.alu' = -3"),
+    ("power.stall_pc=1e9", r"'stall_pc' = 1000000000"), ("run.max_seconds=0", r"run budget must be positive")])
+def test_timing_power_and_run_numbers_out_of_range_are_refused(tmp_path, setting, culprit):
+    elf = assemble_arm(tmp_path, "    nop\n")
+    with pytest.raises(VbenchError, match=culprit):
+        run_firmware(elf, load_platform("nucleo-l4r5zi", [setting]))
+
+
+def test_power_model_figures_are_overrides(tmp_path):
+    """The README's example: --set power.static_ua=500 reaches the power model."""
+    elf = assemble_arm(tmp_path, "    nop\n" * 100)
+    base = run_firmware(elf, load_platform("nucleo-l4r5zi"))
+    more = run_firmware(elf, load_platform("nucleo-l4r5zi", ["power.static_ua=500"]))
+    assert more.cycles == base.cycles
+    assert more.energy_uj - base.energy_uj == pytest.approx(1.8 * 500e-6 * base.time_s * 1e6, rel=1e-9)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vbench.errors import VbenchError
+from vbench.sim.energy_classes import ENERGY_CLASSES
 from vbench.paths import PLATFORM_DIR, REPO_ROOT  # noqa: F401  (REPO_ROOT: still imported from here by sim/)
 
 # the boards the multi-board commands (build, check-models, study) run by default
@@ -176,6 +177,10 @@ def _all_keys(node: dict, prefix: str = "") -> list[str]:
 # Keys a platform need not define but an override may set (what-if pins).
 PINNABLE = ("core.clock_hz", "flash.wait_states", "flash.prefetch", "flash.icache", "flash.dcache",
             "power.supply_v", "run.max_instructions", "run.max_seconds")
+# The power model's own figures (power_models/*.toml, vbench/power.py) are set with --set power.<key>.
+POWER_KEYS = ("power.stall_pc", "power.flash_read_pc", "power.sram_read_pc", "power.sram_write_pc", "power.static_ua",
+              *(f"power.class_pc.{c}" for c in ENERGY_CLASSES),
+              *(f"power.range_scale.{r}" for r in ("range1-boost", "range1", "range2", "nominal")))
 
 
 def _apply_override(data: dict, path: Path, key: str, value: Any) -> None:
@@ -183,13 +188,13 @@ def _apply_override(data: dict, path: Path, key: str, value: Any) -> None:
     node = data
     for i, part in enumerate(parts[:-1]):
         if part not in node or not isinstance(node[part], dict):
-            if key in PINNABLE:
+            if key in PINNABLE or key in POWER_KEYS:
                 node = node.setdefault(part, {})
                 continue
             _unknown_key(data, path, key)
         node = node[part]
     leaf = parts[-1]
-    if leaf not in node and key not in PINNABLE:
+    if leaf not in node and key not in PINNABLE and key not in POWER_KEYS:
         _unknown_key(data, path, key)
     old = node.get(leaf)
     if isinstance(old, dict) and "value" in old:
@@ -200,7 +205,7 @@ def _apply_override(data: dict, path: Path, key: str, value: Any) -> None:
 
 
 def _unknown_key(data: dict, path: Path, key: str) -> None:
-    keys = _all_keys(data) + list(PINNABLE)
+    keys = _all_keys(data) + list(PINNABLE) + list(POWER_KEYS)
     hint = difflib.get_close_matches(key, keys, n=1)
     more = f" (did you mean '{hint[0]}'?)" if hint else ""
     raise VbenchError(f"{path}: override of unknown key '{key}'{more}")
