@@ -436,7 +436,51 @@ COMPARE = [
          "max-regression"),
 ]
 
-CASES = COMPILE + EXEC + PROFILE + SET + PLATFORM + VALIDATE + CALIBRATE + SWEEP + COMPARE
+# ------------------------------------------------------------------------------------ run / transform / build / study
+
+
+def _run(*extra):
+    return lambda tmp, e: ["--out", tmp / "out" / "results", "--no-plots", "--jobs", "1", *extra]
+
+
+def _bad_model(tmp: Path) -> Path:
+    return _write(tmp, "bad.tflite", KWS.read_bytes()[:20000])
+
+
+RUN = [
+    Case("run-unknown-workload", "run", _run("--workload", "nosuch"), 2, "nosuch"),
+    Case("run-empty-workload", "run", _run("--workload", ","), 2, "--workload"),
+    Case("run-unknown-mode", "run", _run("--workload", "ad", "--mode", "nosuch"), 2, "nosuch"),
+    Case("run-truncated-model", "run", lambda tmp, e: [*_run("--workload", "kws")(tmp, e), "--model",
+                                                       f"kws={_bad_model(tmp)}"], 2, "bad.tflite"),
+    Case("run-accuracy-limit-negative", "run", _run("--workload", "kws", "--mode", "accuracy", "--accuracy-limit",
+                                                    "-5"), 2, "--accuracy-limit"),
+    Case("run-dataset-missing", "run", lambda tmp, e: [*_run("--workload", "kws", "--mode", "accuracy")(tmp, e),
+                                                       "--dataset", tmp / "in" / "no_dataset"], 2, "no_dataset"),
+    Case("run-platform-file-missing", "run", lambda tmp, e: [*_run("--workload", "ad")(tmp, e), "--platform",
+                                                             tmp / "in" / "nope.toml"], 2, "nope.toml"),
+    Case("run-set-out-of-range", "run", _run("--workload", "ad", "--set", "flash.wait_states=99"), 2,
+         "flash.wait_states", xfail="run --set flash.wait_states=99 is refused per record, not before the work: "
+                                    "exit 1 (regression/failure) and results.json/csv/report.md written with "
+                                    "FAILED records"),
+    Case("run-out-is-a-file", "run", lambda tmp, e: ["--workload", "ad", "--no-plots", "--out",
+                                                     _write(tmp, "taken", "a file\n")], 2, "taken"),
+]
+
+TRANSFORM = [
+    Case("transform-truncated-model", "transform", lambda tmp, e: ["prune", _bad_model(tmp), "-o",
+                                                                   tmp / "out" / "p.tflite"], 2, "bad.tflite"),
+    Case("transform-missing-model", "transform", lambda tmp, e: ["cluster", tmp / "in" / "nope.tflite", "-o",
+                                                                 tmp / "out" / "c.tflite"], 2, "nope.tflite"),
+    Case("transform-sparsity-out-of-range", "transform", lambda tmp, e: ["prune", KWS, "--sparsity", "1.5", "-o",
+                                                                         tmp / "out" / "p.tflite"], 2, "sparsity"),
+    Case("transform-out-parent-is-a-file", "transform",
+         lambda tmp, e: ["prune", KWS, "-o", _write(tmp, "taken", "a file\n") / "p.tflite"], 2, "taken"),
+    Case("build-unknown-app", "build", lambda tmp, e: ["no_such_app"], 2, "no_such_app"),
+    Case("study-unknown", "study", lambda tmp, e: ["no_such_study"], 2, "no_such_study"),
+]
+
+CASES = COMPILE + EXEC + PROFILE + SET + PLATFORM + VALIDATE + CALIBRATE + SWEEP + COMPARE + RUN + TRANSFORM
 COUNTS = Counter(c.command if not c.id.startswith(("set-", "platform-")) else c.id.split("-")[0] for c in CASES)
 
 
@@ -451,7 +495,7 @@ def test_case_table_is_consistent():
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
     assert set(COUNTS) == {"compile", "exec", "profile", "set", "platform", "validate", "calibrate", "sweep",
-                           "compare"}
+                           "compare", "run", "transform", "build", "study"}
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
