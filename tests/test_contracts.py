@@ -99,8 +99,10 @@ def test_flash_parameters_out_of_range_are_refused_naming_the_key(tmp_path, sett
 
 
 def test_flash_fill_that_does_not_divide_the_line_is_refused(tmp_path):
-    with pytest.raises(VbenchError, match="geometry rejected by the flash model"):
-        run_firmware(assemble_arm(tmp_path, "    nop\n"), load_platform("nucleo-l4r5zi", ["flash.fill_bytes=3"]))
+    with pytest.raises(VbenchError, match=r"flash\.fill_bytes = 3 must be a power of two"):
+        load_platform("nucleo-l4r5zi", ["flash.fill_bytes=3"])
+    with pytest.raises(VbenchError, match=r"flash\.fill_bytes = 64 is larger than the 32-byte cache line"):
+        load_platform("nucleo-l4r5zi", ["flash.fill_bytes=64"])
 
 
 @pytest.mark.parametrize("setting,culprit", [

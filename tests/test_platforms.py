@@ -88,10 +88,7 @@ def test_power_model_figures_cite_sources(name):
 
 
 def test_power_model_without_source_is_rejected(tmp_path):
-    from vbench.power import load_power_model
-
     bad = tmp_path / "pm.toml"
     bad.write_text('supply_v = 1.8\n')
-    plat = load_platform("nucleo-l4r5zi", [f'power.model="{bad}"'])
-    with pytest.raises(VbenchError, match="supply_v"):
-        load_power_model(plat)
+    with pytest.raises(VbenchError, match="pm.toml: 'supply_v' must be a record"):  # when the platform loads
+        load_platform("nucleo-l4r5zi", [f'power.model="{bad}"'])

@@ -218,7 +218,21 @@ def load_platform(name_or_path: str | Path, overrides: list[str] | dict[str, Any
     for key, value in pairs:
         _apply_override(data, path, key, value)
     validate(data, path)
-    return Platform(name=data["name"], path=path, data=data, overrides=dict(pairs))
+    plat = Platform(name=data["name"], path=path, data=data, overrides=dict(pairs))
+    check_models(plat)
+    return plat
+
+
+def check_models(plat: Platform) -> None:
+    """The numbers each model reads, with that model's ranges, when the platform loads (before any
+    work): the core's timing records, the flash model's [flash], the power model's figures."""
+    from vbench.power import load_power_model
+    from vbench.sim.cores.base import timing_params
+    from vbench.sim.flash_models import check_flash
+
+    timing_params(plat)
+    check_flash(plat)
+    load_power_model(plat)
 
 
 # ---------------------------------------------------------------------- validation
@@ -233,9 +247,17 @@ def _value(v: Any) -> Any:
     return v["value"] if isinstance(v, dict) and "value" in v else v
 
 
+SCHEMA = 1  # the platform-file format this vbench reads
+CORE_KEYS = ("isa", "cpu", "fpu", "reset_clock_hz", "reset_voltage_range", "exit", "clock_hz")
+
+
 def validate(data: dict, path: Path) -> None:
+    _need(data.get("schema", SCHEMA) == SCHEMA, path,
+          f"schema = {data.get('schema')!r}: this vbench reads platform files of schema {SCHEMA}")
     _need(isinstance(data.get("name"), str), path, "missing 'name' (a string)")
     core = data.get("core")
+    unknown = sorted(set(core) - set(CORE_KEYS)) if isinstance(core, dict) else []
+    _need(not unknown, path, f"unknown key(s) in [core]: {', '.join(unknown)} (known: {', '.join(CORE_KEYS)})")
     _need(isinstance(core, dict), path, "missing [core] section")
     _need(core.get("isa") in ISAS, path, f"core.isa must be one of {', '.join(ISAS)}, not {core.get('isa')!r}")
     for key in ("reset_clock_hz",):

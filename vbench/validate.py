@@ -131,7 +131,7 @@ def read_csv(path: str | Path, default_platform: str = DEFAULT_PLATFORM) -> list
             overrides=parse_overrides(get["overrides"], at("overrides")),
             measure=parse_measure(get["measure"], at("measure")),
             role=ROLES[role_text], source=get["source"].strip(),
-            **{c: parse_positive(get[c], at(c)) for c in NUMERIC}))
+            **{c: parse_positive(get[c], at(c), c) for c in NUMERIC}))
     if not rows:
         raise VbenchError(f"{path}: no measurement rows (only a header)")
     return rows

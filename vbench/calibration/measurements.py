@@ -63,8 +63,13 @@ class MeasurementFile:
     rows: tuple[Measurement, ...]
 
 
-def parse_positive(text: str, where: str) -> float | None:
-    """A cell that must be empty or a finite positive number (`_` separators allowed)."""
+# Upper bounds of what a board measurement can be: a day of latency, a kilowatt, 5 V, 10 GHz.
+LIMITS = {"latency_ms": 8.64e7, "energy_uj": 1e12, "power_mw": 1e6, "voltage_v": 5.0, "clock_hz": 1e10}
+
+
+def parse_positive(text: str, where: str, column: str | None = None) -> float | None:
+    """A cell that must be empty or a finite positive number (`_` separators allowed), at most
+    LIMITS[column]."""
     text = text.strip()
     if not text:
         return None
@@ -76,6 +81,8 @@ def parse_positive(text: str, where: str) -> float | None:
         raise VbenchError(f"{where}: '{text}' is not a finite number")
     if value <= 0:
         raise VbenchError(f"{where}: {text} must be positive")
+    if column in LIMITS and value > LIMITS[column]:
+        raise VbenchError(f"{where}: {text} is beyond any board measurement (at most {LIMITS[column]:g})")
     return value
 
 
@@ -149,7 +156,7 @@ def read_measurements(path: str | Path) -> MeasurementFile:
         if not fw:
             raise VbenchError(f"{path}: line {line}, column firmware: empty (an ELF path or a vbench firmware "
                               f"such as kws01 is needed)")
-        nums = {c: parse_positive(get[c], f"{path}: line {line}, column {c}") for c in NUMERIC}
+        nums = {c: parse_positive(get[c], f"{path}: line {line}, column {c}", c) for c in NUMERIC}
         rows.append(Measurement(
             line=line, firmware=fw, platform=get["platform"].strip() or None,
             overrides=parse_overrides(get["overrides"], f"{path}: line {line}, column overrides"),

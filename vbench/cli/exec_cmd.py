@@ -53,6 +53,11 @@ def run(args) -> int:
               + (f": {result.message}" if result.message else ""))
         print(f"instructions {result.instructions:,}  cycles {result.cycles:,}  time {result.time_s * 1e3:.3f} ms"
               f" at {result.clock_hz / 1e6:g} MHz  energy {result.energy_uj:.3f} uJ at {result.supply_v:g} V")
+    return exit_status(result)
+
+
+def exit_status(result) -> int:
+    """0 clean exit (or halt), 1 the firmware exited non-zero, 3 fault, 4 budget (also for `profile`)."""
     if result.exit == "exit":
         return 0 if result.exit_code == 0 else 1
     return EXIT_CODES.get(result.exit, 0)

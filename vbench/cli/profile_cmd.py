@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from vbench.cli.argtypes import positive_int
 from vbench.outputs import check_writable_file
+from vbench.cli.exec_cmd import exit_status
 from vbench.platform import load_platform
 from vbench.report_io import write_csv_atomic
 from vbench.sim.board import Board
@@ -49,17 +51,22 @@ def run(args) -> int:
         prof = board.profile()
     finally:
         board.close()
-    if args.csv:
+    if args.csv and result.exit in ("fault", "budget"):  # a run that did not end is no profile to keep
+        print(f"vbench: no profile written to {args.csv}: the run ended in a {result.exit}", file=sys.stderr)
+    elif args.csv:
         rows = [{"kind": "function", **r} for r in prof["functions"]] + [{"kind": "layer", **r} for r in prof["layers"]]
         write_csv_atomic(args.csv, rows)
     if args.json:
         print(json.dumps({"run": result.to_json(), **prof}))
-        return 0
-    print(f"{plat.name}: {result.exit}  instructions {result.instructions:,}  cycles {result.cycles:,}  "
+        return exit_status(result)
+    print(f"{plat.name}: {result.exit}" + (f": {result.message}" if result.message else "")
+          + f"\ninstructions {result.instructions:,}  cycles {result.cycles:,}  "
           f"time {result.time_s * 1e3:.3f} ms  energy {result.energy_uj:.3f} uJ")
     print()
     _table(prof["functions"], "function", args.top)
     if len(prof["layers"]) > 1:
         print()
         _table(prof["layers"], "layer", 10_000)
-    return 0 if result.exit in ("exit", "halt") else 3
+    if result.exit in ("fault", "budget"):
+        print(f"vbench: {result.exit}: {result.message}", file=sys.stderr)
+    return exit_status(result)

@@ -81,6 +81,21 @@ def _checked(platform, key: str, value):
     return int(value)
 
 
+def check_flash(platform) -> None:
+    """Every [flash] number within its range, caches with power-of-two lines that the fetch and fill
+    widths divide (the ART's lines are 4 x 64 bits, RM0432 §3.3.3): checked when the platform loads."""
+    values = {key: _checked(platform, key, platform.get(f"flash.{key}", None)) for key in RANGES}
+    for key in ("fetch_bytes", "cache_line_bytes", "fill_bytes"):
+        v = values[key]
+        if v is not None and v & (v - 1):
+            raise VbenchError(f"{platform.path}: flash.{key} = {v} must be a power of two")
+    line = values["cache_line_bytes"]
+    for key in ("fetch_bytes", "fill_bytes"):
+        if line is not None and values[key] is not None and values[key] > line:
+            raise VbenchError(f"{platform.path}: flash.{key} = {values[key]} is larger than the "
+                              f"{line}-byte cache line")
+
+
 FLASH_MODELS = {Stm32L4Art.TYPE: Stm32L4Art}
 
 
