@@ -4,7 +4,6 @@ interrupts on the Nucleo board."""
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import struct
 import subprocess
@@ -30,9 +29,8 @@ from unicorn.arm_const import (
     UC_CPU_ARM_CORTEX_M4,
 )
 
-from vbench.sim.cortexm import PENDSV, SVCALL, SYSTICK, ExceptionController
+from vbench.sim.cortexm import SVCALL, ExceptionController
 from vbench.sim.peripherals import load_all
-from vbench.sim.peripherals.base import REGISTRY, UnmodelledAccess
 
 load_all()
 

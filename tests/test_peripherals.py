@@ -4,35 +4,13 @@ calls; `FakeBoard` records them and lets a test move virtual time by hand."""
 
 from __future__ import annotations
 
-import itertools
-import shutil
-import struct
-import subprocess
 
 import pytest
-from unicorn import UC_ARCH_ARM, UC_HOOK_INTR, UC_MODE_THUMB, Uc
-from unicorn.arm_const import (
-    UC_ARM_REG_CONTROL,
-    UC_ARM_REG_CPSR,
-    UC_ARM_REG_D0,
-    UC_ARM_REG_FPSCR,
-    UC_ARM_REG_IPSR,
-    UC_ARM_REG_LR,
-    UC_ARM_REG_MSP,
-    UC_ARM_REG_PC,
-    UC_ARM_REG_PSP,
-    UC_ARM_REG_R0,
-    UC_ARM_REG_R1,
-    UC_ARM_REG_R2,
-    UC_ARM_REG_R3,
-    UC_ARM_REG_R12,
-    UC_ARM_REG_SP,
-    UC_CPU_ARM_CORTEX_M4,
-)
 
-from vbench.sim.cortexm import PENDSV, SVCALL, SYSTICK, ExceptionController
+
+from vbench.sim.cortexm import PENDSV, SYSTICK
 from vbench.sim.peripherals import load_all
-from vbench.sim.peripherals.base import REGISTRY, UnmodelledAccess
+from vbench.sim.peripherals.base import UnmodelledAccess
 
 load_all()
 
