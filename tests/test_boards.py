@@ -28,7 +28,7 @@ def test_register_level_firmware_sets_up_the_reference_clock_and_reads_dwt():
     board.close()
     assert r.exit == "exit" and r.exit_code == 0, r.message
     assert "bare: hclk=120000000 pclk1=60000000 flash_acr=0x00000705" in r.uart  # LATENCY 5, PRFTEN, ICEN, DCEN
-    assert r.clock_hz == 120_000_000 and board.flash_acr[0] == 5
+    assert r.clock_hz == 120_000_000 and board.flash_model.acr[0] == 5
     printed = int(re.search(r"cycles=(\d+)", r.uart)[1])
     (v0, c0), (v1, c1) = reads[-2:]
     assert printed == v1 - v0 == c1 - c0

@@ -224,10 +224,6 @@ class Board:
             self.lib.vb_set_params(self.core, ctypes.byref(cur))
             self.account.new_segment(self.clock_hz, self.voltage_range)
 
-    @property
-    def flash_acr(self) -> tuple:
-        return self.flash_model.acr if self.flash_model is not None else (0, False, False, False)
-
     def uart_tx(self, name: str, data: bytes) -> None:
         self._uart_out.setdefault(name, bytearray()).extend(data)
 
@@ -245,6 +241,9 @@ class Board:
         heapq.heappush(self._events, (int(at_cycle), handle, callback))
         self.lib.vb_set_next_event(self.core, self._events[0][0])
         return handle
+
+    def next_event(self, excluding: int | None = None) -> int | None:
+        return min((at for at, h, _cb in self._events if h != excluding), default=None)  # cycles, or None
 
     def cancel(self, handle: int) -> None:
         self._events = [e for e in self._events if e[1] != handle]
@@ -359,6 +358,8 @@ class Board:
                 self._stop = ("halt", None, f"waiting for UART input at {self.image.describe(pc)}")
                 break
             if reason in (N.STOP_BUDGET, N.STOP_FLASH_WRITE, N.STOP_NO_DECODE):
+                if reason == N.STOP_FLASH_WRITE:  # the faulting store: the block is cut before it
+                    pc = self._fault_pc = self.codemap.address_of(self.codemap.locate_access(self.lib.vb_fault_addr(self.core), True))
                 self._stop = ("budget" if reason == N.STOP_BUDGET else "fault", None, self.limits.stop_message(reason, pc))
                 break
             if reason == N.STOP_RETRANSLATE:

@@ -51,14 +51,13 @@ class RunLimits:
         """A self-loop or WFI that an interrupt can end: advance time to the next device event instead
         of spinning. The time budget is not a device: it wakes nothing."""
         b = self.board
-        budget = self._deadline[1] if self._deadline else None
-        wake = min((e for e in b._events if e[1] != budget), default=None)
+        wake = b.next_event(excluding=self._deadline[1] if self._deadline else None)
         if wake is None or (b.exceptions is not None and not b.exceptions.can_wake()):
             return False
         b.lib.vb_cut(b.core, 1 << 30)
         now = b.account.raw().cycles
-        if wake[0] > now:
-            b.lib.vb_add_idle(b.core, wake[0] - now)
+        if wake > now:
+            b.lib.vb_add_idle(b.core, wake - now)
         return True
 
     def stop_message(self, reason: int, pc: int) -> str:
@@ -66,8 +65,7 @@ class RunLimits:
         addr = b.lib.vb_fault_addr(b.core)
         if reason == N.STOP_BUDGET:
             return f"instruction budget of {b.budget:,} exhausted at PC {b.image.describe(pc)}"
-        if reason == N.STOP_FLASH_WRITE:
-            b._fault_pc = b.codemap.address_of(b.codemap.locate_access(addr, True))
-            return (f"store to flash address {addr:#010x} at PC {b.image.describe(b._fault_pc)}"
+        if reason == N.STOP_FLASH_WRITE:  # pc: the store (Board.run located it)
+            return (f"store to flash address {addr:#010x} at PC {b.image.describe(pc)}"
                     " (flash is programmed through FLASH_CR, not by plain stores)")
         return f"execution reached {b.image.describe(addr)}, which holds no decodable code"
