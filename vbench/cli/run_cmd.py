@@ -12,13 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-from vbench.benchmark import DEFAULT_PLATFORM, MODES, Job, Suite, parse_list
+from vbench.benchmark import DEFAULT_PLATFORM, MODES, Job, Suite, format_timings, parse_list
 from vbench.cli.argtypes import positive_int
 from vbench.compiler.encodings import WEIGHT_ENCODINGS
 from vbench.errors import VbenchError
 from vbench.outputs import check_build_dirs, check_writable_dir
 from vbench.platform import load_platform
 from vbench.report import make_result_set, summary_table, write_result_set
+from vbench.report_io import write_json_atomic
 from vbench.workloads import IDS, by_id
 
 NAME = "run"
@@ -46,6 +47,8 @@ def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, default=Path("results"), help="output directory (default %(default)s)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel simulations (default: all cores)")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--no-share-simulation", action="store_true",
+                   help="profile layers on a board of their own instead of branching off the timed run (same figures)")
 
 
 def parse_models(specs: list[str], workloads: list[str]) -> dict[str, str]:
@@ -110,12 +113,17 @@ def run(args) -> int:
           + "".join(f"; {w}: {path}" for w, path in models.items()) + encoding, file=sys.stderr)
     t0 = time.perf_counter()
     suite = Suite(jobs) if args.jobs is None else Suite(jobs, max(1, args.jobs))
+    suite.share_simulation = not args.no_share_simulation
     records = suite.run(progress=lambda line: print(line, file=sys.stderr, flush=True))
     wall = time.perf_counter() - t0
     result_set = make_result_set(records, wall_s=round(wall, 2), platforms=platforms, workloads=workloads,
                                  modes=modes, kernels=args.kernels, models=models, weights=args.weights,
-                                 winograd=args.winograd)
+                                 winograd=args.winograd, timings=suite.timings)
+    t_report = time.perf_counter()
     files = write_result_set(args.out, result_set, plots=not args.no_plots)
+    # results.json again (atomically) with the report stage's time, which only exists once it is written
+    suite.timings["report_s"] = result_set.metadata["timings"]["report_s"] = round(time.perf_counter() - t_report, 3)
+    write_json_atomic(args.out / "results.json", result_set.to_dict())
     print(summary_table(records))
     for r in records:
         for name, sc in (r.scenarios or {}).items():
@@ -124,6 +132,7 @@ def run(args) -> int:
             print(f"{r.workload}/{r.platform} {name}: {sc['queries']} queries, {sc['samples']} samples, "
                   f"{lat} throughput {sc['throughput_sps']:.3f}/s {'VALID' if sc['valid'] else 'INVALID'}")
     print(f"\nwall time {wall:.1f} s; wrote {', '.join(str(f) for f in files[:4])}" + (" and plots" if len(files) > 4 else ""))
+    print(format_timings(suite.timings), file=sys.stderr)
     failed = [r for r in records if r.failing]
     for r in failed:
         print(f"FAILED {r.workload}/{r.platform}/{r.mode}: {r.reason}", file=sys.stderr)
