@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vbench.errors import VbenchError
+from vbench.parameters import check, check_all
 from vbench.sim.energy_classes import ENERGY_CLASSES
 from vbench.paths import PLATFORM_DIR, REPO_ROOT  # noqa: F401  (REPO_ROOT: still imported from here by sim/)
 
@@ -233,6 +234,7 @@ def check_models(plat: Platform) -> None:
     timing_params(plat)
     check_flash(plat)
     load_power_model(plat)
+    check_all("run", plat.section("run"), plat.path)
 
 
 # ---------------------------------------------------------------------- validation
@@ -260,12 +262,9 @@ def validate(data: dict, path: Path) -> None:
     _need(not unknown, path, f"unknown key(s) in [core]: {', '.join(unknown)} (known: {', '.join(CORE_KEYS)})")
     _need(isinstance(core, dict), path, "missing [core] section")
     _need(core.get("isa") in ISAS, path, f"core.isa must be one of {', '.join(ISAS)}, not {core.get('isa')!r}")
-    for key in ("reset_clock_hz",):
-        v = _value(core.get(key))
-        _need(isinstance(v, (int, float)) and v > 0, path, f"core.{key} must be a positive number")
+    check("core.reset_clock_hz", _value(core.get("reset_clock_hz")), path)
     if "clock_hz" in core:
-        v = _value(core["clock_hz"])
-        _need(isinstance(v, (int, float)) and 0 < v <= 10e9, path, f"core.clock_hz must be in (0, 10 GHz], not {v!r}")
+        check("core.clock_hz", _value(core["clock_hz"]), path)
     mems = data.get("memory")
     _need(isinstance(mems, dict) and mems, path, "missing [memory.*] sections")
     spans = []
