@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vbench.errors import VbenchError
 from vbench.parameters import check
-from vbench.paths import REPO_ROOT
+from vbench.paths import data_file
 from vbench.platform import Platform
 from vbench.sim.energy_classes import ENERGY_CLASSES
 
@@ -51,7 +51,7 @@ def load_power_model(platform: Platform) -> PowerModel:
     rel = platform.get("power.model", None)
     if not rel:
         return flat_power_model()
-    path = (REPO_ROOT / rel) if not Path(rel).is_absolute() else Path(rel)
+    path = data_file(rel, platform.path.parent)
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
