@@ -18,15 +18,16 @@ from vbench.calibration.measurements import COLUMNS, read_measurements
 from vbench.cli import main
 from vbench.errors import VbenchError
 from vbench.firmware import build_firmware
-from vbench.platform import REPO_ROOT, load_platform
+from vbench.paths import calibration_dir, power_models_dir
+from vbench.platform import load_platform
 from vbench.power import load_power_model
 from vbench.sim.board import run_firmware
 
 BOARD = "nucleo-l4r5zi"
 # The shipped Nucleo power model is fitted on the calibration rows of the third-party TFLM firmware;
 # vbench's own firmware against the v0.5 power figures is a held-out file (evaluated, never fitted).
-TFLM_CSV = REPO_ROOT.parent / "shared" / "firmware" / "tflm-2.3.1" / "measurements.csv"
-HELD_OUT_CSV = REPO_ROOT / "calibration" / "nucleo-l4r5zi-mlperf-tiny.csv"
+TFLM_CSV = Path(__file__).resolve().parents[2] / "shared" / "firmware" / "tflm-2.3.1" / "measurements.csv"
+HELD_OUT_CSV = calibration_dir() / "nucleo-l4r5zi-mlperf-tiny.csv"
 needs_tflm = pytest.mark.skipif(not TFLM_CSV.is_file(), reason=f"{TFLM_CSV} absent (../shared not laid out)")
 
 
@@ -296,7 +297,7 @@ def test_reference_power_model_lands_in_the_published_band():
 
 
 def test_reference_power_model_provenance_matches_its_data():
-    text = (REPO_ROOT / "power_models" / "nucleo-l4r5zi.toml").read_text()
+    text = (power_models_dir() / "nucleo-l4r5zi.toml").read_text()
     cal = tomllib.loads(text)["calibration"]
     assert cal["data_file"] == "../shared/firmware/tflm-2.3.1/measurements.csv"
     assert cal["fitted"] == ["power.cycle_pc"] and cal["rows_used"] == [2, 3]
@@ -316,7 +317,7 @@ def test_reference_calibration_reproduces_the_shipped_value(cache):
     assert res.fitted["power.cycle_pc"] == pytest.approx(pm.class_pc["alu"], rel=0.005)
     assert pm.stall_pc == pm.class_pc["alu"] and len(set(pm.class_pc.values())) == 1
     s = res.summary()["power_mw"]
-    cal = tomllib.loads((REPO_ROOT / "power_models" / "nucleo-l4r5zi.toml").read_text())["calibration"]
+    cal = tomllib.loads((power_models_dir() / "nucleo-l4r5zi.toml").read_text())["calibration"]
     assert s["rms_after_pct"] == pytest.approx(cal["errors"]["power_mw"]["rms_after_pct"], abs=0.1)
     assert s["cv_rms_pct"] == pytest.approx(cal["errors"]["power_mw"]["cv_rms_pct"], abs=0.1)
 

@@ -35,11 +35,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.paths import BUILD_DIR, REPO_ROOT
+from vbench import paths
 from vbench.platform import Platform
 from vbench.workloads import MODEL_IDS, by_model_id
 
-DEFAULT_CACHE_DIR = BUILD_DIR / "calibration-cache"
 CACHE_VERSION = "1"  # bump when the meaning of a cached entry changes
 MAX_INFERENCE_INSTRUCTIONS = 4_000_000_000  # as vbench check-models
 
@@ -146,11 +145,11 @@ def resolve_firmware(spec: str, platform: Platform, base_dir: Path | None = None
 
 def _sim_sources_digest() -> str:
     h = hashlib.sha256(CACHE_VERSION.encode())
-    roots = [REPO_ROOT / "vbench" / "sim", REPO_ROOT / "vbench" / "_native"]
+    roots = [paths.package_dir() / "sim", paths.package_dir() / "_native"]
     for root in roots:
         for p in sorted(root.rglob("*")):
             if p.is_file() and p.suffix in (".py", ".c", ".h", ".so"):
-                h.update(str(p.relative_to(REPO_ROOT)).encode())
+                h.update(str(p.relative_to(paths.package_dir().parent)).encode())
                 h.update(p.read_bytes())
     return h.hexdigest()
 
@@ -239,16 +238,21 @@ def _cached(cache_dir: Path | None, key: str, compute) -> SimResult:
     return res
 
 
-def simulate(fw: Firmware, platform: Platform, cache_dir: Path | None = DEFAULT_CACHE_DIR) -> SimResult:
+def simulate(fw: Firmware, platform: Platform, cache_dir: Path | None | str = "default") -> SimResult:
     """The firmware's measured window on the platform, from the cache when possible."""
+    if cache_dir == "default":
+        cache_dir = default_cache_dir()
     key = cache_key(fw, platform) if cache_dir is not None else ""
     return _cached(cache_dir, key, lambda: _run(fw, platform))
 
 
-def simulate_window(row, platform: Platform, cache_dir: Path | None = DEFAULT_CACHE_DIR) -> SimResult:
+def simulate_window(row, platform: Platform, cache_dir: Path | None | str = "default") -> SimResult:
     """A row of a validate-format file (vbench.validate.Row) on the platform: the window its measure
     names, run by validate's run_row (median cycles and energy per call, or the console's count)."""
     from vbench.validate import DEFAULT_BUDGET, run_row
+
+    if cache_dir == "default":
+        cache_dir = default_cache_dir()
 
     def compute() -> SimResult:
         rec = run_row(row, platform, DEFAULT_BUDGET)
@@ -274,4 +278,4 @@ def default_cache_dir() -> Path | None:
     env = os.environ.get("VBENCH_CALIBRATION_CACHE")
     if env == "":
         return None
-    return Path(env) if env else DEFAULT_CACHE_DIR
+    return Path(env) if env else paths.cache_dir() / "calibration-cache"
