@@ -15,7 +15,8 @@ HELP = ("fit a platform's free parameters (power model coefficients, timing reco
 def add_arguments(p) -> None:
     p.add_argument("measurements", type=Path, metavar="MEASUREMENTS.csv",
                    help="columns firmware, platform, overrides, latency_ms, energy_uj, power_mw, voltage_v, clock_hz, "
-                        "source (docs/calibration.md)")
+                        "source and optionally role (docs/calibration.md), or vbench validate's columns (measure, role; "
+                        "docs/validation.md); only rows whose role is calibration are fitted, the others are predicted")
     p.add_argument("--platform", required=True, metavar="NAME", help="the platform to calibrate")
     p.add_argument("--fit", action="extend", nargs="+", default=[], metavar="PARAM",
                    help="parameters to fit, e.g. power.cycle_pc, power.static_ua, timing.branch_refill; NAME=LO:HI "
