@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import pytest
@@ -223,9 +224,11 @@ class Runner:
             script = job / f"step{n}.sh"
             script.write_text(_fill(step["run"], context))
             assert step["shell"] == "bash"
+            started = time.monotonic()
             r = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=workspace,
                                env=env, capture_output=True, text=True, timeout=300)
             ran.append(step["name"])
+            print(f"{step['name']}: exit {r.returncode} in {time.monotonic() - started:.1f} s")
             logs[step.get("id") or step["name"]] = r.stdout + r.stderr
             if step.get("id"):
                 context["steps"][step["id"]] = {"outputs": _read_file_commands(output)}
@@ -309,9 +312,11 @@ def _project(tmp: Path) -> tuple[Path, Path, dict[str, str]]:
     return origin, work, commits
 
 
-def _checkout(tmp: Path, origin: Path, sha: str, name: str) -> Path:
-    """What actions/checkout leaves: a shallow clone of the commit with `origin` set."""
-    ws = tmp / name
+def _checkout(tmp: Path, origin: Path, sha: str) -> Path:
+    """What actions/checkout leaves: a shallow clone of the commit with `origin` set, in the same
+    folder for every job (as a runner's workspace is)."""
+    ws = tmp / "workspace"
+    shutil.rmtree(ws, ignore_errors=True)
     _git(tmp, "init", "-q", str(ws))
     _git(ws, "remote", "add", "origin", origin.as_uri())
     _git(ws, "fetch", "-q", "--no-tags", "--depth=1", "origin", sha)
@@ -331,7 +336,7 @@ def test_the_action_runs_in_a_project_and_gates_its_pull_requests(tmp_path):
     runner = Runner(tmp_path, action_path, venv_bin)
 
     def pull_request(head: str) -> tuple[dict, Path]:
-        ws = _checkout(tmp_path, origin, commits[head], f"ws-{head}")
+        ws = _checkout(tmp_path, origin, commits[head])
         github = {"event_name": "pull_request", "sha": commits[head],
                   "event": {"pull_request": {"base": {"sha": commits["base"]}}}}
         return runner.run_job(ws, PROJECT_INPUTS | {"baseline": "base-branch"}, github), ws
@@ -381,7 +386,7 @@ def test_the_action_runs_in_a_project_and_gates_its_pull_requests(tmp_path):
     baseline = tmp_path / "faster" / "results.json"
     baseline.parent.mkdir()
     baseline.write_text(json.dumps(faster))
-    ws = _checkout(tmp_path, origin, commits["docs"], "ws-push")
+    ws = _checkout(tmp_path, origin, commits["docs"])
     job = runner.run_job(ws, {k: v for k, v in PROJECT_INPUTS.items() if k != "firmware"} | {"baseline": str(baseline)},
                          {"event_name": "push", "sha": commits["docs"], "event": {}})
     assert job["status"] == 1, json.dumps(job["logs"], indent=1)[-6000:]
