@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from vbench import __version__
 from vbench.errors import VbenchError
-from vbench.results import LayerResult, WorkloadResult
+from vbench.results import LayerResult, WindowResult, WorkloadResult
 from vbench.workloads import by_id
 
 MODES = ("performance", "energy", "accuracy")
@@ -98,14 +98,17 @@ def _predictions_sha256(predictions: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
-def run_job(job: Job, share_simulation: bool = True) -> WorkloadResult:
-    """One record: workload x platform x mode. share_simulation=False measures the performance
-    mode's layer profile on a board of its own instead of branching it off the timed run's board
-    (same figures; kept to check exactly that)."""
-    return _run_job_timed(job, share_simulation)[0]
+def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None,
+            share_simulation: bool = True) -> WorkloadResult:
+    """One record: workload x platform x mode. Failures become records with `failing` set, so a
+    report still shows them. steps(done, total, file): the harness's progress within the job.
+    share_simulation=False measures the performance mode's layer profile on a board of its own
+    instead of branching it off the timed run's board (same figures; kept to check exactly that)."""
+    return _run_job_timed(job, steps, share_simulation)[0]
 
 
-def _run_job_timed(job: Job, share_simulation: bool = True) -> tuple[WorkloadResult, dict[str, float]]:
+def _run_job_timed(job: Job, steps: Callable[[int, int, str], None] | None = None,
+                   share_simulation: bool = True) -> tuple[WorkloadResult, dict[str, float]]:
     """The record and the wall time of its stages: build (images, hashes), simulate; cpu_s: this
     process's CPU time over both (on a shared machine, wall time also measures the others)."""
     from vbench.harness.modes import VirtualTarget, run_mode
@@ -128,14 +131,16 @@ def _run_job_timed(job: Job, share_simulation: bool = True) -> tuple[WorkloadRes
     if job.mode == "accuracy":
         if not job.dataset:
             raise VbenchError("accuracy mode needs --dataset DIR (EEMBC layout: DIR/kws01/y_labels.csv ...)")
-        res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=job.accuracy_workers)
+        res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=job.accuracy_workers,
+                       progress=steps)
         auc = res.get("auc")
-        record.accuracy = res["top1_percent"] / 100 if spec.classifier else auc
+        record.top1, record.auc = (res["top1_percent"] / 100 if spec.classifier else None), auc
+        record.accuracy = record.top1 if spec.classifier else auc
         record.files, record.complete, record.quality_target = res["files"], res["complete"], res["quality_target"]
         record.predictions_sha256 = _predictions_sha256(res["predictions"])
     else:
         profile = job.mode == "performance"
-        res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic, layer_profile=profile,
+        res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic, progress=steps, layer_profile=profile,
                        share_simulation=share_simulation)
         runs = res["runs"]
         cycles = sorted(r.get("per_inference_cycles") or r["cycles"] / max(r["inferences"], 1) for r in runs)
@@ -148,6 +153,7 @@ def _run_job_timed(job: Job, share_simulation: bool = True) -> tuple[WorkloadRes
         record.inputs, record.runs = res["inputs"], len(runs)
         record.simulated_inferences = sum(r.get("simulated_inferences", 0) for r in runs)
         record.run_latencies_ms = [r["latency_ms"] for r in runs]
+        record.windows = [WindowResult.from_harness(r) for r in runs]
         if job.scenarios and job.mode == "performance":
             from vbench.loadgen import run_scenario
 
@@ -168,9 +174,11 @@ class Suite:
     share_simulation: bool = True   # False: the layer profile on a board of its own (run_job)
     timings: dict[str, Any] = field(default_factory=dict, init=False)  # filled by run()
 
-    def run(self, progress: Callable[[str], None] | None = None) -> list[WorkloadResult]:
+    def run(self, progress: Callable[[str], None] | None = None,
+            steps: Callable[[int, int, str], None] | None = None) -> list[WorkloadResult]:
         """Longest jobs first over a process pool, so the last job to start is a short one and
         no core idles while another finishes a long job; results come back in job order.
+        progress(line) after each job; steps(done, total, file) within a job run in this process.
         `timings` then holds the wall time of every job's stages (`format_timings`)."""
         order = sorted(range(len(self.jobs)), key=lambda i: -_cost(self.jobs[i]))
         done: list[tuple[WorkloadResult, dict[str, float]] | None] = [None] * len(self.jobs)
@@ -184,10 +192,10 @@ class Suite:
 
         if workers == 1:
             for i in order:
-                finished(i, _safe(self.jobs[i], self.share_simulation))
+                finished(i, _safe(self.jobs[i], steps, self.share_simulation))
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(_safe, self.jobs[i], self.share_simulation): i for i in order}
+                futures = {pool.submit(_safe, self.jobs[i], None, self.share_simulation): i for i in order}
                 for fut in as_completed(futures):
                     finished(futures[fut], fut.result())
         jobs = [{"workload": j.workload, "platform": j.platform, "mode": j.mode, **stages}
@@ -222,10 +230,11 @@ def _cost(job: Job) -> int:
     return spec.cost * (5 * (12 if warmups else 6) + (1 if job.mode == "performance" else 0))
 
 
-def _safe(job: Job, share_simulation: bool = True) -> tuple[WorkloadResult, dict[str, float]]:
+def _safe(job: Job, steps: Callable[[int, int, str], None] | None = None,
+          share_simulation: bool = True) -> tuple[WorkloadResult, dict[str, float]]:
     t0 = time.perf_counter()
     try:
-        return _run_job_timed(job, share_simulation)
+        return _run_job_timed(job, steps, share_simulation)
     except VbenchError as exc:
         record = _new_record(job)
         record.failing, record.reason = True, str(exc)

@@ -33,14 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from vbench.calibration.measurements import parse_overrides, parse_positive, read_csv_records  # noqa: F401 (parse_overrides: part of this module's API)
+from vbench.calibration.measurements import (ROLES, parse_overrides, parse_positive,  # noqa: F401 (parse_overrides: part of this module's API)
+                                             read_csv_records)
 from vbench.errors import VbenchError
 
 COLUMNS = ("firmware", "platform", "overrides", "measure", "latency_ms", "energy_uj", "power_mw", "voltage_v",
            "clock_hz", "role", "source")
 NUMERIC = ("latency_ms", "energy_uj", "power_mw", "voltage_v", "clock_hz")
-ROLES = {"calibration": "calibration", "validation": "held-out", "held-out": "held-out", "heldout": "held-out",
-         "held_out": "held-out"}
 MEASURE_KINDS = ("function", "uart")
 DEFAULT_PLATFORM = "nucleo-l4r5zi"
 DEFAULT_BUDGET = 5_000_000_000
