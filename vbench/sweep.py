@@ -22,7 +22,7 @@ from typing import Any, Callable
 from vbench.errors import VbenchError
 from vbench.executors import Executor
 from vbench.journal import PointJournal
-from vbench.paths import PLATFORM_DIR
+from vbench.paths import platforms_dir
 
 Progress = Callable[[int, int, int], None]   # (finished, total, taken from the journal)
 
@@ -149,7 +149,7 @@ def run_sweep(spec: SweepSpec, executor: Executor | None = None, *, journal: str
     firmware = Firmware.read(elf)
     platform_path = load_platform(spec.platform).path
     # a platform of vbench's own by name (workers have it), any other file by its absolute path
-    platform = spec.platform if platform_path.parent == PLATFORM_DIR.resolve() else str(platform_path)
+    platform = spec.platform if platform_path.parent == platforms_dir().resolve() else str(platform_path)
     platform_sha = hashlib.sha256(platform_path.read_bytes()).hexdigest()
     jobs = [(platform, p, spec.max_instructions) for p in points]
     keys = [point_key(firmware, platform_sha, j) for j in jobs]
