@@ -269,7 +269,16 @@ arm-none-eabi-ld -T fw/link.ld fw/app.o -o fw/app.elf
 
 
 def _firmware_source(loops: int) -> str:
-    return ARM_PRELUDE + f"    ldr r2, ={loops}\n1:\n    subs r2, r2, #1\n    bne 1b\n" + ARM_EXIT
+    """Two counting loops marked as layers 0 and 1 (vbench's layer-marker convention): 5,000 and
+    `loops` iterations."""
+    def layer(index: int, count: int) -> str:
+        return f"    ldr r0, ={index}\n    bl vb_layer_marker\n    ldr r2, ={count}\n{index + 1}:\n" \
+               f"    subs r2, r2, #1\n    bne {index + 1}b\n"
+
+    marker = "    .thumb_func\n    .global vb_layer_marker\n    .type vb_layer_marker, %function\n" \
+             "vb_layer_marker:\n    bx lr\n"
+    return ARM_PRELUDE + layer(0, 5_000) + layer(1, loops) + "    ldr r0, =0xFFFFFFFF\n    bl vb_layer_marker\n" \
+        + ARM_EXIT + marker
 
 
 def _slowed(kernel: str) -> str:
@@ -286,7 +295,7 @@ def _project(tmp: Path) -> tuple[Path, Path, dict[str, str]]:
     _git(tmp, "clone", "-q", str(origin), str(work))
     (work / "fw").mkdir()
     (work / "fw" / "link.ld").write_text(ARM_LD)
-    (work / "fw" / "app.S").write_text(_firmware_source(10_000))
+    (work / "fw" / "app.S").write_text(_firmware_source(5_000))
     (work / "build.sh").write_text(FIRMWARE_BUILD)
     (work / ".gitignore").write_text("*.o\n*.elf\nvbench-results/\n")
     (work / "models").mkdir()
@@ -303,7 +312,7 @@ def _project(tmp: Path) -> tuple[Path, Path, dict[str, str]]:
     commits = {"base": _git(work, "rev-parse", "HEAD")}
     _git(work, "checkout", "-q", "-b", "slow")
     (work / "kernels" / "fully_connected.c").write_text(_slowed(fc))
-    (work / "fw" / "app.S").write_text(_firmware_source(11_000))
+    (work / "fw" / "app.S").write_text(_firmware_source(6_000))
     _git(work, "commit", "-q", "-am", "slower kernel and firmware")
     commits["slow"] = _git(work, "rev-parse", "HEAD")
     _git(work, "checkout", "-q", "-b", "docs", "main")
@@ -357,11 +366,12 @@ def test_the_action_runs_in_a_project_and_gates_its_pull_requests(tmp_path):
     assert any("the firmware differs" in a for a in gate["allowed_differences"])  # declared by the default
     fw_gate = json.loads((results / "gate-firmware.json").read_text())
     assert fw_gate["exit_code"] == 1
-    cycles = next(d for d in fw_gate["regressions"] if d["metric"] == "cycles")
-    assert cycles["workload"] == "app" and 9 < cycles["pct"] < 11  # 11,000 loops against 10,000
+    total = next(d for d in fw_gate["regressions"] if d["metric"] == "cycles" and not d["layer"])
+    assert total["workload"] == "app" and 9 < total["pct"] < 11  # 11,000 iterations against 10,000
+    assert [d["layer"] for d in fw_gate["regressions"] if d["layer"]] == ["1"]  # 6,000 against 5,000; layer 0 same
     verdict = job["logs"]["Verdict"]
     assert "::error title=vbench regression::ad/nucleo-l4r5zi performance layer 4 FULLY_CONNECTED" in verdict
-    assert "app/nucleo-l4r5zi performance cycles" in verdict
+    assert "app/nucleo-l4r5zi performance cycles" in verdict and "app/nucleo-l4r5zi performance layer 1:" in verdict
     assert "vbench regression gate" in job["summary"] and "REGRESSION" in job["summary"]
     assert "FULLY_CONNECTED" in job["summary"] and "| ad " in job["summary"] and "`_start`" in job["summary"]
     head = json.loads((results / "benchmark" / "results.json").read_text())["results"][0]
