@@ -5,16 +5,17 @@
   the job of a reusable workflow whose `workflow_call` inputs are the action's inputs (a planted
   error in that job is caught, so the check can fail).
 - The action's own commands run in order, as a runner would run them, in a scratch project that
-  uses vbench as a dependency: a git repository with its own firmware (a tiny Arm image assembled by
-  its build command), its own model (ad01 copied in) and its own kernels (fully_connected.c). The
+  uses vbench as a dependency: a git repository with its own firmware (a tiny Arm image with two
+  marked layers, assembled by its build command), its own model (ad01 copied in) and its own kernels
+  (the Cortex-M4 DSP fully-connected operator). The
   `run:` steps are taken from action.yml; their `${{ }}` expressions are filled from the inputs,
   `github`, `runner` and earlier steps' outputs, GITHUB_OUTPUT/GITHUB_ENV/GITHUB_STEP_SUMMARY are
   files as on a runner, and only the `uses:` steps (setup-python, the caches, upload-artifact) are
   skipped. vbench is installed by the action's install step from a copy of this tree into a fresh
   venv (no index, no build isolation: the venv sees the test venv's packages), so the runs below use
-  the installed package, not the checkout. A pull request that slows a kernel and the firmware fails
-  the job with exit 1 naming the layers; one that changes neither passes; a results.json baseline
-  whose cycles are 10 % lower fails it too.
+  the installed package, not the checkout. A pull request that slows the kernel and one layer of the
+  firmware fails the job with exit 1 naming those layers; one that changes neither passes; a
+  results.json baseline whose cycles are 10 % lower fails it too.
 """
 
 from __future__ import annotations
