@@ -75,8 +75,8 @@ def measure(elf: Path, platform, overrides: dict[str, str], max_instructions: in
                                   for f in prof["functions"][:TOP_FUNCTIONS]]}
     if status:
         record.failing = True
-        record.reason = f"the firmware ended in {run.exit}" + (f" (code {run.exit_code})" if run.exit_code else "") \
-            + (f": {run.message}" if run.message else "")
+        ended = f"the firmware exited with code {run.exit_code}" if run.exit == "exit" else f"the run ended in a {run.exit}"
+        record.reason = ended + (f": {run.message}" if run.message else "")
     return record, status
 
 
