@@ -45,7 +45,8 @@ def _sha256(path: Path) -> str:
         raise VbenchError(f"cannot read firmware {path}: {exc.strerror}") from None
 
 
-def measure(elf: Path, platform, overrides: dict[str, str], max_instructions: int | None = None) -> tuple[WorkloadResult, int]:
+def measure(elf: Path, platform, overrides: dict[str, str],
+            max_instructions: int | None = None) -> tuple[WorkloadResult, int]:
     """One image's record and its `vbench exec` exit status; `overrides` as `--set` spelled them
     (what `vbench run` records, so the gate sees the same text)."""
     from vbench import __version__
@@ -75,7 +76,8 @@ def measure(elf: Path, platform, overrides: dict[str, str], max_instructions: in
                                   for f in prof["functions"][:TOP_FUNCTIONS]]}
     if status:
         record.failing = True
-        ended = f"the firmware exited with code {run.exit_code}" if run.exit == "exit" else f"the run ended in a {run.exit}"
+        ended = (f"the firmware exited with code {run.exit_code}" if run.exit == "exit"
+                 else f"the run ended in a {run.exit}")
         record.reason = ended + (f": {run.message}" if run.message else "")
     return record, status
 
@@ -99,8 +101,7 @@ def run(args) -> int:
                  f"{record.cycles:,} cycles, {record.latency_ms:.3f} ms, {record.energy_uj:.3f} uJ"))
     from vbench.report import write_result_set
 
-    write_result_set(args.out, ResultSet.create(records, platforms=[platform.name], firmware=[str(e) for e in
-                                                                                              args.firmware]),
-                     plots=False, eembc=False)
+    result_set = ResultSet.create(records, platforms=[platform.name], firmware=[str(e) for e in args.firmware])
+    write_result_set(args.out, result_set, plots=False, eembc=False)
     print(f"wrote {args.out / 'results.json'}")
     return worst
