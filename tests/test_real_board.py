@@ -294,18 +294,22 @@ def test_run_port_on_a_served_virtual_board_gives_the_virtual_latencies(served_a
     assert v.returncode == 0, v.stderr
     board = json.loads((tmp_path / "board" / "results.json").read_text())["results"][0]
     virtual = json.loads((tmp_path / "virtual" / "results.json").read_text())["results"][0]
-    # same record layout: every key of a virtual record is in the board record
-    assert set(virtual) - set(board) == set()
+    # the same record layout; what a wire cannot carry (per-layer profile, kernels of the flashed
+    # image, cycles, instructions) is absent or null, energy is null without a meter
+    assert set(virtual) - set(board) == {"layers", "kernels"}
     assert (board["workload"], board["platform"], board["mode"]) == ("ad", PLATFORM, "performance")
     assert board["port"] == str(link) and board["baud"] == 115200
     assert board["energy_uj"] is None and board["energy_source"] == "not measured"
-    assert board["cycles"] is None and board["layers"] is None if "layers" in board else board["cycles"] is None
+    assert board["cycles"] is None and board["instructions"] is None
     assert board["valid"] is True and board["extrapolated"] is False and board["runs"] == virtual["runs"] == 5
-    # The host sees m-lap-us (whole microseconds of the board's DWT counter); the virtual run reads
-    # the simulated time of the timestamp-pin edges: per window they agree within 1 us, i.e. per
-    # inference within 1 us / N, N >= 10 s / latency.
+    # The host reads the board's timer (m-lap-us: whole microseconds of DWT_CYCCNT); the virtual
+    # run reads the simulated time of the timestamp-pin edges. A window simulated whole costs
+    # exactly the cycles the virtual run extrapolates for the same N, so the latencies differ only
+    # by (a) the 1 us resolution of m-lap-us per window and (b) the window's fixed part (the two
+    # marks and the counter update, 680 cycles = 5.7 us for ad01) spread over a different N: the
+    # virtual run sizes N from the exact per-inference cost, the serial runner from a probe
+    # inference as the EEMBC runner does. Both are bounded by 11 us per window of N >= 10 s / latency.
     for b, s in zip(board["run_latencies_ms"], virtual["run_latencies_ms"]):
         n_min = 10_000.0 / s
-        assert abs(b - s) <= 1e-3 / n_min + 1e-12, (b, s)
-    assert abs(board["latency_ms"] - virtual["latency_ms"]) <= 1e-3 * virtual["latency_ms"] / 10_000.0 + 1e-12
+        assert abs(b - s) <= 11e-3 / n_min, (b, s)
     print(f"board {board['run_latencies_ms']} virtual {virtual['run_latencies_ms']} ({wall:.0f} s on the pty)")
