@@ -312,4 +312,8 @@ def test_run_port_on_a_served_virtual_board_gives_the_virtual_latencies(served_a
     for b, s in zip(board["run_latencies_ms"], virtual["run_latencies_ms"]):
         n_min = 10_000.0 / s
         assert abs(b - s) <= 11e-3 / n_min, (b, s)
+    # the EEMBC runner's layout, as for a virtual run
+    results_txt = (tmp_path / "board" / "ad01" / "performance" / "results.txt").read_text()
+    assert f"Median throughput is {board['throughput_ips']:>10.3f} inf./sec." in results_txt
+    assert f"on the {PLATFORM} board on {link}" in (tmp_path / "board" / "ad01" / "performance" / "log.txt").read_text()
     print(f"board {board['run_latencies_ms']} virtual {virtual['run_latencies_ms']} ({wall:.0f} s on the pty)")
