@@ -178,6 +178,12 @@ def test_performance_mode_runs_whole_windows_on_a_real_device():
     assert r["valid"]
 
 
-def test_energy_mode_refuses_a_real_device():
-    with pytest.raises(VbenchError, match="energy mode needs a virtual board"):
-        run_mode("energy", FakeTarget(FakeDevice(deterministic=False)), None, synthetic=True)
+def test_energy_mode_on_a_real_device_runs_the_energy_windows_whole():
+    # the windows an external meter records (ad01's energy script: no warm-ups), run whole; on a
+    # real board the energy comes from the meter (vbench run --energy-import: test_real_board.py)
+    dev = FakeDevice(deterministic=False, model_id="ad01")
+    r = run_mode("energy", FakeTarget(dev), None, synthetic=True)
+    infers = [c for c in dev.commands if c.startswith("infer")]
+    n = int(infers[1].split()[1])
+    assert infers[0] == "infer 1 0" and infers[1:] == [f"infer {n} 0"] * 5 and r["mode"] == "energy"
+    assert all(not run["extrapolated"] and run["seconds"] >= 10.0 for run in r["runs"]) and r["valid"]
