@@ -18,9 +18,21 @@ from vbench.errors import VbenchError
 from vbench.harness.protocol import ProtocolError, Timeout
 from vbench.sim.accounting import Counters, energy_uj
 
-# The EEMBC timestamp GPIO per board (firmware/hal/vb_hal.h): Nucleo PF13 (Arduino D7),
-# rv32imaf-mcu GPIO 0 of the PULPino GPIO block.
-TIMESTAMP_PINS: dict[str, tuple[str, int]] = {"nucleo-l4r5zi": ("F", 13), "rv32imaf-mcu": ("0", 0)}
+# The EEMBC timestamp GPIO that each vbench HAL drives (firmware/hal/vb_hal.h): the STM32L4 HAL
+# PF13 (Arduino D7 on the Nucleo), the RV32 HAL GPIO 0 of the PULPino GPIO block. Keyed by the HAL
+# (the board's `toolchain.hal`), so a user's copy of a board under its own name keeps its pin; a board
+# whose firmware drives another pin says so with `[harness] timestamp_pin = ["F", 13]`.
+TIMESTAMP_PINS: dict[str, tuple[str, int]] = {"stm32l4": ("F", 13), "rv32": ("0", 0)}
+
+
+def timestamp_pin_of(platform) -> tuple[str, int] | None:
+    """The board file's `harness.timestamp_pin`, else the pin of the board's HAL, else None."""
+    pin = platform.get("harness.timestamp_pin", None)
+    if pin is None:
+        return TIMESTAMP_PINS.get(platform.get("toolchain.hal", None))
+    if not (isinstance(pin, list) and len(pin) == 2 and isinstance(pin[1], int) and not isinstance(pin[1], bool)):
+        raise VbenchError(f"{platform.path}: harness.timestamp_pin = {pin!r} must be [port, pin], e.g. [\"F\", 13]")
+    return str(pin[0]), pin[1]
 
 
 @dataclass(frozen=True)
@@ -65,9 +77,10 @@ class VirtualTransport:
         self._waiting = False
         self._marks: list[Mark] = []
         self.ended = None  # the RunResult once the firmware has stopped for good
-        pin = timestamp_pin or TIMESTAMP_PINS.get(board.platform.name)
+        pin = timestamp_pin or timestamp_pin_of(board.platform)
         if pin is None:
-            raise VbenchError(f"{board.platform.name}: no timestamp pin known; pass timestamp_pin=(port, pin)")
+            raise VbenchError(f"{board.platform.path}: no EEMBC timestamp pin known for this board: set "
+                              f"[harness] timestamp_pin = [port, pin] in its file")
         self.timestamp_pin = (str(pin[0]), int(pin[1]))
         self._wrap_gpio_event()
 
