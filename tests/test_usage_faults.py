@@ -73,6 +73,22 @@ usagefault:
     .thumb_func
 hardfault:
     record
+    .thumb_func
+retry:                        @ make the divisor (stacked r2) 1 and run the faulting instruction again
+    movs r1, #1
+    str r1, [sp, #8]
+    ldr r0, =0xE000ED28
+    ldr r1, [r0]
+    str r1, [r0]
+    ldr r2, =0x20000000
+    str r1, [r2, #4]
+    ldr r1, [sp, #24]
+    str r1, [r2]
+    ldr r1, [r2, #8]
+    adds r1, #1
+    str r1, [r2, #8]
+    bx lr
+    .ltorg
 """
 
 ENABLE_USAGEFAULT = """
@@ -168,6 +184,26 @@ def test_divide_skipped_by_its_it_condition_does_not_trap(tmp_path):
 """
     run = Run(tmp_path, firmware(body))
     assert run.exited() and run.runs == 0 and run.r5 == 0x1234
+
+
+def test_fault_inside_an_it_block_returns_into_it(tmp_path):
+    """The handler fixes the divisor and returns to the divide: the rest of the IT block must still
+    follow its conditions, so the stacked xPSR carries the faulting instruction's ITSTATE."""
+    body = ENABLE_USAGEFAULT + set_ccr(1 << 4) + """
+    movs r1, #7
+    movs r2, #0
+    cmp r2, #0
+    ite eq
+faulting:
+    udiveq r5, r1, r2
+    movne r5, #9
+    ldr r2, =0x20000000
+    str r5, [r2, #16]
+"""
+    run = Run(tmp_path, firmware(body, usage_vector="retry + 1"))
+    assert run.exited(), run.result.message
+    assert run.runs == 1 and run.cfsr == DIVBYZERO and run.pc == run.at("faulting")
+    assert run.r5 == 7  # 7 / 1, and the MOVNE skipped
 
 
 def test_disabled_usagefault_escalates_to_hardfault(tmp_path):

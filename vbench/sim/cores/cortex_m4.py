@@ -131,24 +131,26 @@ _ALWAYS = {"ldrd": 3, "strd": 3, "ldrex": 3, "strex": 3, "ldrexh": 1, "strexh": 
 _WITH_UNALIGN_TRP = {"ldr": 3, "str": 3, "ldrt": 3, "strt": 3,
                      "ldrh": 1, "ldrsh": 1, "strh": 1, "ldrht": 1, "ldrsht": 1, "strht": 1}
 _MULTIPLE = {"ldm", "ldmia", "ldmdb", "ldmfd", "ldmea", "stm", "stmia", "stmdb", "stmfd", "stmea"}
-_DIVIDES = ("sdiv", "udiv")
-_FLAG_TEST = {  # ARM condition -> NZCV test (A7.3 "Conditional execution")
-    "eq": lambda n, z, c, v: z, "ne": lambda n, z, c, v: not z, "cs": lambda n, z, c, v: c,
-    "hs": lambda n, z, c, v: c, "cc": lambda n, z, c, v: not c, "lo": lambda n, z, c, v: not c,
-    "mi": lambda n, z, c, v: n, "pl": lambda n, z, c, v: not n, "vs": lambda n, z, c, v: v,
-    "vc": lambda n, z, c, v: not v, "hi": lambda n, z, c, v: c and not z, "ls": lambda n, z, c, v: not c or z,
-    "ge": lambda n, z, c, v: n == v, "lt": lambda n, z, c, v: n != v, "gt": lambda n, z, c, v: not z and n == v,
-    "le": lambda n, z, c, v: z or n != v,
-}
+XPSR_IT = (0x3 << 25) | (0x3F << 10)  # ITSTATE in xPSR: IT[1:0] at 26:25, IT[7:2] at 15:10 (B1.4.2)
 
 
-def _split_condition(mnemonic: str) -> tuple[str, str | None]:
-    """'ldrdne.w' -> ('ldrd', 'ne'): capstone names an instruction inside an IT block with its condition."""
+def _condition_holds(cond: int, psr: int) -> bool:
+    """ConditionHolds() of DDI0403E A7.3 on the APSR flags."""
+    n, z, c, v = (bool(psr >> bit & 1) for bit in (31, 30, 29, 28))
+    result = (z, c, n, v, c and not z, n == v, n == v and not z, True)[cond >> 1]
+    return not result if cond & 1 and cond != 0xF else result
+
+
+def _it_advance(it: int) -> int:
+    """ITAdvance() of DDI0403E A7.3.3."""
+    return 0 if it & 0x7 == 0 else (it & 0xE0) | ((it << 1) & 0x1F)
+
+
+def _base_mnemonic(mnemonic: str) -> str:
+    """'ldrdne.w' -> 'ldrd': capstone names an instruction inside an IT block with its condition."""
     m = mnemonic.split(".")[0]
-    known = m in _ALWAYS or m in _WITH_UNALIGN_TRP or m in _DIVIDES or m in _MULTIPLE
-    if not known and m[-2:] in _CONDS:
-        return m[:-2], m[-2:]
-    return m, None
+    known = m in _ALWAYS or m in _WITH_UNALIGN_TRP or m in _MULTIPLE
+    return m[:-2] if not known and m[-2:] in _CONDS else m
 
 
 class UsageFaultTraps:
@@ -166,7 +168,6 @@ class UsageFaultTraps:
     def __init__(self, board):
         self.board = board
         self.sites: dict[int, object] = {}  # address -> VbTrapSite pointer (hook installed)
-        self.conditions: dict[int, str] = {}  # address -> IT condition of a hooked instruction
         self.unalign_trp_hooked = False
         self._callback = N.TRAP_FN(self._trapped)
         board.lib.vb_set_trap_handler(board.core, N.ctypes.cast(self._callback, N.c_void_p))
@@ -192,11 +193,7 @@ class UsageFaultTraps:
     # ------------------------------------------------------------------ sites
     def decoded(self, d) -> bool:
         """An instruction was decoded at d.address: (re)describe its site. True if a hook was added."""
-        m, cond = _split_condition(d.mnemonic)
-        if m in _DIVIDES:
-            self._note_condition(d.address, cond)
-            return False
-        spec = self._site_spec(d, m)
+        spec = self._site_spec(d, _base_mnemonic(d.mnemonic))
         site = self.sites.get(d.address)
         if spec is None:
             if site is not None:  # code rewritten: the hook stays, the site no longer checks
@@ -212,14 +209,7 @@ class UsageFaultTraps:
             self.sites[d.address] = site
         s = site[0]
         s.when, s.base, s.index, s.shift, s.align_mask, s.offset = spec
-        self._note_condition(d.address, cond)
         return added
-
-    def _note_condition(self, address: int, cond: str | None) -> None:
-        if cond:
-            self.conditions[address] = cond
-        else:
-            self.conditions.pop(address, None)
 
     def _site_spec(self, d, m: str):
         """(when, base, index, shift, align_mask, offset) of an access that can fault, else None."""
@@ -253,13 +243,24 @@ class UsageFaultTraps:
         return when, base, index, shift, align, offset
 
     # ------------------------------------------------------------------ faults
-    def _condition_passed(self, address: int) -> bool:
-        cond = self.conditions.get(address)
-        if cond is None:
-            return True
-        psr = self.board.uc.reg_read(UA.UC_ARM_REG_XPSR)
-        n, z, c, v = (bool(psr >> bit & 1) for bit in (31, 30, 29, 28))
-        return _FLAG_TEST[cond](n, z, c, v)
+    def _it_state(self, address: int) -> int:
+        """ITSTATE at the instruction at address (0 outside an IT block), from the IT instruction
+        up to four instructions before it: inside a hook the emulator's copy is not current."""
+        insns, uc = self.board.codemap.insns, self.board.uc
+        a, between = address, 0
+        for _ in range(5):
+            prev = next((insns[a - n] for n in (2, 4) if a - n in insns and insns[a - n].size == n), None)
+            if prev is None:
+                return 0
+            a = prev.address
+            hw = int.from_bytes(uc.mem_read(a, 2), "little")
+            if prev.size == 2 and hw & 0xFF00 == 0xBF00 and hw & 0xF:  # IT firstcond, mask (A7.7.38)
+                it = hw & 0xFF
+                for _ in range(between):
+                    it = _it_advance(it)
+                return it
+            between += 1
+        return 0
 
     def _trapped(self, ufsr_bit: int, address: int) -> int:
         """From a native hook: the instruction at address would fault. Takes the exception (the
@@ -267,8 +268,12 @@ class UsageFaultTraps:
         skips the instruction after all."""
         b = self.board
         try:
-            if not self._condition_passed(address):
+            it = self._it_state(address)
+            psr = b.uc.reg_read(UA.UC_ARM_REG_XPSR)
+            if it and not _condition_holds(it >> 4, psr):
                 return 0
+            # the stacked xPSR carries the ITSTATE of the faulting instruction (B1.5.6)
+            b.uc.reg_write(UA.UC_ARM_REG_XPSR, (psr & ~XPSR_IT) | ((it & 0x3) << 25) | ((it >> 2) << 10))
             b.lib.vb_cut(b.core, b.codemap.index_of(address))  # the faulting instruction did not complete
             b.exceptions.usage_fault(b.uc, 1 << ufsr_bit, address, b.image.describe(address))
         except FirmwareFault as exc:
