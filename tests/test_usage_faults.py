@@ -116,7 +116,8 @@ def build(tmp_path, source: str):
     src, obj, ld, elf = (tmp_path / n for n in ("t.S", "t.o", "t.ld", "t.elf"))
     src.write_text(source)
     ld.write_text("SECTIONS { . = 0x08000000; .text : { KEEP(*(.vectors)) *(.text*) } }\n")
-    subprocess.run(["arm-none-eabi-as", "-mcpu=cortex-m4", "-mthumb", str(src), "-o", str(obj)], check=True)
+    subprocess.run(["arm-none-eabi-as", "-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mthumb", str(src), "-o", str(obj)],
+                   check=True)
     subprocess.run(["arm-none-eabi-ld", "-T", str(ld), str(obj), "-o", str(elf)], check=True)
     return elf
 
@@ -261,8 +262,10 @@ done:
 
 @pytest.mark.parametrize("insn", ["ldrd r2, r3, [r0]", "strd r2, r3, [r0, #4]", "ldm.w r0, {r2, r3}",
                                   "stmdb r0!, {r2, r3}", "ldrex r2, [r0]", "strex r1, r2, [r0]"])
-def test_unaligned_multiword_and_exclusive_always_fault(tmp_path, insn):
-    body = ENABLE_USAGEFAULT + f"""
+@pytest.mark.parametrize("unalign_trp", [False, True])
+def test_unaligned_multiword_and_exclusive_always_fault(tmp_path, insn, unalign_trp):
+    """With CCR.UNALIGN_TRP set, one hook checks every access instead of a hook on each."""
+    body = ENABLE_USAGEFAULT + (set_ccr(1 << 3) if unalign_trp else "") + f"""
     ldr r0, =0x20000102
 faulting:
     {insn}
@@ -286,8 +289,12 @@ loop:
     strex r1, r2, [r0]
     ldrh.w r2, [r0, #2]
     ldr.w r2, [r0, #4]
+    vldr s0, [r0, #4]
+    vstmia r0, {s0-s1}
     push {r2, r3}
     pop {r2, r3}
+    vpush {s0}
+    vpop {s0}
     subs r4, #1
     bne loop
 """
@@ -304,6 +311,34 @@ faulting:
     assert run.result.exit == "fault"
     assert f"UsageFault: unaligned access at {run.at('faulting'):#010x}" in run.result.message
     assert "no UsageFault handler" in run.result.message
+
+
+def test_a_fault_handler_that_spins_ends_the_run_as_that_fault(tmp_path):
+    """The usual HardFault_Handler is `b .`: the run halts there, and that is a fault (exit 3), not
+    a clean halt."""
+    source = firmware(divide(trap=True, enable=False), hard_vector="spin + 1") + """
+    .thumb_func
+spin:
+    b spin
+"""
+    run = Run(tmp_path, source)
+    assert run.result.exit == "fault"
+    assert run.result.message.startswith(f"UsageFault: divide by zero at {run.at('faulting'):#010x}")
+    assert "taken as HardFault; then halted in a self-loop at" in run.result.message
+
+
+def test_a_fault_inside_the_hardfault_handler_is_a_lockup(tmp_path):
+    source = firmware(divide(trap=True, enable=False), hard_vector="bad + 1") + """
+    .thumb_func
+bad:
+    ldr r0, =0x20000102
+    ldrd r2, r3, [r0]
+    bx lr
+    .ltorg
+"""
+    run = Run(tmp_path, source)
+    assert run.result.exit == "fault"
+    assert "UsageFault: unaligned access at" in run.result.message and "lockup" in run.result.message
 
 
 def test_cli_exit_status_for_an_unhandled_divide_by_zero(tmp_path):

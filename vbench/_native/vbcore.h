@@ -110,7 +110,7 @@ enum { VB_TRAP_UNALIGNED = 24, VB_TRAP_DIVBYZERO = 25 };
 enum { VB_SITE_OFF = 0, VB_SITE_ALWAYS, VB_SITE_IF_UNALIGN_TRP };
 
 /* One load/store that may fault on alignment: its address is base + offset + (index << shift),
-   computed from the registers by a code hook on that instruction (vb_hook_alignment). */
+   computed from the registers before it runs (traps.c: vb_hook_alignment, vb_hook_unaligned_trp). */
 typedef struct {
     uint8_t when;        /* VB_SITE_*: LDRD/STRD/LDM/STM always, LDR/STR(H) only with UNALIGN_TRP */
     uint8_t base;        /* architectural register; 15 = PC, read as Align(PC + 4, 4) */

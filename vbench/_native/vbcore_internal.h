@@ -27,7 +27,7 @@ typedef int (*trap_fn)(int kind, uint32_t addr);
 typedef struct trap_site_rec {
     vb_trap_site site; /* first: Python's pointer to the record is a pointer to the site */
     struct vb_core *v;
-    struct trap_site_rec *next;
+    uint32_t addr;
 } trap_site_rec;
 
 #define CODE_PAGE_BITS 12
@@ -115,7 +115,8 @@ typedef struct vb_core {
 
     uint32_t traps;          /* VB_CCR_* trap enables, a copy of the SCS's CCR */
     trap_fn on_trap;
-    trap_site_rec *sites;    /* every trap site, for vb_destroy */
+    trap_site_rec **site_map; /* open-addressing table of the trap sites by address */
+    uint32_t site_cap, site_used;
 
     uint64_t next_event; /* cycle count at which Python wants control back (0 = none) */
     int stop_reason;     /* VB_STOP_* */

@@ -103,6 +103,7 @@ HFSR_FORCED = 1 << 30  # B3.2 (HardFault Status Register)
 CCR_UNALIGN_TRP, CCR_DIV_0_TRP = 1 << 3, 1 << 4
 UFSR_UNALIGNED, UFSR_DIVBYZERO = 1 << 24, 1 << 25
 USAGE_FAULT_KIND = {UFSR_UNALIGNED: "unaligned access", UFSR_DIVBYZERO: "divide by zero"}
+FAULT_HANDLERS = (HARDFAULT, MEMMANAGE, BUSFAULT, USAGEFAULT)
 EXCEPTION_NAME = {NMI: "NMI", HARDFAULT: "HardFault", MEMMANAGE: "MemManage", BUSFAULT: "BusFault",
                   USAGEFAULT: "UsageFault"}
 
@@ -149,6 +150,7 @@ class ExceptionController:
         self.ccr = CCR_STKALIGN  # Cortex-M4 CCR reset value 0x00000200 (STKALIGN set)
         self.shcsr_enables = 0
         self.cfsr = self.hfsr = self.mmfar = self.bfar = 0
+        self.fault_taken: str | None = None  # the synchronous fault whose handler is running
         self.entries = self.returns = 0
         self.on_timing = None  # callback(kind: "entry" | "return", extended_frame: bool) for the timing model
 
@@ -347,6 +349,14 @@ class ExceptionController:
             raise FirmwareFault(f"{what}{escalated} with no {EXCEPTION_NAME[number]} handler "
                                 f"(vector {vector:#010x} at {self.vtor + 4 * number:#010x})")
         self.exception_entry(uc, number, pc)
+        self.fault_taken = f"{what}, taken as {EXCEPTION_NAME[number]}"
+
+    def fault_in_handler(self) -> str | None:
+        """What a fault handler that is running is handling (None when none runs): a run that
+        halts there (a `b .` HardFault_Handler) ended in that fault, not cleanly."""
+        if not any(n in FAULT_HANDLERS for n in self.active):
+            return None
+        return self.fault_taken or f"{EXCEPTION_NAME[next(n for n in self.active if n in FAULT_HANDLERS)]} handler running"
 
     # ------------------------------------------------------------------ entry
     def exception_entry(self, uc, number: int, return_address: int) -> None:
@@ -452,6 +462,8 @@ class ExceptionController:
 
         # DeActivate(): the handler is no longer active; FAULTMASK clears except for NMI.
         del self.active[len(self.active) - 1 - self.active[::-1].index(returning)]
+        if not any(n in FAULT_HANDLERS for n in self.active):
+            self.fault_taken = None
         if returning != NMI:
             uc.reg_write(UC_ARM_REG_FAULTMASK, 0)
 

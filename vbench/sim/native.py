@@ -168,7 +168,7 @@ def library() -> ctypes.CDLL:
         "vb_get_bucket": (c_int, [c_void_p, c_int, c_uint32, POINTER(c_uint64)]),
         "vb_set_trap_handler": (None, [c_void_p, c_void_p]),
         "vb_set_traps": (None, [c_void_p, c_uint32]),
-        "vb_trap_site_new": (POINTER(VbTrapSite), [c_void_p]),
+        "vb_trap_site_at": (POINTER(VbTrapSite), [c_void_p, c_uint32]),
     }
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)

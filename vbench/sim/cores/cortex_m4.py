@@ -125,12 +125,15 @@ class CortexM4(CoreModel):
 
 
 # ---------------------------------------------------------------------- UsageFault traps
-# Alignment each access needs (DDI0403E A3.2.1): LDRD/STRD/LDM/STM and the exclusives fault when
-# unaligned whatever CCR says; single word and halfword accesses only with CCR.UNALIGN_TRP.
+# Alignment each access needs (DDI0403E A3.2.1 "Alignment behavior"): LDRD/STRD/LDM/STM and the
+# exclusives fault when unaligned whatever CCR says; single word and halfword accesses and TBH only
+# with CCR.UNALIGN_TRP. VLDR/VSTR/VLDM/VSTM also always fault on the chip but are not checked: a
+# hook on each made a float32 model run 2.3x slower (docs/timing.md, "Faults").
 _ALWAYS = {"ldrd": 3, "strd": 3, "ldrex": 3, "strex": 3, "ldrexh": 1, "strexh": 1}
-_WITH_UNALIGN_TRP = {"ldr": 3, "str": 3, "ldrt": 3, "strt": 3,
+_WITH_UNALIGN_TRP = {"ldr": 3, "str": 3, "ldrt": 3, "strt": 3, "tbh": 1,
                      "ldrh": 1, "ldrsh": 1, "strh": 1, "ldrht": 1, "ldrsht": 1, "strht": 1}
 _MULTIPLE = {"ldm", "ldmia", "ldmdb", "ldmfd", "ldmea", "stm", "stmia", "stmdb", "stmfd", "stmea"}
+_STACK_ONLY = ("push", "pop")  # SP-based: never unaligned
 XPSR_IT = (0x3 << 25) | (0x3F << 10)  # ITSTATE in xPSR: IT[1:0] at 26:25, IT[7:2] at 15:10 (B1.4.2)
 
 
@@ -159,15 +162,17 @@ class UsageFaultTraps:
 
     Unicorn performs unaligned LDRD/STRD/LDM/STM and plain accesses whatever CCR says, divides by
     zero to 0, and checks an LDREX's alignment (as a data abort) but not a STREX's when the monitor
-    is clear. A hook is added at decode to each LDRD/STRD/LDM/STM/LDREX/STREX whose base is not SP
-    (the SP is always word aligned on M-profile, B1.4.1), and to each single word/halfword access
-    once CCR.UNALIGN_TRP has been set: Unicorn scans every code hook at each hooked instruction, so
-    hooks are kept to what can fault.
+    is clear. Unicorn scans its whole list of code hooks at each hooked instruction, so: a hook is
+    added at decode to each LDRD/STRD/LDM/STM/LDREX/STREX whose base is not SP (SP bits [1:0] are
+    RAZ/WI, B1.4.1) nor an aligned PC-relative literal; the single word/halfword accesses and TBH
+    (most loads and stores) get a site, and one hook on every instruction finds it by address,
+    once the firmware has set CCR.UNALIGN_TRP.
     """
 
     def __init__(self, board):
         self.board = board
-        self.sites: dict[int, object] = {}  # address -> VbTrapSite pointer (hook installed)
+        self.sites: dict[int, object] = {}  # address -> VbTrapSite pointer
+        self.hooks: dict[int, object] = {}  # address -> handle of its vb_hook_alignment hook
         self.unalign_trp_hooked = False
         self._callback = N.TRAP_FN(self._trapped)
         board.lib.vb_set_trap_handler(board.core, N.ctypes.cast(self._callback, N.c_void_p))
@@ -175,8 +180,9 @@ class UsageFaultTraps:
 
     # ------------------------------------------------------------------ CCR
     def ccr_written(self, ccr: int) -> None:
-        """From the SCS model, inside the store: the native copy changes now; hooks on the single
-        accesses decoded so far are added at the next block boundary (outside the emulator)."""
+        """From the SCS model, inside the store: the native copy changes now. The first time
+        UNALIGN_TRP is set, the single accesses decoded so far get sites and one code hook covers
+        them all, from the next block boundary (outside the emulator)."""
         b = self.board
         b.lib.vb_set_traps(b.core, ccr)
         if ccr & N.CCR_UNALIGN_TRP and not self.unalign_trp_hooked:
@@ -185,10 +191,15 @@ class UsageFaultTraps:
 
     def _hook_single_accesses(self) -> None:
         b = self.board
-        if any([self.decoded(d) for d in list(b.codemap.insns.values())]):
-            for m in b.memories:  # the translations lack the new hooks
-                for base in (m.base, *m.aliases):
-                    b.backend.forget_translations(base, base + m.size)
+        b.backend.add_native_hook(unicorn.UC_HOOK_CODE, N.symbol_address("vb_hook_unaligned_trp"), b.core)
+        for h in self.hooks.values():  # the one hook checks every site from now on
+            b.backend.remove_hook(h)
+        self.hooks.clear()
+        for d in list(b.codemap.insns.values()):
+            self.decoded(d)
+        for m in b.memories:  # the translations lack the new hook
+            for base in (m.base, *m.aliases):
+                b.backend.forget_translations(base, base + m.size)
 
     # ------------------------------------------------------------------ sites
     def decoded(self, d) -> bool:
@@ -199,21 +210,23 @@ class UsageFaultTraps:
             if site is not None:  # code rewritten: the hook stays, the site no longer checks
                 site[0].when = N.SITE_OFF
             return False
-        added = site is None
-        if added:
-            site = self.board.lib.vb_trap_site_new(self.board.core)
+        if site is None:
+            site = self.board.lib.vb_trap_site_at(self.board.core, d.address)
             if not site:
                 raise MemoryError("native trap site")
-            self.board.backend.add_native_hook(unicorn.UC_HOOK_CODE, N.symbol_address("vb_hook_alignment"),
-                                               N.ctypes.cast(site, N.c_void_p).value, d.address, d.address)
             self.sites[d.address] = site
         s = site[0]
         s.when, s.base, s.index, s.shift, s.align_mask, s.offset = spec
-        return added
+        if s.when != N.SITE_ALWAYS or d.address in self.hooks or self.unalign_trp_hooked:
+            return False  # the UNALIGN_TRP hook looks sites up by address
+        self.hooks[d.address] = self.board.backend.add_native_hook(
+            unicorn.UC_HOOK_CODE, N.symbol_address("vb_hook_alignment"), N.ctypes.cast(site, N.c_void_p).value,
+            d.address, d.address)
+        return True
 
     def _site_spec(self, d, m: str):
         """(when, base, index, shift, align_mask, offset) of an access that can fault, else None."""
-        if not d.insn.flags & (N.F_LOAD | N.F_STORE | N.F_MULTI) or m in ("push", "pop"):
+        if not d.insn.flags & (N.F_LOAD | N.F_STORE | N.F_MULTI) or m in _STACK_ONLY:
             return None
         if m in _ALWAYS:
             when, align = N.SITE_ALWAYS, _ALWAYS[m]
@@ -236,7 +249,9 @@ class UsageFaultTraps:
             index = _REG_NUM.get(mem.mem.index, N.NO_INDEX)
             shift = mem.shift.value if index != N.NO_INDEX else 0
             offset = 0 if insn.post_index else mem.mem.disp
-        if index == N.NO_INDEX and base in (13, 15):  # SP is word aligned, PC-relative is static
+        if base == 15 and m == "tbh":  # PC + 4 + 2 * Rm: always halfword aligned
+            return None
+        if index == N.NO_INDEX and base in (13, 15):  # SP is word aligned (B1.4.1), PC-relative is static
             static = ((d.address + 4) & ~3) if base == 15 else 0
             if not (static + offset) & align:
                 return None
