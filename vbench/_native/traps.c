@@ -1,8 +1,8 @@
-/* ARMv7-M UsageFault traps that Unicorn does not raise (DDI0403E A3.2.1, B3.2.8 CCR, B3.2.15 UFSR):
+/* ARMv7-M UsageFault traps that Unicorn does not raise (DDI0403E A3.2.1, B3.2.8 CCR, B3.2.15 CFSR):
    unaligned LDRD/STRD/LDM/STM always fault, unaligned LDR/STR/LDRH/STRH fault when CCR.UNALIGN_TRP
-   is set, SDIV/UDIV by zero faults when CCR.DIV_0_TRP is set. The checks run in code hooks on
-   those instructions only; taking the exception is Python's (vbench/sim/cortexm.py), once per
-   fault. */
+   is set, SDIV/UDIV by zero faults when CCR.DIV_0_TRP is set. The checks run in code hooks (one
+   per always-faulting access, one for all once UNALIGN_TRP is set, the divide hook); taking the
+   exception is Python's (vbench/sim/cortexm.py), once per fault. */
 #include "vbcore_internal.h"
 
 VB_API void vb_set_trap_handler(vb_core *v, void *fn) { v->on_trap = (trap_fn)fn; }
@@ -92,10 +92,11 @@ VB_API void vb_hook_alignment(uc_engine *uc, uint64_t address, uint32_t size, vo
 VB_API void vb_hook_unaligned_trp(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
     vb_core *v = (vb_core *)user;
     trap_site_rec *r = find_site(v, (uint32_t)address);
+    int checked;
     (void)size;
-    if (!r || !(r->site.when == VB_SITE_ALWAYS || (r->site.when == VB_SITE_IF_UNALIGN_TRP && (v->traps & VB_CCR_UNALIGN_TRP))))
-        return;
-    if (misaligned(v, uc, &r->site, (uint32_t)address)) vbi_trap(v, VB_TRAP_UNALIGNED, (uint32_t)address);
+    if (!r) return;
+    checked = r->site.when == VB_SITE_ALWAYS || (r->site.when == VB_SITE_IF_UNALIGN_TRP && (v->traps & VB_CCR_UNALIGN_TRP));
+    if (checked && misaligned(v, uc, &r->site, (uint32_t)address)) vbi_trap(v, VB_TRAP_UNALIGNED, (uint32_t)address);
 }
 
 /* Divides on a board without timing: only the DIV_0_TRP check (vb_hook_divide does both). */

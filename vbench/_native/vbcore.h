@@ -101,7 +101,7 @@ typedef struct {
     uint64_t exit_cycles, exit_instructions, exit_charge_fc;
 } vb_call;
 
-/* ARMv7-M UsageFault traps (DDI0403E B3.2.8 CCR, B3.2.15 UFSR). CCR bits as the SCS holds them:
+/* ARMv7-M UsageFault traps (DDI0403E B3.2.8 CCR, B3.2.15 CFSR). CCR bits as the SCS holds them:
    the core keeps a copy (vb_set_traps) so that a divide checks DIV_0_TRP without Python. */
 enum { VB_CCR_UNALIGN_TRP = 1u << 3, VB_CCR_DIV_0_TRP = 1u << 4 };
 /* What a trap reports to the handler Python installs (vb_set_trap_handler): the UFSR bit. */

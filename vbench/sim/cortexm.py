@@ -42,7 +42,7 @@ Deliberate simplifications (each stated where it applies):
   vector without the Thumb bit raises FirmwareFault instead of escalating to UsageFault.
 * The UsageFaults Unicorn does not raise are taken (`usage_fault()`): unaligned LDRD/STRD/LDM/STM
   and LDREX/STREX always, unaligned LDR/STR/LDRH/STRH with CCR.UNALIGN_TRP, SDIV/UDIV by zero
-  with CCR.DIV_0_TRP (DDI0403E A3.2.1 "Alignment support", B3.2.8 CCR, B3.2.15 UFSR); native
+  with CCR.DIV_0_TRP (DDI0403E A3.2.1 "Alignment behavior", B3.2.8 CCR, B3.2.15 CFSR); native
   hooks on those instructions detect them (vbench/_native/traps.c), the core plug-in calls here.
   A fault with no handler to run ends the run as a firmware fault naming the kind and address.
 * The local exclusive monitor is not cleared on entry/return (Unicorn does not expose it).
@@ -99,8 +99,7 @@ CCR_NONBASETHRDENA, CCR_STKALIGN = 1 << 0, 1 << 9
 # SHCSR enable bits for the three configurable faults: B3.2 (SHCSR).
 SHCSR_ENABLE_BIT = {MEMMANAGE: 16, BUSFAULT: 17, USAGEFAULT: 18}
 HFSR_FORCED = 1 << 30  # B3.2 (HardFault Status Register)
-# CCR trap enables (B3.2.8) and the UsageFault status bits of CFSR (UFSR, B3.2.15).
-CCR_UNALIGN_TRP, CCR_DIV_0_TRP = 1 << 3, 1 << 4
+# The UsageFault status bits of CFSR (UFSR, B3.2.15); the CCR trap enables are in vbench/sim/native.py.
 UFSR_UNALIGNED, UFSR_DIVBYZERO = 1 << 24, 1 << 25
 USAGE_FAULT_KIND = {UFSR_UNALIGNED: "unaligned access", UFSR_DIVBYZERO: "divide by zero"}
 FAULT_HANDLERS = (HARDFAULT, MEMMANAGE, BUSFAULT, USAGEFAULT)
@@ -339,7 +338,7 @@ class ExceptionController:
         self.cfsr |= ufsr_bit
         number, running = USAGEFAULT, self.execution_priority(uc)
         if not self.is_enabled(USAGEFAULT) or self.group_priority(self.priority_of(USAGEFAULT)) >= running:
-            if running <= self.priority_of(HARDFAULT):  # in HardFault or NMI, or FAULTMASK set: B1.5.4 lockup
+            if running <= self.priority_of(HARDFAULT):  # in HardFault or NMI, or FAULTMASK set: lockup (B1.5.15)
                 raise FirmwareFault(f"{what}: lockup (raised at a priority HardFault cannot preempt)")
             number = HARDFAULT
             self.hfsr |= HFSR_FORCED
@@ -354,9 +353,10 @@ class ExceptionController:
     def fault_in_handler(self) -> str | None:
         """What a fault handler that is running is handling (None when none runs): a run that
         halts there (a `b .` HardFault_Handler) ended in that fault, not cleanly."""
-        if not any(n in FAULT_HANDLERS for n in self.active):
+        running = [n for n in self.active if n in FAULT_HANDLERS]
+        if not running:
             return None
-        return self.fault_taken or f"{EXCEPTION_NAME[next(n for n in self.active if n in FAULT_HANDLERS)]} handler running"
+        return self.fault_taken or f"{EXCEPTION_NAME[running[-1]]} handler running"
 
     # ------------------------------------------------------------------ entry
     def exception_entry(self, uc, number: int, return_address: int) -> None:
