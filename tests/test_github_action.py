@@ -5,16 +5,17 @@
   the job of a reusable workflow whose `workflow_call` inputs are the action's inputs (a planted
   error in that job is caught, so the check can fail).
 - The action's own commands run in order, as a runner would run them, in a scratch project that
-  uses vbench as a dependency: a git repository with its own firmware (a tiny Arm image assembled by
-  its build command), its own model (ad01 copied in) and its own kernels (fully_connected.c). The
+  uses vbench as a dependency: a git repository with its own firmware (a tiny Arm image with two
+  marked layers, assembled by its build command), its own model (ad01 copied in) and its own kernels
+  (the Cortex-M4 DSP fully-connected operator). The
   `run:` steps are taken from action.yml; their `${{ }}` expressions are filled from the inputs,
   `github`, `runner` and earlier steps' outputs, GITHUB_OUTPUT/GITHUB_ENV/GITHUB_STEP_SUMMARY are
   files as on a runner, and only the `uses:` steps (setup-python, the caches, upload-artifact) are
   skipped. vbench is installed by the action's install step from a copy of this tree into a fresh
   venv (no index, no build isolation: the venv sees the test venv's packages), so the runs below use
-  the installed package, not the checkout. A pull request that slows a kernel and the firmware fails
-  the job with exit 1 naming the layers; one that changes neither passes; a results.json baseline
-  whose cycles are 10 % lower fails it too.
+  the installed package, not the checkout. A pull request that slows the kernel and one layer of the
+  firmware fails the job with exit 1 naming those layers; one that changes neither passes; a
+  results.json baseline whose cycles are 10 % lower fails it too.
 """
 
 from __future__ import annotations
@@ -269,13 +270,22 @@ arm-none-eabi-ld -T fw/link.ld fw/app.o -o fw/app.elf
 
 
 def _firmware_source(loops: int) -> str:
-    return ARM_PRELUDE + f"    ldr r2, ={loops}\n1:\n    subs r2, r2, #1\n    bne 1b\n" + ARM_EXIT
+    """Two counting loops marked as layers 0 and 1 (vbench's layer-marker convention): 5,000 and
+    `loops` iterations."""
+    def layer(index: int, count: int) -> str:
+        return f"    ldr r0, ={index}\n    bl vb_layer_marker\n    ldr r2, ={count}\n{index + 1}:\n" \
+               f"    subs r2, r2, #1\n    bne {index + 1}b\n"
+
+    marker = "    .thumb_func\n    .global vb_layer_marker\n    .type vb_layer_marker, %function\n" \
+             "vb_layer_marker:\n    bx lr\n"
+    return ARM_PRELUDE + layer(0, 5_000) + layer(1, loops) + "    ldr r0, =0xFFFFFFFF\n    bl vb_layer_marker\n" \
+        + ARM_EXIT + marker
 
 
 def _slowed(kernel: str) -> str:
-    """The same arithmetic (bit-exact) plus a few thousand wasted cycles per call."""
-    head, body = kernel.split("{\n", 1)
-    return head + "{\n    for (volatile int spin = 0; spin < 500; spin++) {\n    }\n" + body
+    """The same arithmetic (bit-exact) plus a few thousand wasted cycles per call of the layer."""
+    entry = kernel.index("{\n", kernel.index("void vb_fully_connected("))
+    return kernel[:entry] + "{\n    for (volatile int spin = 0; spin < 500; spin++) {\n    }\n" + kernel[entry + 2:]
 
 
 def _project(tmp: Path) -> tuple[Path, Path, dict[str, str]]:
@@ -286,14 +296,16 @@ def _project(tmp: Path) -> tuple[Path, Path, dict[str, str]]:
     _git(tmp, "clone", "-q", str(origin), str(work))
     (work / "fw").mkdir()
     (work / "fw" / "link.ld").write_text(ARM_LD)
-    (work / "fw" / "app.S").write_text(_firmware_source(10_000))
+    (work / "fw" / "app.S").write_text(_firmware_source(5_000))
     (work / "build.sh").write_text(FIRMWARE_BUILD)
     (work / ".gitignore").write_text("*.o\n*.elf\nvbench-results/\n")
     (work / "models").mkdir()
     shutil.copy(REPO / "models" / "ad01_int8.tflite", work / "models" / "anomaly.tflite")
+    # the project's kernels: the Cortex-M4 DSP fully-connected operator (ad01 has only those layers)
     (work / "kernels").mkdir()
-    fc = (REPO / "firmware" / "kernels" / "reference" / "fully_connected.c").read_text()
-    (work / "kernels" / "fully_connected.c").write_text(fc)
+    for name in ("fully_connected.c", "dsp_common.c", "dsp_common.h"):
+        shutil.copy(REPO / "firmware" / "kernels" / "cortex_m4_dsp" / name, work / "kernels" / name)
+    fc = (work / "kernels" / "fully_connected.c").read_text()
     (work / "README.md").write_text("a project benchmarked by vbench\n")
     _git(work, "add", "-A")
     _git(work, "commit", "-q", "-m", "base")
@@ -301,7 +313,7 @@ def _project(tmp: Path) -> tuple[Path, Path, dict[str, str]]:
     commits = {"base": _git(work, "rev-parse", "HEAD")}
     _git(work, "checkout", "-q", "-b", "slow")
     (work / "kernels" / "fully_connected.c").write_text(_slowed(fc))
-    (work / "fw" / "app.S").write_text(_firmware_source(11_000))
+    (work / "fw" / "app.S").write_text(_firmware_source(6_000))
     _git(work, "commit", "-q", "-am", "slower kernel and firmware")
     commits["slow"] = _git(work, "rev-parse", "HEAD")
     _git(work, "checkout", "-q", "-b", "docs", "main")
@@ -325,7 +337,7 @@ def _checkout(tmp: Path, origin: Path, sha: str) -> Path:
 
 
 PROJECT_INPUTS = {"workload": "ad", "mode": "performance", "model": "models/anomaly.tflite", "kernels": "kernels",
-                  "firmware": "fw/*.elf", "build": "sh build.sh", "threshold": "1"}
+                  "firmware": "fw/*.elf", "build": "sh build.sh", "threshold": "3"}
 
 
 def test_the_action_runs_in_a_project_and_gates_its_pull_requests(tmp_path):
@@ -351,15 +363,16 @@ def test_the_action_runs_in_a_project_and_gates_its_pull_requests(tmp_path):
     gate = json.loads((results / "gate-benchmark.json").read_text())
     assert gate["exit_code"] == 1 and not gate["problems"]
     grown = {d["layer"] for d in gate["regressions"]}
-    assert "4 FULLY_CONNECTED" in grown and "0 FULLY_CONNECTED" not in grown  # +46 % and +0.6 %: the 1 % gate
+    assert "4 FULLY_CONNECTED" in grown and "0 FULLY_CONNECTED" not in grown  # +140 % and +2.4 %: a 3 % gate
     assert any("the firmware differs" in a for a in gate["allowed_differences"])  # declared by the default
     fw_gate = json.loads((results / "gate-firmware.json").read_text())
     assert fw_gate["exit_code"] == 1
-    cycles = next(d for d in fw_gate["regressions"] if d["metric"] == "cycles")
-    assert cycles["workload"] == "app" and 9 < cycles["pct"] < 11  # 11,000 loops against 10,000
+    total = next(d for d in fw_gate["regressions"] if d["metric"] == "cycles" and not d["layer"])
+    assert total["workload"] == "app" and 9 < total["pct"] < 11  # 11,000 iterations against 10,000
+    assert [d["layer"] for d in fw_gate["regressions"] if d["layer"]] == ["1"]  # 6,000 against 5,000; layer 0 same
     verdict = job["logs"]["Verdict"]
     assert "::error title=vbench regression::ad/nucleo-l4r5zi performance layer 4 FULLY_CONNECTED" in verdict
-    assert "app/nucleo-l4r5zi performance cycles" in verdict
+    assert "app/nucleo-l4r5zi performance cycles" in verdict and "app/nucleo-l4r5zi performance layer 1:" in verdict
     assert "vbench regression gate" in job["summary"] and "REGRESSION" in job["summary"]
     assert "FULLY_CONNECTED" in job["summary"] and "| ad " in job["summary"] and "`_start`" in job["summary"]
     head = json.loads((results / "benchmark" / "results.json").read_text())["results"][0]

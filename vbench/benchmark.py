@@ -41,6 +41,8 @@ class Job:
     model: str | None = None     # a .tflite run instead of the workload's model (e.g. a pruned copy)
     weights: str = "dense"       # weight encoding (vbench.compiler.encodings): dense, sparse, palette
     winograd: bool = False       # 3x3 stride-1 CONV_2D layers as Winograd F(2x2,3x3)
+    port: str | None = None      # a real board (or `vbench serve`) on this serial port instead of a simulation
+    baud: int = 115200
 
 
 def parse_list(text: str | None, known: tuple[str, ...] | dict, what: str) -> list[str]:
@@ -111,7 +113,7 @@ def _run_job_timed(job: Job, steps: Callable[[int, int, str], None] | None = Non
                    share_simulation: bool = True) -> tuple[WorkloadResult, dict[str, float]]:
     """The record and the wall time of its stages: build (images, hashes), simulate; cpu_s: this
     process's CPU time over both (on a shared machine, wall time also measures the others)."""
-    from vbench.harness.modes import VirtualTarget, run_mode
+    from vbench.harness.modes import SerialTarget, VirtualTarget, run_mode
 
     from vbench.firmware.kernels import resolve_kernels
     from vbench.platform import load_platform
@@ -119,13 +121,18 @@ def _run_job_timed(job: Job, steps: Callable[[int, int, str], None] | None = Non
     t_build, cpu0 = time.perf_counter(), time.process_time()
     spec = by_id(job.workload)
     model_id = spec.model_id
-    variant = resolve_kernels(job.variant, load_platform(job.platform, list(job.overrides)))
-    model_path = Path(job.model).resolve() if job.model else spec.model_path()
-    target = VirtualTarget(model_id, job.platform, job.overrides, variant=variant,
-                           energy_mode=job.mode == "energy", model=str(model_path) if job.model else None,
-                           weights=job.weights, winograd=job.winograd).prepare()
-    record = _new_record(job, firmware_sha256=_sha256(target.elf), model_sha256=_sha256(model_path),
-                         model_id=model_id, kernels=variant or "reference")
+    if job.port:  # a real board: the same runner and modes, over the wire; it runs what was flashed
+        target = SerialTarget(job.port, job.baud, model_id)
+        record = _new_record(job, model_id=model_id)
+        record.extra = {"port": job.port, "baud": job.baud}
+    else:
+        variant = resolve_kernels(job.variant, load_platform(job.platform, list(job.overrides)))
+        model_path = Path(job.model).resolve() if job.model else spec.model_path()
+        target = VirtualTarget(model_id, job.platform, job.overrides, variant=variant,
+                               energy_mode=job.mode == "energy", model=str(model_path) if job.model else None,
+                               weights=job.weights, winograd=job.winograd).prepare()
+        record = _new_record(job, firmware_sha256=_sha256(target.elf), model_sha256=_sha256(model_path),
+                             model_id=model_id, kernels=variant or "reference")
     t0 = time.perf_counter()
     stages = {"build_s": t0 - t_build}
     if job.mode == "accuracy":
@@ -139,19 +146,21 @@ def _run_job_timed(job: Job, steps: Callable[[int, int, str], None] | None = Non
         record.files, record.complete, record.quality_target = res["files"], res["complete"], res["quality_target"]
         record.predictions_sha256 = _predictions_sha256(res["predictions"])
     else:
-        profile = job.mode == "performance"
+        profile = job.mode == "performance" and not job.port  # per-layer counters exist on a virtual board only
         res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic, progress=steps, layer_profile=profile,
                        share_simulation=share_simulation)
         runs = res["runs"]
-        cycles = sorted(r.get("per_inference_cycles") or r["cycles"] / max(r["inferences"], 1) for r in runs)
+        # a wire carries no cycle count: a real board's records have cycles null
+        cycles = sorted(r.get("per_inference_cycles") or r["cycles"] / max(r["inferences"], 1)
+                        for r in runs if r.get("per_inference_cycles") or r.get("cycles") is not None)
         record.latency_ms, record.energy_uj = res["median_latency_ms"], res.get("median_energy_per_inference_uj")
         record.average_power_mw = res.get("median_average_power_mw")
-        record.cycles = int(round(cycles[len(cycles) // 2]))
+        record.cycles = int(round(cycles[len(cycles) // 2])) if cycles else None
         record.instructions = res.get("median_instructions_per_inference")
         record.throughput_ips = res["median_throughput_ips"]
         record.valid, record.exact, record.extrapolated = res["valid"], res["exact"], res["extrapolated"]
         record.inputs, record.runs = res["inputs"], len(runs)
-        record.simulated_inferences = sum(r.get("simulated_inferences", 0) for r in runs)
+        record.simulated_inferences = sum(r.get("simulated_inferences") or 0 for r in runs)
         record.run_latencies_ms = [r["latency_ms"] for r in runs]
         record.windows = [WindowResult.from_harness(r) for r in runs]
         if job.scenarios and job.mode == "performance":

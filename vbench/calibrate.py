@@ -49,17 +49,11 @@ from vbench.errors import VbenchError
 from vbench.paths import cache_dir
 from vbench.platform import load_platform
 from vbench.power import PowerModel, load_power_model
+from vbench.progress import Progress, as_progress
 
 CLOCK_TOLERANCE = 0.005   # measured vs simulated core clock
 QUANTITIES = ("latency_ms", "power_mw", "energy_uj")
 UNITS = {"latency_ms": "ms", "power_mw": "mW", "energy_uj": "uJ"}
-
-Progress = Callable[[str], None]
-
-
-def _quiet(_msg: str) -> None:
-    pass
-
 
 # ====================================================================== energy model on features
 
@@ -251,9 +245,11 @@ def _err(pred: float | None, meas: float | None) -> float | None:
 
 def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] = (), *, out: str | Path | None = None,
               report_dir: str | Path | None = None, cache_dir: Path | None | str = "default",
-              progress: Progress = _quiet, write: bool = True) -> CalibrationResult:
+              progress: Progress | Callable[[str], None] | None = None, write: bool = True) -> CalibrationResult:
     """Run the calibration; see the module doc. Raises VbenchError for bad input, CalibrationRefused
-    (after writing the report) when the fit is refused or rejected."""
+    (after writing the report) when the fit is refused or rejected. progress: a line per finished
+    simulation step with its count and ETA (vbench.progress.as_progress)."""
+    bar = as_progress(progress)
     cache = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
     mf = read_measurements(data)
     base = load_platform(platform)
@@ -268,12 +264,14 @@ def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] 
         result.rows.append(row)
         if not _platform_matches(m.platform, base.name):
             row.used, row.note = False, f"measured on {m.platform}, not {base.name}"
-            continue
-        if not (m.latency_ms or m.energy_uj or m.power_mw):
+        elif not (m.latency_ms or m.energy_uj or m.power_mw):
             row.used, row.note = False, "no latency, energy or power to compare"
-            continue
+    bar.phase(sum(r.used for r in result.rows), "simulating rows")
+    for row in (r for r in result.rows if r.used):
+        m = row.m
         if m.measured_window is not None:
-            result.simulations += _set_up_window_row(row, mf, base, params, cache, progress)
+            result.simulations += _set_up_window_row(row, mf, base, params, cache, bar)
+            bar.done(f"{m.label}: {m.firmware} on {base.name}: {_simulated(row.before)}")
             continue
         row.overrides, row.power_overrides = _split_overrides(m)
         try:
@@ -292,11 +290,12 @@ def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] 
                 raise VbenchError(f"{mf.path}: {m.label} overrides {hit[0]}, which is being fitted ({p.name})")
         try:
             row.fw = resolve_firmware(m.firmware, plat, mf.path.parent)
-            progress(f"{m.label}: {m.firmware} on {base.name}")
+            bar.working(f"{m.label}: {m.firmware}")
             row.before = simulate(row.fw, plat, cache)
         except VbenchError as exc:
             raise VbenchError(f"{mf.path}: {m.label}: {exc}") from None
         result.simulations += 0 if row.before.cached else 1
+        bar.done(f"{m.label}: {m.firmware} on {base.name}: {_simulated(row.before)}")
         if m.clock_hz and abs(row.before.clock_hz - m.clock_hz) > CLOCK_TOLERANCE * m.clock_hz:
             raise VbenchError(
                 f"{mf.path}: {m.label}: measured at {m.clock_hz:,.0f} Hz but '{m.firmware}' runs at "
@@ -328,9 +327,12 @@ def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] 
             plat = load_platform(platform, r.overrides + extra)
             sim = simulate(r.fw, plat, cache)
             result.simulations += 0 if sim.cached else 1
+            if i == len(lat_rows) - 1:   # the fit asks for every row at a point, in order
+                bar.done(f"timing point {', '.join(extra)}: {len(lat_rows)} rows simulated")
             return sim.latency_ms
 
-        progress(f"timing fit of {', '.join(p.name for p in tparams)} on {len(lat_rows)} rows")
+        bar.note(f"timing fit of {', '.join(p.name for p in tparams)} on {len(lat_rows)} rows")
+        bar.phase(0, "timing fit")   # the points the fit visits are not known in advance: no ETA
         try:
             tfit = timing_fit(tparams, y, evaluate, tuple(p.current for p in tparams))
         except CalibrationRefused as exc:
@@ -346,10 +348,12 @@ def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] 
             f"integer parameter values, then the best integer values around the optimum; {tfit.nfev} evaluations")
         if tfit.cv_note:
             result.notes.append(f"timing: {tfit.cv_note}")
+        bar.phase(len(used), "rows at the fitted timing")
         for r in used:  # the rows at the fitted timing
             plat = load_platform(platform, r.overrides + [f"{k}={v}" for k, v in timing_values.items()])
             r.after = simulate(r.fw, plat, cache)
             result.simulations += 0 if r.after.cached else 1
+            bar.done(f"{r.m.label} at the fitted timing: {_simulated(r.after)}")
 
     # ---- energy: linear least squares on the power/energy rows
     efit: LinearFit | None = None
@@ -358,9 +362,10 @@ def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] 
         if not e_rows:
             raise CalibrationRefused(f"{mf.path}: no calibration row on {base.name} has a measured power or energy, "
                                      f"so {', '.join(p.name for p in eparams)} cannot be fitted")
+        bar.phase(sum(1 for r in used if r.energy_target and r.window is not None), "energy slopes")
         for r in used:  # held-out rows too: the fit predicts them
             if r.energy_target:
-                r.design = _energy_design(r, eparams, cache, result, progress)
+                r.design = _energy_design(r, eparams, cache, result, bar)
         A = np.zeros((len(e_rows), len(eparams)))
         offset, y = np.zeros(len(e_rows)), np.zeros(len(e_rows))
         for i, r in enumerate(e_rows):
@@ -463,7 +468,7 @@ def _set_up_window_row(row: Row, mf: MeasurementFile, base, params: list[FreePar
         hit = [k for k in p.members if f"power.{k}" in keys] if p.kind == "energy" else []
         if hit:
             raise VbenchError(f"{mf.path}: {m.label} overrides power.{hit[0]}, which is being fitted ({p.name})")
-    progress(f"{m.label}: {window.name} ({window.measure.text}) on {base.name}")
+    progress.working(f"{m.label}: {window.name} ({window.measure.text})")
     try:
         row.before = simulate_window(window, plat, cache)
     except VbenchError as exc:
@@ -503,14 +508,20 @@ def _energy_design(r: Row, eparams: list[FreeParam], cache, result: CalibrationR
         result.simulations += 0 if sim.cached else 1
         return sim.energy_uj
 
-    progress(f"{r.m.label}: energy slopes of {', '.join(p.name for p in eparams)}")
+    progress.working(f"{r.m.label}: energy slopes")
     e0 = energy(pin)
     a = np.zeros(len(eparams))
     for j, p in enumerate(eparams):
         v = _probe_value(p, at[j])
         moved = [o for o in pin if o.split("=", 1)[0][len("power."):] not in p.members]
         a[j] = (energy(moved + [f"power.{k}={v!r}" for k in p.members]) - e0) / (v - at[j])
+    progress.done(f"{r.m.label}: energy slopes of {', '.join(p.name for p in eparams)}")
     return a, float(e0 - a @ np.array(at))
+
+
+def _simulated(sim: SimResult) -> str:
+    energy = f", {sim.energy_uj:.1f} uJ" if sim.energy_uj is not None else ""
+    return f"{sim.latency_ms:.3f} ms{energy}" + (" (cached)" if sim.cached else "")
 
 
 def _finish(result: CalibrationResult, out, report_dir, write: bool) -> None:

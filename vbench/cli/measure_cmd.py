@@ -4,7 +4,8 @@
 reads result sets. This command writes one results.json record per image (the workload is the ELF's
 file name without `.elf`, the mode `performance`: one run to the end) with the run's cycles,
 instructions, time and energy, the image's sha256, the per-layer rows when the firmware marks its
-layers like vbench's runtime does, and its busiest functions under `functions` (for the job summary;
+layers like vbench's runtime does (it calls a never-inlined `vb_layer_marker(i)` before layer i and
+`vb_layer_marker(0xFFFFFFFF)` after the last), and its busiest functions under `functions` (for the job summary;
 the gate compares totals and layers). A run that does not end cleanly is written as a FAILED record,
 so that the gate fails closed on it, and the command exits like `vbench exec` (1, 3 or 4)."""
 
@@ -44,7 +45,8 @@ def _sha256(path: Path) -> str:
         raise VbenchError(f"cannot read firmware {path}: {exc.strerror}") from None
 
 
-def measure(elf: Path, platform, overrides: dict[str, str], max_instructions: int | None = None) -> tuple[WorkloadResult, int]:
+def measure(elf: Path, platform, overrides: dict[str, str],
+            max_instructions: int | None = None) -> tuple[WorkloadResult, int]:
     """One image's record and its `vbench exec` exit status; `overrides` as `--set` spelled them
     (what `vbench run` records, so the gate sees the same text)."""
     from vbench import __version__
@@ -62,7 +64,9 @@ def measure(elf: Path, platform, overrides: dict[str, str], max_instructions: in
         latency_ms=run.time_s * 1e3, energy_uj=run.energy_uj, accuracy=None, cycles=run.cycles,
         instructions=run.instructions, firmware_sha256=sha, model_sha256=None, overrides=overrides,
         vbench_version=__version__)
-    record.layers = [LayerResult(layer=x["layer"], op=x["name"], cycles=x["cycles"], instructions=x["instructions"],
+    # layers as the firmware marked them (calls of vb_layer_marker(i), as vbench's runtime makes):
+    # the index is all it tells, so the op is left empty
+    record.layers = [LayerResult(layer=x["layer"], op="", cycles=x["cycles"], instructions=x["instructions"],
                                  energy_uj=x["energy_uj"], stall_flash=x["stall_flash"],
                                  stall_branch=x["stall_branch"], stall_load_use=x["stall_load_use"],
                                  stall_divide=x["stall_divide"])
@@ -72,8 +76,9 @@ def measure(elf: Path, platform, overrides: dict[str, str], max_instructions: in
                                   for f in prof["functions"][:TOP_FUNCTIONS]]}
     if status:
         record.failing = True
-        record.reason = f"the firmware ended in {run.exit}" + (f" (code {run.exit_code})" if run.exit_code else "") \
-            + (f": {run.message}" if run.message else "")
+        ended = (f"the firmware exited with code {run.exit_code}" if run.exit == "exit"
+                 else f"the run ended in a {run.exit}")
+        record.reason = ended + (f": {run.message}" if run.message else "")
     return record, status
 
 
@@ -96,8 +101,7 @@ def run(args) -> int:
                  f"{record.cycles:,} cycles, {record.latency_ms:.3f} ms, {record.energy_uj:.3f} uJ"))
     from vbench.report import write_result_set
 
-    write_result_set(args.out, ResultSet.create(records, platforms=[platform.name], firmware=[str(e) for e in
-                                                                                              args.firmware]),
-                     plots=False, eembc=False)
+    result_set = ResultSet.create(records, platforms=[platform.name], firmware=[str(e) for e in args.firmware])
+    write_result_set(args.out, result_set, plots=False, eembc=False)
     print(f"wrote {args.out / 'results.json'}")
     return worst

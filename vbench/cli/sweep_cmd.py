@@ -38,7 +38,8 @@ def add_arguments(p) -> None:
                    help="parallel simulations (default: all cores; with --executor dask and no --scheduler, "
                         "the LocalCluster's worker processes)")
     p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="local: this machine's cores (default); dask: a dask.distributed cluster (pip install 'vbench[dask]')")
+                   help="local: this machine's cores (default); dask: a dask.distributed cluster "
+                        "(pip install 'vbench[dask]')")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)")
     p.add_argument("--retries", type=_non_negative_int, default=2,

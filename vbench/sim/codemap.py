@@ -80,8 +80,13 @@ class CodeMap:
             b.backend.add_native_hook(unicorn.UC_HOOK_MEM_WRITE, N.symbol_address("vb_hook_code_write"), b.core,
                                       page, page + b.backend.page - 1)
 
+    def report(self, exc: BaseException) -> None:
+        """An error inside another native callback (a trap), for check() to raise."""
+        if self._error is None:
+            self._error = exc
+
     def check(self) -> None:
-        """Raise what went wrong inside a decode callback."""
+        """Raise what went wrong inside a decode callback (or another native callback)."""
         if self._error is not None:
             err, self._error = self._error, None
             raise err
