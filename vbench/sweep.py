@@ -75,7 +75,10 @@ class Firmware:
 
     @classmethod
     def read(cls, path: Path) -> "Firmware":
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise VbenchError(f"cannot read firmware {path}: {exc.strerror}") from None
         return cls(hashlib.sha256(data).hexdigest(), data)
 
     def local_path(self) -> Path:
