@@ -29,6 +29,13 @@ const vb_art_params *art_params(const vb_art *a);
 /* Stall before the flash word `word` (address / fetch_bytes) can issue; `issue_cycles` is how long
    the core spends on the previous word's instructions (what a sequential prefetch overlaps). */
 uint32_t art_fetch(vb_art *a, uint32_t word, uint32_t issue_cycles);
+/* The fetch of every flash word of [addr, addr + size), in order: one call per block. The stall of
+   each word goes to stall[0 .. *n_words) (the caller's buffer holds at least max_words), the
+   number of the first word to *first_word. Returns the total stall. */
+uint32_t art_fetch_block(vb_art *a, uint32_t addr, uint32_t size, uint32_t issue_cycles, uint32_t *stall,
+                         uint32_t max_words, uint32_t *first_word, uint32_t *n_words);
+/* How many flash words [addr, addr + size) spans. */
+uint32_t art_words(const vb_art *a, uint32_t addr, uint32_t size);
 /* A fetch that left flash (code elsewhere ran): the next flash fetch is not sequential. */
 void art_fetch_break(vb_art *a);
 /* FLASH_ACR.ICRST / DCRST. */

@@ -284,24 +284,21 @@ void vbi_stall(vb_core *v, int cause, uint64_t n) {
     v->layers[v->layer].stall[cause] += n;
 }
 
-/* Instruction fetch of a block from flash: one flash-model call per flash word. The stall of
-   each word is kept, so that a counter read inside the block sees only the words fetched so far. */
+/* Instruction fetch of a block from flash: the flash model sees each flash word in order (one
+   call per block). The stall of each word is kept, so that a counter read inside the block sees
+   only the words fetched so far; the total is charged at once (the sums are the same). */
 static void fetch_block(vb_core *v, block *b) {
-    uint32_t w = art_params(v->art)->fetch_bytes, first = b->addr / w, last = (b->addr + b->size - 1) / w, i;
-    if (last - first + 1 > v->cap_words) {
-        uint32_t cap = last - first + 1 + 64;
+    uint32_t need = art_words(v->art, b->addr, b->size), s;
+    if (need > v->cap_words) {
+        uint32_t cap = need + 64;
         uint32_t *t = realloc(v->word_stall, cap * sizeof(uint32_t));
         if (!t) abort();
         v->word_stall = t;
         v->cap_words = cap;
     }
-    v->first_word = first;
-    v->n_words = last - first + 1;
-    for (i = 0; i < v->n_words; i++) {
-        uint32_t s = art_fetch(v->art, first + i, b->word_cycles);
-        v->word_stall[i] = s;
-        if (s) vbi_stall(v, VB_STALL_FLASH, s);
-    }
+    s = art_fetch_block(v->art, b->addr, b->size, b->word_cycles, v->word_stall, v->cap_words, &v->first_word,
+                        &v->n_words);
+    if (s) vbi_stall(v, VB_STALL_FLASH, s);
 }
 
 /* Fetch stall of the pending block's flash words that lie wholly after byte address `end`. */
