@@ -17,12 +17,13 @@ typedef struct {
     uint32_t valid; /* filled sectors of the line (a sector is what one miss brings in) */
     uint32_t newer, older; /* neighbours in the recency list of the slot's set: slot + 1, 0 = end */
     uint32_t chain; /* next slot + 1 with the same hash */
+    uint32_t age;   /* reference mode only: clock of the last use (0 = empty) */
 } slot;
 
 typedef struct {
     slot *s;
     uint32_t *mru, *lru; /* per set: slot + 1 */
-    uint32_t lines, ways, sets, last;
+    uint32_t lines, ways, sets, last, clock;
     uint32_t bucket[1u << HASH_BITS]; /* slot + 1 of the first line with this hash */
 } cache;
 
@@ -32,6 +33,7 @@ struct vb_art {
     uint32_t last_word; /* flash word + 1 of the last instruction fetch; 0 = none */
     /* log2 of line_bytes, fill_bytes and fetch_bytes (32: not a power of two, divide instead) */
     uint32_t line_shift, fill_shift, fetch_shift;
+    uint32_t reference; /* 1: the plain age scan instead of the O(1) structures (tests compare the two) */
 };
 
 static void cache_free(cache *k) {
@@ -62,6 +64,7 @@ static int cache_init(cache *k, uint32_t lines, uint32_t ways) {
     k->lines = lines ? lines : 1;
     k->ways = ways && ways < k->lines && k->lines % ways == 0 ? ways : k->lines;
     k->sets = k->lines / k->ways;
+    k->clock = 0;
     k->s = calloc(k->lines, sizeof(slot));
     k->mru = calloc(k->sets, sizeof(uint32_t));
     k->lru = calloc(k->sets, sizeof(uint32_t));
@@ -118,6 +121,29 @@ static inline int cache_access(cache *k, uint32_t line, uint32_t sector) {
     return 0;
 }
 
+/* The reference: scan the set for the line, the victim is the lowest slot of the smallest age. */
+static int cache_access_scan(cache *k, uint32_t line, uint32_t sector) {
+    uint32_t tag = line + 1, id = (line << 5 | sector) + 1, bit = 1u << sector, base, victim, i;
+    if (k->last == id) return 1;
+    k->clock++;
+    k->last = id;
+    base = (line % k->sets) * k->ways;
+    victim = base;
+    for (i = base; i < base + k->ways; i++) {
+        if (k->s[i].tag == tag) {
+            k->s[i].age = k->clock;
+            if (k->s[i].valid & bit) return 1;
+            k->s[i].valid |= bit;
+            return 0;
+        }
+        if (k->s[i].age < k->s[victim].age) victim = i;
+    }
+    k->s[victim].tag = tag;
+    k->s[victim].age = k->clock;
+    k->s[victim].valid = bit;
+    return 0;
+}
+
 static inline uint32_t div_pow2(uint32_t x, uint32_t d, uint32_t shift) { return shift < 32 ? x >> shift : x / d; }
 
 static uint32_t log2_exact(uint32_t x) { return x && !(x & (x - 1)) ? (uint32_t)__builtin_ctz(x) : 32; }
@@ -127,7 +153,8 @@ static inline int art_cache(const vb_art *a, cache *k, uint32_t addr) {
     const vb_art_params *p = &a->p;
     uint32_t line = div_pow2(addr, p->line_bytes, a->line_shift);
     uint32_t in_line = a->line_shift < 32 ? addr & (p->line_bytes - 1) : addr % p->line_bytes;
-    return cache_access(k, line, div_pow2(in_line, p->fill_bytes, a->fill_shift));
+    uint32_t sector = div_pow2(in_line, p->fill_bytes, a->fill_shift);
+    return a->reference ? cache_access_scan(k, line, sector) : cache_access(k, line, sector);
 }
 
 vb_art *art_create(void) {
@@ -200,6 +227,8 @@ static inline uint32_t fetch_word(vb_art *a, uint32_t word, uint32_t issue_cycle
 
 uint32_t art_fetch(vb_art *a, uint32_t word, uint32_t issue_cycles) { return fetch_word(a, word, issue_cycles); }
 
+uint32_t art_latency(const vb_art *a) { return a->p.latency; }
+
 uint32_t art_words(const vb_art *a, uint32_t addr, uint32_t size) {
     uint32_t w = a->p.fetch_bytes;
     return div_pow2(addr + size - 1, w, a->fetch_shift) - div_pow2(addr, w, a->fetch_shift) + 1;
@@ -235,6 +264,15 @@ VB_API vb_art *vb_art_create(void) { return art_create(); }
 VB_API void vb_art_destroy(vb_art *a) { art_destroy(a); }
 VB_API int vb_art_configure(vb_art *a, const vb_art_params *p) { return art_configure(a, p); }
 VB_API void vb_art_get_params(vb_art *a, vb_art_params *out) { *out = a->p; }
+
+/* Tests: the reference cache (age scan) instead of the O(1) one; the caches are emptied. */
+VB_API void vb_art_set_reference(vb_art *a, uint32_t on) {
+    a->reference = on;
+    art_reset_caches(a, 1, 1);
+}
+/* Tests: one instruction fetch / one data read, as the core makes them; returns the stall. */
+VB_API uint32_t vb_art_fetch(vb_art *a, uint32_t word, uint32_t issue_cycles) { return fetch_word(a, word, issue_cycles); }
+VB_API uint32_t vb_art_data_read(vb_art *a, uint32_t addr) { return art_data_read(a, addr); }
 
 /* FLASH_ACR written: LATENCY, PRFTEN, ICEN, DCEN take effect; ICRST/DCRST empty the caches. */
 VB_API void vb_art_set_acr(vb_art *a, uint32_t latency, uint32_t prefetch, uint32_t icache, uint32_t dcache,

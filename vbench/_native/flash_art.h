@@ -34,6 +34,8 @@ uint32_t art_fetch(vb_art *a, uint32_t word, uint32_t issue_cycles);
    number of the first word to *first_word. Returns the total stall. */
 uint32_t art_fetch_block(vb_art *a, uint32_t addr, uint32_t size, uint32_t issue_cycles, uint32_t *stall,
                          uint32_t max_words, uint32_t *first_word, uint32_t *n_words);
+/* Wait states of a flash read now (0: the flash model has nothing to time). */
+uint32_t art_latency(const vb_art *a);
 /* How many flash words [addr, addr + size) spans. */
 uint32_t art_words(const vb_art *a, uint32_t addr, uint32_t size);
 /* A fetch that left flash (code elsewhere ran): the next flash fetch is not sequential. */

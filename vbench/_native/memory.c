@@ -62,9 +62,12 @@ VB_API uint64_t vb_flash_read(uc_engine *uc, uint64_t offset, unsigned size, voi
     flash_region *r = (flash_region *)user;
     vb_core *v = *(vb_core **)(r + 1); /* the region record is followed by its owner */
     uint64_t value = 0;
-    unsigned i;
     (void)uc;
-    for (i = 0; i < size; i++) value |= (uint64_t)r->host[offset + i] << (8 * i);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&value, r->host + offset, size <= 8 ? size : 8); /* the target is little-endian too */
+#else
+    for (unsigned i = 0; i < size; i++) value |= (uint64_t)r->host[offset + i] << (8 * i);
+#endif
     vbi_data_flash_read(v, r->base + (uint32_t)offset);
     return value;
 }

@@ -5,6 +5,13 @@
 #include "vbcore_internal.h"
 
 #include <signal.h>
+#include <time.h>
+
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 /* SIGINT/SIGTERM while the emulator runs: Python's handlers cannot run until control returns to
    it, so the block hook checks this flag and stops the run (vb_trap_signals). */
@@ -80,6 +87,8 @@ VB_API void vb_set_unicorn(vb_core *v, uc_engine *uc, void *reg_read, void *emu_
 }
 
 VB_API void vb_set_translate(vb_core *v, void *fn) { v->translate = (translate_fn)fn; }
+VB_API uint64_t vb_decode_ns(vb_core *v) { return v->decode_ns; }
+VB_API void vb_set_reference_paths(vb_core *v, int on) { v->reference_paths = on; }
 VB_API void vb_attach_art(vb_core *v, vb_art *art) { v->art = art; }
 
 static void forget_blocks(vb_core *v) {
@@ -182,8 +191,12 @@ static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
     while (off < size) {
         ins = vbi_insn_at(v, addr + off);
         if (!ins && v->translate && !translated) {
+            uint64_t t0 = now_ns();
+            int again;
             translated = 1; /* decode the rest of the block from the bytes that execute */
-            if (v->translate(addr + off, size - off)) return -2;
+            again = v->translate(addr + off, size - off);
+            v->decode_ns += now_ns() - t0; /* reported by `vbench bench` apart from the simulation */
+            if (again) return -2;
             ins = vbi_insn_at(v, addr + off);
         }
         if (!ins) {
@@ -287,8 +300,36 @@ void vbi_stall(vb_core *v, int cause, uint64_t n) {
 /* Instruction fetch of a block from flash: the flash model sees each flash word in order (one
    call per block). The stall of each word is kept, so that a counter read inside the block sees
    only the words fetched so far; the total is charged at once (the sums are the same). */
+/* The reference of fetch_block: one flash-model call and one stall charge per word. */
+static void fetch_block_per_word(vb_core *v, block *b) {
+    uint32_t w = art_params(v->art)->fetch_bytes, first = b->addr / w, last = (b->addr + b->size - 1) / w, i;
+    if (last - first + 1 > v->cap_words) {
+        uint32_t cap = last - first + 1 + 64;
+        uint32_t *t = realloc(v->word_stall, cap * sizeof(uint32_t));
+        if (!t) abort();
+        v->word_stall = t;
+        v->cap_words = cap;
+    }
+    v->first_word = first;
+    v->n_words = last - first + 1;
+    for (i = 0; i < v->n_words; i++) {
+        uint32_t s = art_fetch(v->art, first + i, b->word_cycles);
+        v->word_stall[i] = s;
+        if (s) vbi_stall(v, VB_STALL_FLASH, s);
+    }
+}
+
 static void fetch_block(vb_core *v, block *b) {
-    uint32_t need = art_words(v->art, b->addr, b->size), s;
+    uint32_t need, s;
+    if (v->reference_paths) {
+        fetch_block_per_word(v, b);
+        return;
+    }
+    if (!art_latency(v->art)) { /* zero wait states: no stall to keep, only the broken sequence */
+        art_fetch_break(v->art);
+        return;
+    }
+    need = art_words(v->art, b->addr, b->size);
     if (need > v->cap_words) {
         uint32_t cap = need + 64;
         uint32_t *t = realloc(v->word_stall, cap * sizeof(uint32_t));
@@ -299,6 +340,7 @@ static void fetch_block(vb_core *v, block *b) {
     s = art_fetch_block(v->art, b->addr, b->size, b->word_cycles, v->word_stall, v->cap_words, &v->first_word,
                         &v->n_words);
     if (s) vbi_stall(v, VB_STALL_FLASH, s);
+    else v->n_words = 0; /* no word stalled: nothing for a counter read inside the block to leave out */
 }
 
 /* Fetch stall of the pending block's flash words that lie wholly after byte address `end`. */

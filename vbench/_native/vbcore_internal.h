@@ -102,6 +102,9 @@ typedef struct vb_core {
     uint32_t layer_calls;
     call_watch watch;
 
+    int reference_paths; /* 1: per-word flash fetch as before the batched one (tests compare the two) */
+    uint64_t decode_ns;  /* wall time spent decoding code on first execution (the translate callback) */
+
     uint64_t next_event; /* cycle count at which Python wants control back (0 = none) */
     int stop_reason;     /* VB_STOP_* */
     uint32_t fault_addr;
