@@ -21,7 +21,6 @@ record says why not.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import os
 import re
 import shutil
@@ -205,7 +204,9 @@ def run_accounted(image: BenchImage, timing: bool = True, record_io: bool = Fals
                 raise VbenchError(f"{image.elf}: cannot write the input at {addr:#x}")
             ctypes.memmove(host, data, len(data))
         log = board.memory.record_io() if record_io else None
+        cpu0 = time.process_time()
         r = board.run()
+        cpu = time.process_time() - cpu0
         decode_s = board.lib.vb_decode_ns(board.core) / 1e9
     finally:
         board.close()
@@ -213,7 +214,7 @@ def run_accounted(image: BenchImage, timing: bool = True, record_io: bool = Fals
     if r.exit != "exit":
         raise VbenchError(f"{image.name} did not exit on {plat.name}: {r.exit} {r.message}")
     return {"instructions": r.instructions, "cycles": r.cycles, "time_s": r.time_s, "energy_uj": r.energy_uj,
-            "exit_code": r.exit_code, "wall_s": r.wall_s, "decode_s": decode_s, "rss": mem, "io": log}
+            "exit_code": r.exit_code, "wall_s": r.wall_s, "cpu_s": cpu, "decode_s": decode_s, "rss": mem, "io": log}
 
 
 class _Replay:
@@ -299,15 +300,15 @@ def run_raw(image: BenchImage, io_log: list[tuple[int, int, bool, int]]) -> dict
         uc.hook_add(unicorn.UC_HOOK_INTR, on_intr)
     else:
         entry = elf.entry
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     be.start(entry)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     mem = rss.stop()
     code = semihosting_code[0] if semihosting_code[0] is not None else replay.exit_code
     if replay.error is None and replay.pos != len(io_log):
         replay.error = f"the raw run made {replay.pos} of the {len(io_log)} recorded peripheral accesses"
     del buffers
-    return {"wall_s": wall, "exit_code": code, "error": replay.error, "io_accesses": replay.pos, "rss": mem}
+    return {"wall_s": wall, "cpu_s": cpu, "exit_code": code, "error": replay.error, "io_accesses": replay.pos, "rss": mem}
 
 
 def measure(image: BenchImage, counting: bool = True) -> dict[str, Any]:
@@ -422,6 +423,8 @@ def summarise(image: BenchImage, m: dict[str, Any], qemu: dict[str, Any] | None)
         "wall_raw_s": round(raw["wall_s"], 3) if raw_ok else None,
         "mips_raw": _mips(n, raw["wall_s"]) if raw_ok else None,
         "ratio": round(raw["wall_s"] / acc["wall_s"], 3) if raw_ok else None,
+        "cpu_accounted_s": round(acc["cpu_s"], 3), "cpu_raw_s": round(raw["cpu_s"], 3) if raw_ok else None,
+        "ratio_cpu": round(raw["cpu_s"] / acc["cpu_s"], 3) if raw_ok and acc["cpu_s"] > 0 else None,
         "raw_error": raw["error"], "peripheral_accesses_replayed": raw["io_accesses"],
         "peak_rss_mb": acc["rss"]["peak_mb"], "board_rss_mb": acc["rss"]["grown_mb"],
         "raw_peak_rss_mb": raw["rss"]["peak_mb"],
@@ -483,7 +486,7 @@ def format_line(r: dict[str, Any]) -> str:
 
     line = (f"{r['name']:<18} {r['instructions'] / 1e6:8.1f} M  accounted {f(r['mips_accounted'], '6.1f')} M/s"
             f" ({f(r['mips_accounted_after_decode'], '.1f')} after decode)  {r['mcycles_per_s']:6.1f} Mcycles/s"
-            f"  raw {f(r['mips_raw'], '6.1f')} M/s  ratio {f(r['ratio'], '.3f')}")
+            f"  raw {f(r['mips_raw'], '6.1f')} M/s  ratio {f(r['ratio'], '.3f')} (CPU time {f(r['ratio_cpu'], '.3f')})")
     if "ratio_counting_only" in r:
         line += f"  counting-only ratio {f(r['ratio_counting_only'], '.3f')}"
     line += f"  RSS {r['peak_rss_mb']} MB (board {r['board_rss_mb']} MB)"
