@@ -31,6 +31,9 @@ struct vb_art {
     vb_art_params p;
     cache icache, dcache;
     uint32_t last_word; /* flash word + 1 of the last instruction fetch; 0 = none */
+    /* Bumped by everything that may change what a fetch sees (a fetch other than a fetch-buffer
+       hit, a break in the fetch sequence, FLASH_ACR, a cache reset): see art_fetch_epoch(). */
+    uint64_t fetch_epoch;
     /* log2 of line_bytes, fill_bytes and fetch_bytes (32: not a power of two, divide instead) */
     uint32_t line_shift, fill_shift, fetch_shift;
     uint32_t reference; /* 1: the plain age scan instead of the O(1) structures (tests compare the two) */
@@ -98,6 +101,12 @@ static inline int cache_access(cache *k, uint32_t line, uint32_t sector) {
     if (k->last == id) return 1;
     k->last = id;
     set = k->sets == 1 ? 0 : line % k->sets;
+    x = &k->s[k->mru[set] - 1];
+    if (x->tag == tag) { /* the most recent line again (a loop within it): nothing to reorder */
+        if (x->valid & bit) return 1;
+        x->valid |= bit;
+        return 0;
+    }
     h = line_hash(line);
     for (i = k->bucket[h]; i; i = k->s[i - 1].chain) {
         x = &k->s[i - 1];
@@ -189,6 +198,7 @@ int art_configure(vb_art *a, const vb_art_params *p) {
     if (p->dcache_lines != a->p.dcache_lines || p->dcache_ways != a->p.dcache_ways || !a->dcache.s)
         if (cache_init(&a->dcache, p->dcache_lines, p->dcache_ways)) return -1;
     a->p = *p;
+    a->fetch_epoch++;
     a->line_shift = log2_exact(p->line_bytes);
     a->fill_shift = log2_exact(p->fill_bytes);
     a->fetch_shift = log2_exact(p->fetch_bytes);
@@ -198,11 +208,17 @@ int art_configure(vb_art *a, const vb_art_params *p) {
 const vb_art_params *art_params(const vb_art *a) { return &a->p; }
 
 void art_reset_caches(vb_art *a, int icache, int dcache) {
+    a->fetch_epoch++;
     if (icache) cache_flush(&a->icache);
     if (dcache) cache_flush(&a->dcache);
 }
 
-void art_fetch_break(vb_art *a) { a->last_word = 0; }
+void art_fetch_break(vb_art *a) {
+    if (a->last_word) a->fetch_epoch++;
+    a->last_word = 0;
+}
+
+uint64_t art_fetch_epoch(const vb_art *a) { return a->fetch_epoch; }
 
 /* One flash read costs LATENCY + 1 cycles (RM0432 §3.3.2); the core has its own fetch slot, so
    the wait it sees is LATENCY, less what a sequential prefetch overlapped with execution. */
@@ -210,10 +226,11 @@ static inline uint32_t fetch_word(vb_art *a, uint32_t word, uint32_t issue_cycle
     const vb_art_params *p = &a->p;
     uint32_t stall = 0, lat = p->latency;
     if (!lat) {
-        a->last_word = 0;
+        art_fetch_break(a);
         return 0;
     }
     if (word + 1 == a->last_word) return 0; /* still in the fetch buffer */
+    a->fetch_epoch++;
     if (!(p->icache && art_cache(a, &a->icache, word * p->fetch_bytes))) {
         uint32_t miss = lat + p->read_overhead;
         if (p->prefetch && word == a->last_word) /* sequential: prefetched while the previous word ran */
@@ -242,7 +259,7 @@ uint32_t art_fetch_block(vb_art *a, uint32_t addr, uint32_t size, uint32_t issue
     *first_word = first;
     *n_words = n;
     if (!a->p.latency) { /* zero wait states: no stall, and nothing to remember but that */
-        a->last_word = 0;
+        art_fetch_break(a);
         memset(stall, 0, n * sizeof(uint32_t));
         return 0;
     }
@@ -277,6 +294,7 @@ VB_API uint32_t vb_art_data_read(vb_art *a, uint32_t addr) { return art_data_rea
 /* FLASH_ACR written: LATENCY, PRFTEN, ICEN, DCEN take effect; ICRST/DCRST empty the caches. */
 VB_API void vb_art_set_acr(vb_art *a, uint32_t latency, uint32_t prefetch, uint32_t icache, uint32_t dcache,
                            uint32_t icache_reset, uint32_t dcache_reset) {
+    a->fetch_epoch++;
     a->p.latency = latency;
     a->p.prefetch = prefetch;
     a->p.icache = icache;

@@ -38,6 +38,10 @@ uint32_t art_fetch_block(vb_art *a, uint32_t addr, uint32_t size, uint32_t issue
 uint32_t art_latency(const vb_art *a);
 /* How many flash words [addr, addr + size) spans. */
 uint32_t art_words(const vb_art *a, uint32_t addr, uint32_t size);
+/* Changes whenever the fetch side of the model may have changed: a fetch of the same words that
+   saw no stall last time, with the epoch unchanged since, sees no stall again and leaves the model
+   as it was (its lines are still the most recent, in the same order), so it can be skipped. */
+uint64_t art_fetch_epoch(const vb_art *a);
 /* A fetch that left flash (code elsewhere ran): the next flash fetch is not sequential. */
 void art_fetch_break(vb_art *a);
 /* FLASH_ACR.ICRST / DCRST. */

@@ -329,6 +329,7 @@ static void fetch_block(vb_core *v, block *b) {
         art_fetch_break(v->art);
         return;
     }
+    if (b->quiet_epoch && b->quiet_epoch == art_fetch_epoch(v->art)) return; /* a loop of this block alone */
     need = art_words(v->art, b->addr, b->size);
     if (need > v->cap_words) {
         uint32_t cap = need + 64;
@@ -339,8 +340,13 @@ static void fetch_block(vb_core *v, block *b) {
     }
     s = art_fetch_block(v->art, b->addr, b->size, b->word_cycles, v->word_stall, v->cap_words, &v->first_word,
                         &v->n_words);
-    if (s) vbi_stall(v, VB_STALL_FLASH, s);
-    else v->n_words = 0; /* no word stalled: nothing for a counter read inside the block to leave out */
+    if (s) {
+        vbi_stall(v, VB_STALL_FLASH, s);
+        b->quiet_epoch = 0;
+    } else {
+        v->n_words = 0; /* no word stalled: nothing for a counter read inside the block to leave out */
+        b->quiet_epoch = art_fetch_epoch(v->art);
+    }
 }
 
 /* Fetch stall of the pending block's flash words that lie wholly after byte address `end`. */

@@ -48,6 +48,7 @@ typedef struct {
     /* Executions since the last flush into the function/layer buckets (see vbi_flush()). */
     uint64_t execs, acc_dyn_cycles, acc_dyn_charge, acc_flash_reads;
     uint64_t acc_stall[VB_STALL_N];
+    uint64_t quiet_epoch; /* flash-model fetch epoch after this block's last stall-free fetch (0: none) */
     uint8_t touched;
     uint8_t in_flash;
     uint8_t n_literals;
