@@ -18,12 +18,13 @@ from vbench.calibration.measurements import COLUMNS, read_measurements
 from vbench.cli import main
 from vbench.errors import VbenchError
 from vbench.firmware import build_firmware
-from vbench.platform import REPO_ROOT, load_platform
+from vbench.paths import calibration_dir, power_models_dir
+from vbench.platform import load_platform
 from vbench.power import load_power_model
 from vbench.sim.board import run_firmware
 
 BOARD = "nucleo-l4r5zi"
-REFERENCE_CSV = REPO_ROOT / "calibration" / "nucleo-l4r5zi-mlperf-tiny.csv"
+REFERENCE_CSV = calibration_dir() / "nucleo-l4r5zi-mlperf-tiny.csv"
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +243,7 @@ def test_reference_power_model_lands_in_the_published_band():
 
 
 def test_reference_power_model_provenance_matches_its_data():
-    text = (REPO_ROOT / "power_models" / "nucleo-l4r5zi.toml").read_text()
+    text = (power_models_dir() / "nucleo-l4r5zi.toml").read_text()
     cal = tomllib.loads(text)["calibration"]
     assert cal["data_file"] == "calibration/nucleo-l4r5zi-mlperf-tiny.csv"
     assert cal["data_sha256"] == hashlib.sha256(REFERENCE_CSV.read_bytes()).hexdigest()

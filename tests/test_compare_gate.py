@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from vbench.compare import IncompatibleResults, compare
+from vbench.gate import IncompatibleResults, compare
 from vbench.errors import VbenchError
 from vbench.report import write_result_set
 from vbench.report_io import write_json_atomic
@@ -314,7 +314,7 @@ def test_writing_a_non_finite_result_is_refused_before_any_file(real, tmp_path, 
 
 def test_a_non_finite_layer_or_metadata_is_refused_and_previous_files_kept(real_run, real, tmp_path):
     out = save(tmp_path, "out", copy.deepcopy(real))
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     layered = copy.deepcopy(real)
     layered.records[0].layers[3] = dataclasses.replace(layered.records[0].layers[3], energy_uj=float("nan"))
     with pytest.raises(VbenchError, match=r"layers\[3\]\.energy_uj' is nan"):
@@ -322,7 +322,7 @@ def test_a_non_finite_layer_or_metadata_is_refused_and_previous_files_kept(real_
     real.metadata["wall_s"] = float("inf")
     with pytest.raises(VbenchError, match="'wall_s' is inf"):
         write_result_set(out, real, plots=False)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before     # no temporary file, nothing replaced
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing replaced
 
 
 def test_the_json_writer_refuses_nan_naming_the_key(tmp_path):

@@ -13,6 +13,7 @@ from elftools.elf.elffile import ELFFile
 
 from vbench.firmware import build as fw
 from vbench.errors import VbenchError
+from vbench.paths import cache_dir
 from vbench.platform import load_platform
 
 NUCLEO, RV = "nucleo-l4r5zi", "rv32imaf-mcu"
@@ -66,7 +67,7 @@ def test_images_build_with_entry_and_stack_symbols(images, app, platform):
             fw.build_firmware(app, platform)
         return
     path = images(app, platform)
-    assert path.is_file() and path.parent.parent == fw.BUILD_ROOT / platform
+    assert path.is_file() and path.parent.parent == cache_dir() / "firmware" / platform
     f, elf = _elf(path)
     with f:
         syms = _symbols(elf)

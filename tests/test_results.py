@@ -1,6 +1,6 @@
 """The result type (vbench/results.py): a real results.json from `vbench run` reads into
 WorkloadResult/LayerResult records and writes back byte for byte (results.json and results.csv);
-a malformed file is refused with the file and the key named; to_frame has the columns of
+a malformed file is refused with the file and the key named; to_dataframe has the columns of
 results.csv; `import vbench` exposes load_results without importing the module up front."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 import vbench
 from vbench.errors import VbenchError
 from vbench.report import make_result_set, write_result_set
-from vbench.results import RECORD_KEYS, LayerResult, ResultSet, WorkloadResult, load_results
+from vbench.results import CSV_LEAD, RECORD_KEYS, LayerResult, ResultSet, WorkloadResult, load_results
 
 DATASETS = Path(os.environ.get("VBENCH_DATASETS", "/work/shared/datasets"))
 
@@ -154,18 +154,20 @@ def test_make_result_set_checks_dict_records_naming_the_key():
                             "vbench_version": "x"}])
 
 
-def test_to_frame_has_the_columns_of_results_csv(real_run):
-    pytest.importorskip("pandas")
+def test_to_dataframe_has_the_columns_of_results_csv(real_run):
     rs = load_results(real_run)
-    frame = rs.to_frame()
+    frame = rs.to_dataframe()
     with open(real_run / "results.csv", newline="") as f:
         header = next(csv.reader(f))
     assert list(frame.columns) == header
-    assert list(frame.columns[:len(RECORD_KEYS) - 1]) == [k for k in RECORD_KEYS if k != "overrides"]
-    assert frame.columns[-1] == "overrides" and "layers" not in frame.columns
+    assert list(frame.columns[:len(CSV_LEAD)]) == list(CSV_LEAD)
+    assert set(RECORD_KEYS) - {"accuracy"} <= set(frame.columns) and "accuracy" not in frame.columns  # top1, auc
+    assert [c for c in frame.columns if c.startswith("run_")] == [f"run_{i}_latency_ms" for i in range(1, 6)]
+    assert list(frame.loc[0, [f"run_{i}_latency_ms" for i in range(1, 6)]]) == rs.records[0].run_latencies_ms
+    assert frame.columns[-1] == "overrides" and "layers" not in frame.columns and "windows" not in frame.columns
     assert list(frame["mode"]) == ["performance", "energy"] and frame.loc[0, "cycles"] == rs.records[0].cycles
     assert frame.loc[0, "overrides"] == "core.clock_hz=120e6"
-    layers = rs.to_frame(layers=True)
+    layers = rs.to_dataframe(layers=True)
     assert list(layers.columns) == ["workload", "platform", "mode", "layer", "op", "cycles", "instructions",
                                     "energy_uj", "stall_flash", "stall_branch", "stall_load_use", "stall_divide"]
     assert len(layers) == 10 and layers["cycles"].sum() == sum(x.cycles for x in rs.records[0].layers)

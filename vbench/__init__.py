@@ -1,15 +1,17 @@
 """vbench: a virtual MLPerf Tiny benchmark on simulated microcontroller boards.
 
-The Python API reads what `vbench run` writes:
+The Python API (vbench/api.py) does what the commands do and returns typed records:
 
     >>> import vbench
-    >>> results = vbench.load_results("results")          # results.json, or the folder holding it
-    >>> for r in results:                                  # vbench.WorkloadResult
+    >>> results = vbench.run(workloads="ad", modes="performance")   # vbench run -> vbench.ResultSet
+    >>> for r in results:                                            # vbench.WorkloadResult
     ...     print(r.workload, r.platform, r.mode, r.cycles, r.latency_ms, r.energy_uj)
-    >>> perf = next(r for r in results if r.mode == "performance")
-    >>> [(x.layer, x.op, x.cycles) for x in perf.layers]   # vbench.LayerResult
-    >>> results.to_frame()                                 # pandas: the columns of results.csv
-    >>> results.to_frame(layers=True)                      # one row per layer
+    >>> [(x.layer, x.op, x.cycles) for x in results.records[0].layers]   # vbench.LayerResult
+    >>> results.to_dataframe()                    # pandas: the columns of results.csv
+    >>> results.to_dataframe(layers=True)         # one row per layer
+    >>> old = vbench.load("results")              # results.json, or the folder holding it
+    >>> vbench.compare(old, results).exit_code    # the regression gate: 0, 1 regression, 2 incomparable
+    >>> vbench.exec_firmware("fw.elf").cycles     # vbench exec -> vbench.ExecResult
 
 The names below are imported on first use, so `import vbench` stays light.
 """
@@ -21,17 +23,26 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
+    "run": "vbench.api",
+    "exec_firmware": "vbench.api",
+    "compare": "vbench.api",
+    "load": "vbench.api",
+    "ExecResult": "vbench.api",
+    "Comparison": "vbench.gate",
     "load_results": "vbench.results",
     "ResultSet": "vbench.results",
     "WorkloadResult": "vbench.results",
     "LayerResult": "vbench.results",
+    "WindowResult": "vbench.results",
 }
 
 __all__ = ["__version__", *_LAZY]
 
 TYPE_CHECKING = False  # (typing itself is not imported: `import vbench` stays light)
 if TYPE_CHECKING:
-    from vbench.results import LayerResult, ResultSet, WorkloadResult, load_results  # noqa: F401
+    from vbench.api import ExecResult, compare, exec_firmware, load, run  # noqa: F401
+    from vbench.gate import Comparison  # noqa: F401
+    from vbench.results import LayerResult, ResultSet, WindowResult, WorkloadResult, load_results  # noqa: F401
 
 
 def __getattr__(name: str) -> object:

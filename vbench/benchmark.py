@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from vbench import __version__
 from vbench.errors import VbenchError
-from vbench.results import LayerResult, WorkloadResult
+from vbench.results import LayerResult, WindowResult, WorkloadResult
 from vbench.workloads import by_id
 
 MODES = ("performance", "energy", "accuracy")
@@ -110,9 +110,9 @@ def _predictions_sha256(predictions: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
-def run_job(job: Job) -> WorkloadResult:
+def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None) -> WorkloadResult:
     """One record: workload x platform x mode. Failures become records with `failing` set, so a
-    report still shows them."""
+    report still shows them. steps(done, total, file): the harness's progress within the job."""
     from vbench.harness.modes import VirtualTarget, _timing_inputs, run_mode
 
     from vbench.firmware.kernels import resolve_kernels
@@ -131,13 +131,15 @@ def run_job(job: Job) -> WorkloadResult:
     if job.mode == "accuracy":
         if not job.dataset:
             raise VbenchError("accuracy mode needs --dataset DIR (EEMBC layout: DIR/kws01/y_labels.csv ...)")
-        res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=job.accuracy_workers)
+        res = run_mode("accuracy", target, job.dataset, limit=job.accuracy_limit, workers=job.accuracy_workers,
+                       progress=steps)
         auc = res.get("auc")
-        record.accuracy = res["top1_percent"] / 100 if spec.classifier else auc
+        record.top1, record.auc = (res["top1_percent"] / 100 if spec.classifier else None), auc
+        record.accuracy = record.top1 if spec.classifier else auc
         record.files, record.complete, record.quality_target = res["files"], res["complete"], res["quality_target"]
         record.predictions_sha256 = _predictions_sha256(res["predictions"])
     else:
-        res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic)
+        res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic, progress=steps)
         runs = res["runs"]
         cycles = sorted(r.get("per_inference_cycles") or r["cycles"] / max(r["inferences"], 1) for r in runs)
         record.latency_ms, record.energy_uj = res["median_latency_ms"], res.get("median_energy_per_inference_uj")
@@ -149,6 +151,7 @@ def run_job(job: Job) -> WorkloadResult:
         record.inputs, record.runs = res["inputs"], len(runs)
         record.simulated_inferences = sum(r.get("simulated_inferences", 0) for r in runs)
         record.run_latencies_ms = [r["latency_ms"] for r in runs]
+        record.windows = [WindowResult.from_harness(r) for r in runs]
         if job.scenarios and job.mode == "performance":
             from vbench.loadgen import run_scenario
 
@@ -166,13 +169,15 @@ class Suite:
     jobs: list[Job]
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
-    def run(self, progress: Callable[[str], None] | None = None) -> list[WorkloadResult]:
-        """Longest jobs first over a process pool; results come back in job order."""
+    def run(self, progress: Callable[[str], None] | None = None,
+            steps: Callable[[int, int, str], None] | None = None) -> list[WorkloadResult]:
+        """Longest jobs first over a process pool; results come back in job order. progress(line)
+        after each job; steps(done, total, file) within a job run in this process."""
         order = sorted(range(len(self.jobs)), key=lambda i: -_cost(self.jobs[i]))
         results: list[WorkloadResult | None] = [None] * len(self.jobs)
         if self.workers <= 1 or len(self.jobs) == 1:
             for i in order:
-                results[i] = _safe(self.jobs[i])
+                results[i] = _safe(self.jobs[i], steps)
                 if progress:
                     progress(_line(results[i]))
         else:
@@ -189,9 +194,9 @@ def _cost(job: Job) -> int:
     return by_id(job.workload).cost * (10 if job.mode == "accuracy" else 1)
 
 
-def _safe(job: Job) -> WorkloadResult:
+def _safe(job: Job, steps: Callable[[int, int, str], None] | None = None) -> WorkloadResult:
     try:
-        return run_job(job)
+        return run_job(job, steps)
     except VbenchError as exc:
         record = _new_record(job)
         record.failing, record.reason = True, str(exc)

@@ -37,7 +37,7 @@ from vbench.calibration.output import default_out, write_parameter_files, write_
 from vbench.calibration.params import FEATURE, MODEL_KEYS, FreeParam, parse_fit
 from vbench.calibration.workloads import Firmware, SimResult, default_cache_dir, resolve_firmware, simulate
 from vbench.errors import VbenchError
-from vbench.paths import BUILD_DIR
+from vbench.paths import cache_dir
 from vbench.platform import load_platform
 from vbench.power import PowerModel, load_power_model
 
@@ -397,7 +397,7 @@ def calibrate(data: str | Path, platform: str, fit: list[str] | tuple[str, ...] 
 def _finish(result: CalibrationResult, out, report_dir, write: bool) -> None:
     if not write:
         return
-    rdir = Path(report_dir) if report_dir else BUILD_DIR / "calibration" / result.platform
+    rdir = Path(report_dir) if report_dir else cache_dir() / "calibration" / result.platform
     result.outputs.update(write_report(result, rdir))
     if result.params and not result.rejected and all(r.pred or not r.used for r in result.rows):
         result.outputs.update(write_parameter_files(result, Path(out) if out else None))

@@ -84,13 +84,11 @@ def check_writable_file(path: str | os.PathLike, what: str) -> Path:
 
 
 def check_build_dirs() -> None:
-    """The build folders (firmware images under the repository's build/, compile and harness caches
-    under $VBENCH_BUILD_DIR or build/) are writable, for commands that build before they run."""
-    from vbench.paths import BUILD_DIR, build_root
+    """The cache folder (firmware images, compile and harness caches; vbench.paths.cache_dir) is
+    writable, for commands that build before they run."""
+    from vbench.paths import cache_dir, cache_dir_origin
 
-    check_writable_dir(BUILD_DIR, "build folder")
-    if build_root() != BUILD_DIR:
-        check_writable_dir(build_root(), "build folder ($VBENCH_BUILD_DIR)")
+    check_writable_dir(cache_dir(), f"cache folder ({cache_dir_origin()})")
 
 
 __all__ = ["check_build_dirs", "check_writable_dir", "check_writable_file"]

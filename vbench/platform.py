@@ -12,14 +12,16 @@ import copy
 import difflib
 import hashlib
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vbench.errors import VbenchError
+from vbench.parameters import check, check_all
 from vbench.sim.energy_classes import ENERGY_CLASSES
-from vbench.paths import PLATFORM_DIR, REPO_ROOT  # noqa: F401  (REPO_ROOT: still imported from here by sim/)
+from vbench.paths import PLATFORM_PATH_ENV, platform_search_path
 
 # the boards the multi-board commands (build, check-models, study) run by default
 DEFAULT_PLATFORMS = ("nucleo-l4r5zi", "rv32imaf-mcu")
@@ -103,22 +105,42 @@ class Platform:
 
 
 def available_platforms() -> list[Path]:
-    return sorted(p for p in PLATFORM_DIR.glob("*.toml"))
+    """The boards found by name: the *.toml files of each search-path folder ($VBENCH_PLATFORM_PATH,
+    then the built-in ones), a name in an earlier folder hiding the same name in a later one."""
+    found: dict[str, Path] = {}
+    for folder in platform_search_path():
+        for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+            found.setdefault(p.stem, p.resolve())
+    return sorted(found.values(), key=lambda p: p.stem)
 
 
 def _resolve_path(name_or_path: str | Path) -> Path:
-    p = Path(name_or_path)
+    """A board file path (anything ending .toml or existing), or a board name on the search path."""
+    p = Path(name_or_path).expanduser()
     if p.suffix == ".toml" or p.exists():
         if not p.exists():
             raise VbenchError(f"platform file not found: {p}")
         return p.resolve()
-    candidate = PLATFORM_DIR / f"{name_or_path}.toml"
-    if candidate.exists():
-        return candidate
+    for folder in platform_search_path():
+        candidate = folder / f"{name_or_path}.toml"
+        if candidate.is_file():
+            return candidate.resolve()
     names = [q.stem for q in available_platforms()]
     hint = difflib.get_close_matches(str(name_or_path), names, n=1)
-    more = f" (did you mean '{hint[0]}'?)" if hint else f" (known: {', '.join(names)})"
-    raise VbenchError(f"unknown platform '{name_or_path}'{more}")
+    more = f" (did you mean '{hint[0]}'?)" if hint else f" (known: {', '.join(names) or 'none'})"
+    where = os.pathsep.join(str(d) for d in platform_search_path())
+    raise VbenchError(f"unknown platform '{name_or_path}'{more}; searched {where} (add folders with "
+                      f"${PLATFORM_PATH_ENV}, or pass a .toml path)")
+
+
+def _extends_path(path: Path, parent: str) -> Path:
+    """`extends` names a file relative to the board file; a user's copy of a built-in board also
+    finds the built-in cores (`cores/cortex-m4f.toml`) through the search path."""
+    for folder in (path.parent, *platform_search_path()):
+        candidate = (folder / parent).resolve()
+        if candidate.exists():
+            return candidate
+    raise VbenchError(f"{path}: extends '{parent}', which does not exist")
 
 
 def _deep_merge(base: dict, top: dict) -> dict:
@@ -142,9 +164,7 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
         raise VbenchError(f"{path}: cannot read: {exc.strerror}") from None
     parent = data.pop("extends", None)
     if parent:
-        base_path = (path.parent / parent).resolve()
-        if not base_path.exists():
-            raise VbenchError(f"{path}: extends '{parent}', which does not exist")
+        base_path = _extends_path(path, parent)
         data = _deep_merge(_read_toml(base_path, chain + (path,)), data)
     return data
 
@@ -233,6 +253,7 @@ def check_models(plat: Platform) -> None:
     timing_params(plat)
     check_flash(plat)
     load_power_model(plat)
+    check_all("run", plat.section("run"), plat.path)
 
 
 # ---------------------------------------------------------------------- validation
@@ -260,12 +281,9 @@ def validate(data: dict, path: Path) -> None:
     _need(not unknown, path, f"unknown key(s) in [core]: {', '.join(unknown)} (known: {', '.join(CORE_KEYS)})")
     _need(isinstance(core, dict), path, "missing [core] section")
     _need(core.get("isa") in ISAS, path, f"core.isa must be one of {', '.join(ISAS)}, not {core.get('isa')!r}")
-    for key in ("reset_clock_hz",):
-        v = _value(core.get(key))
-        _need(isinstance(v, (int, float)) and v > 0, path, f"core.{key} must be a positive number")
+    check("core.reset_clock_hz", _value(core.get("reset_clock_hz")), path)
     if "clock_hz" in core:
-        v = _value(core["clock_hz"])
-        _need(isinstance(v, (int, float)) and 0 < v <= 10e9, path, f"core.clock_hz must be in (0, 10 GHz], not {v!r}")
+        check("core.clock_hz", _value(core["clock_hz"]), path)
     mems = data.get("memory")
     _need(isinstance(mems, dict) and mems, path, "missing [memory.*] sections")
     spans = []

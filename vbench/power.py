@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.paths import REPO_ROOT
+from vbench.parameters import check
+from vbench.paths import data_file
 from vbench.platform import Platform
 from vbench.sim.energy_classes import ENERGY_CLASSES
 
@@ -35,13 +36,6 @@ class PowerModel:
         return int(round(pc * scale * 1000))
 
 
-# Allowed ranges (inclusive). supply_v: the STM32L4R5's VDD range is 1.71-3.6 V (DS12023 §6.3.1) and a
-# 55 nm core runs near 1.2 V: 1.0-3.6 V covers both. Charges are pC per cycle or per access (uA/MHz):
-# an MCU draws tens to hundreds; 10,000 is a generous ceiling. Static current up to 1 A.
-RANGES = {"supply_v": (1.0, 3.6), "static_ua": (0.0, 1e6), "range_scale": (0.0, 10.0)}
-CHARGE_RANGE = (0.0, 1e4)
-
-
 def _num(node, path: Path, key: str) -> tuple[float, str]:
     if isinstance(node, dict):
         if "value" not in node or not isinstance(node.get("source"), str):
@@ -49,18 +43,15 @@ def _num(node, path: Path, key: str) -> tuple[float, str]:
         node, src = node["value"], node["source"]
     else:
         raise VbenchError(f"{path}: '{key}' must be a record {{ value = ..., source = \"...\" }}")
-    lo, hi = RANGES.get(key.split(".")[0], CHARGE_RANGE)
-    if isinstance(node, bool) or not isinstance(node, (int, float)) or not lo <= node <= hi:  # NaN fails too
-        raise VbenchError(f"{path}: '{key}' = {node!r} must be a number from {lo:g} to {hi:g}"
-                          + (f" ({src})" if src.startswith("override") else ""))
-    return float(node), src
+    where = f"{path} ({src})" if src.startswith("override") else path
+    return check(f"power.{key}", node, where, shown=key), src  # ranges: vbench/parameters.py
 
 
 def load_power_model(platform: Platform) -> PowerModel:
     rel = platform.get("power.model", None)
     if not rel:
         return flat_power_model()
-    path = (REPO_ROOT / rel) if not Path(rel).is_absolute() else Path(rel)
+    path = data_file(rel, platform.path.parent)
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:

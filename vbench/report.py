@@ -47,14 +47,30 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
+def _table(head: list[str], rows: list[list[Any]], fmt: str, align: str) -> str:
+    """A table by tabulate: `fmt` "simple" (terminal) or "pipe" (Markdown); `align` one letter
+    per column, l or r."""
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=head, tablefmt=fmt, colalign=["left" if a == "l" else "right" for a in align],
+                    disable_numparse=True)
+
+
+RECORD_HEAD = ["workload", "platform", "mode", "latency (ms)", "energy (uJ)", "top-1", "AUC", "cycles", "instructions"]
+
+
+def _record_cells(r: WorkloadResult) -> list[Any]:
+    return [r.workload, r.platform, r.mode, _fmt(r.latency_ms), _fmt(r.energy_uj), _fmt(r.top1, 4),
+            _fmt(r.auc, 4), _fmt(r.cycles), _fmt(r.instructions)]
+
+
 def summary_table(records: Iterable[WorkloadResult | dict[str, Any]]) -> str:
-    """The readable table printed at the end of a run."""
-    head = ["workload", "platform", "mode", "latency ms", "energy uJ", "accuracy", "cycles", "instructions"]
-    rows = [[r.workload, r.platform, r.mode, _fmt(r.latency_ms), _fmt(r.energy_uj), _fmt(r.accuracy, 4),
-             _fmt(r.cycles), _fmt(r.instructions)] for r in _records(records)]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
-    line = lambda cells: "  ".join(c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
-    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    """The readable table printed at the end of a run (top-1 and AUC in their own columns)."""
+    recs = _records(records)
+    if any(r.failing for r in recs):  # a status column only when there is something to say
+        return _table(RECORD_HEAD + ["status"], [_record_cells(r) + ["FAILED" if r.failing else "ok"] for r in recs],
+                      "simple", "lllrrrrrrl")
+    return _table(RECORD_HEAD, [_record_cells(r) for r in recs], "simple", "lllrrrrrr")
 
 
 def markdown_report(result_set: ResultSet | dict[str, Any]) -> str:
@@ -62,19 +78,15 @@ def markdown_report(result_set: ResultSet | dict[str, Any]) -> str:
     recs = result_set.records
     out = io.StringIO()
     out.write(f"# vbench results\n\nvbench {result_set.vbench_version}, schema {result_set.schema_version}\n\n")
-    out.write("| workload | platform | mode | latency (ms) | energy (uJ) | accuracy | cycles | instructions | exact |\n")
-    out.write("|---|---|---|---:|---:|---:|---:|---:|---|\n")
-    for r in recs:
-        exact = "by repetition" if r.extrapolated else "simulated"
-        out.write(f"| {r.workload} | {r.platform} | {r.mode} | {_fmt(r.latency_ms)} | {_fmt(r.energy_uj)} | "
-                  f"{_fmt(r.accuracy, 4)} | {_fmt(r.cycles)} | {_fmt(r.instructions)} | {exact} |\n")
+    rows = [_record_cells(r) + ["FAILED" if r.failing else "by repetition" if r.extrapolated else "simulated"]
+            for r in recs]
+    out.write(_table(RECORD_HEAD + ["timing"], rows, "pipe", "lllrrrrrrl") + "\n")
     for r in recs:
         if r.layers:
-            out.write(f"\n## Layers: {r.workload} on {r.platform}\n\n| # | op | cycles | instructions | energy (uJ) |\n"
-                      "|---:|---|---:|---:|---:|\n")
-            for layer in r.layers:
-                out.write(f"| {layer.layer} | {layer.op} | {_fmt(layer.cycles)} | {_fmt(layer.instructions)} | "
-                          f"{_fmt(layer.energy_uj)} |\n")
+            out.write(f"\n## Layers: {r.workload} on {r.platform}\n\n")
+            out.write(_table(["#", "op", "cycles", "instructions", "energy (uJ)"],
+                             [[x.layer, x.op, _fmt(x.cycles), _fmt(x.instructions), _fmt(x.energy_uj)]
+                              for x in r.layers], "pipe", "rlrrr") + "\n")
     models = sorted({(r.workload, r.model_file or "", r.weights or "dense", bool(r.winograd), r.model_sha256 or "")
                      for r in recs})
     if any(not f.startswith("models/") or w != "dense" or wg for _, f, w, wg, _ in models):
@@ -92,24 +104,29 @@ def markdown_report(result_set: ResultSet | dict[str, Any]) -> str:
 def write_plots(out_dir: Path, records: Iterable[WorkloadResult | dict[str, Any]]) -> list[Path]:
     records = _records(records)
     written = []
-    perf = [r for r in records if r.latency_ms is not None and r.mode in ("performance", "energy")]
-    if perf:
-        def draw_bars(plt, key: str, label: str):
-            rows = [r for r in perf if getattr(r, key) is not None]
-            fig, ax = plt.subplots(figsize=(7, 3.5))
-            names = [f"{r.workload}\n{r.platform}" for r in rows]
-            ax.bar(range(len(rows)), [getattr(r, key) for r in rows], color="#4472c4")
-            ax.set_xticks(range(len(rows)), names, fontsize=8)
-            ax.set_ylabel(label)
-            ax.set_yscale("log")
+    # One bar per record of the mode the figure belongs to: latency from the performance runs,
+    # energy from the energy runs (each mode runs its own firmware image). Linear axes from 0, so a
+    # bar's height is its value and a 0.04 % difference looks like one.
+    for key, mode, label, name in (("latency_ms", "performance", "latency per inference (ms)", "latency.png"),
+                                   ("energy_uj", "energy", "energy per inference (uJ)", "energy.png")):
+        rows = [r for r in records if r.mode == mode and getattr(r, key) is not None and not r.failing]
+        if not rows:
+            continue
+
+        def draw_bars(plt, rows=rows, key=key, mode=mode, label=label):
+            fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(rows) + 2), 3.5))
+            values = [getattr(r, key) for r in rows]
+            bars = ax.bar(range(len(rows)), values, color="#4472c4" if mode == "performance" else "#70ad47")
+            ax.bar_label(bars, [f"{v:,.3f}" for v in values], fontsize=7)
+            ax.set_xticks(range(len(rows)), [f"{r.workload}\n{r.platform}" for r in rows], fontsize=8)
+            ax.set_ylabel(f"{label}, {mode} mode")
+            ax.set_title(f"{mode} mode: {label}", fontsize=10)
+            ax.set_ylim(0, max(values) * 1.15 or 1)
             ax.grid(axis="y", alpha=0.3)
             return fig
 
-        for key, label, name in (("latency_ms", "latency per inference (ms)", "latency.png"),
-                                 ("energy_uj", "energy per inference (uJ)", "energy.png")):
-            if any(getattr(r, key) is not None for r in perf):
-                write_png_atomic(out_dir / name, lambda plt, k=key, lab=label: draw_bars(plt, k, lab), dpi=110)
-                written.append(out_dir / name)
+        write_png_atomic(out_dir / name, draw_bars, dpi=110)
+        written.append(out_dir / name)
     for r in records:
         if not r.layers or r.mode != "performance":
             continue
@@ -119,8 +136,8 @@ def write_plots(out_dir: Path, records: Iterable[WorkloadResult | dict[str, Any]
             layers = rec.layers
             ax.bar(range(len(layers)), [x.cycles for x in layers], color="#ed7d31")
             ax.set_xticks(range(len(layers)), [f"{x.layer}\n{x.op[:6]}" for x in layers], fontsize=6)
-            ax.set_ylabel("cycles per inference")
-            ax.set_title(f"{rec.workload} on {rec.platform}: cycles per layer")
+            ax.set_ylabel("cycles per inference, performance mode")
+            ax.set_title(f"{rec.workload} on {rec.platform}: cycles per layer (performance mode)")
             return fig
 
         name = f"layers_{r.workload}_{r.platform}.png"
@@ -129,17 +146,23 @@ def write_plots(out_dir: Path, records: Iterable[WorkloadResult | dict[str, Any]
     return written
 
 
-def write_result_set(out_dir: str | Path, result_set: ResultSet | dict[str, Any], plots: bool = True) -> list[Path]:
-    """results.json, results.csv, report.md and plots; each file replaced atomically. A NaN or
-    Infinity in the set is refused (VbenchError naming the key) before any file is written."""
+def write_result_set(out_dir: str | Path, result_set: ResultSet | dict[str, Any], plots: bool = True,
+                     eembc: bool = True) -> list[Path]:
+    """results.json, results.csv, report.md, plots and (eembc) the runner's layout
+    (vbench/eembc_layout.py); each file replaced atomically. A NaN or Infinity in the set is
+    refused (VbenchError naming the key) before any file is written."""
+    from vbench.eembc_layout import write_eembc_layout
+
     out_dir = Path(out_dir)
     result_set = _result_set(result_set)
     recs = result_set.records
     data = result_set.to_dict()  # first: a NaN or Infinity is refused before any file is written
-    write_csv_atomic(out_dir / "results.csv", [r.to_row() for r in recs])
+    write_csv_atomic(out_dir / "results.csv", result_set.csv_rows())
     write_text_atomic(out_dir / "report.md", markdown_report(result_set))
     files = [out_dir / "results.csv", out_dir / "report.md"]
     if plots:
         files += write_plots(out_dir, recs)
+    if eembc:
+        files += write_eembc_layout(out_dir, result_set)
     write_json_atomic(out_dir / "results.json", data)  # last: its presence marks a complete set
     return [out_dir / "results.json"] + files

@@ -1,14 +1,15 @@
 """The benchmark result types: one record per workload x platform x mode (`WorkloadResult`, with
 its per-layer records `LayerResult`) and a result set (`ResultSet`), from the harness
 (vbench/benchmark.py builds them) to results.json, results.csv and report.md (vbench/report.py),
-the regression gate (vbench/compare.py), the CLI and the Python API (`vbench.load_results`).
+the regression gate (vbench/gate.py), the CLI and the Python API (`vbench.load_results`).
 
 results.json is a contract other tools read. The fields below are its keys, declared in the order
 they are written; `to_dict()` writes exactly that JSON and `from_dict()` reads it back (refusing a
 malformed record with the file and the key named). A key is written when its field is set:
 
 - always: the contract keys (RECORD_KEYS), null where a run did not measure them;
-- model_id, kernels, model_file, weights, winograd, scenarios, layers, wall_s: when not None;
+- model_id, kernels, model_file, weights, winograd, top1, auc, scenarios, windows, layers, wall_s:
+  when not None;
 - the timing keys (performance and energy modes, TIMING_KEYS) and the accuracy keys (accuracy mode,
   ACCURACY_KEYS): each group whole, when one of its fields is set;
 - failing (true) and reason: for a job that failed (its record still shows in the report);
@@ -19,6 +20,13 @@ the record and the key), so no writer can put one in a file.
 
 Adding a result column is one field here (with its place in that order) and the line of
 vbench/benchmark.py that sets it.
+
+results.csv (`ResultSet.csv_rows`, also `ResultSet.to_dataframe()`) is the flat view: one row per
+record, one column per value. Its columns, in order: CSV_LEAD (the contract keys, with `top1` and
+`auc` in place of the mixed `accuracy`), one `run_<i>_latency_ms` column per timed run (1..5), the
+other scalar keys of results.json, nested objects flattened as `<key>.<name>` (e.g.
+`quality_target.met`), and last `overrides` as `k=v;k=v`. Lists and LoadGen scenarios stay in
+results.json.
 """
 
 from __future__ import annotations
@@ -36,6 +44,10 @@ SCHEMA_VERSION = 1
 # The keys every record carries (null where not measured): what other tools may rely on.
 RECORD_KEYS = ("workload", "platform", "mode", "latency_ms", "energy_uj", "accuracy", "cycles", "instructions",
                "firmware_sha256", "model_sha256", "overrides", "vbench_version")
+
+# The first columns of results.csv (and of to_dataframe()), always present: top-1 and AUC apart.
+CSV_LEAD = ("workload", "platform", "mode", "latency_ms", "energy_uj", "top1", "auc", "cycles", "instructions",
+            "firmware_sha256", "model_sha256", "vbench_version")
 
 
 def _spec(kind: str, *, null: bool = False, group: str | None = None) -> Any:
@@ -138,6 +150,45 @@ class LayerResult:
 
 
 @dataclass
+class WindowResult:
+    """One timed window of the performance or energy mode (the runner's `infer N W` on one input):
+    what the EEMBC runner prints per window. energy_uj is the whole window's energy."""
+
+    file: str = _required("str")
+    inferences: int = _required("int")
+    warmups: int = _required("int")
+    seconds: float = _required("num")
+    throughput_ips: float = _required("num")
+    latency_ms: float = _required("num")
+    energy_uj: float | None = _spec("num")
+    energy_per_inference_uj: float | None = _spec("num")
+    average_power_mw: float | None = _spec("num")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_harness(cls, run: dict[str, Any]) -> WindowResult:
+        """From one entry of vbench.harness.modes' `runs` (a Window's to_dict, with its file)."""
+        return cls(file=run["file"], inferences=run["inferences"], warmups=run["warmups"], seconds=run["seconds"],
+                   throughput_ips=run["throughput_ips"], latency_ms=run["latency_ms"], energy_uj=run.get("energy_uj"),
+                   energy_per_inference_uj=run.get("energy_per_inference_uj"),
+                   average_power_mw=run.get("average_power_mw"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _strict(_write(self), f"window {self.file}")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "window record") -> WindowResult:
+        return cls(**_read(cls, data, where))
+
+
+def _flat(key: str, value: Any) -> dict[str, Any]:
+    """A scalar as is, an object's scalars as `key.name`; lists and deeper objects: nothing."""
+    if isinstance(value, dict):
+        return {f"{key}.{k}": v for k, v in value.items() if not isinstance(v, (dict, list))}
+    return {} if isinstance(value, list) else {key: value}
+
+
+@dataclass
 class WorkloadResult:
     """One workload x platform x mode: what results.json holds for it (see the module's docstring
     for which keys are written when)."""
@@ -161,6 +212,9 @@ class WorkloadResult:
     model_file: str | None = _spec("str")               # models/<file>, or the absolute path of a user's model
     weights: str | None = _spec("str")                  # dense, sparse, palette
     winograd: bool | None = _spec("bool")
+    # accuracy mode: top-1 (fraction; classifiers) and ROC AUC apart (`accuracy` is one or the other)
+    top1: float | None = _spec("num")
+    auc: float | None = _spec("num")
     # performance and energy modes
     average_power_mw: float | None = _spec("num", null=True, group="timing")
     throughput_ips: float | None = _spec("num", group="timing")
@@ -178,6 +232,7 @@ class WorkloadResult:
     predictions_sha256: str | None = _spec("str", group="accuracy")
     # LoadGen scenarios (name -> vbench.loadgen result) and the per-layer profile (performance mode)
     scenarios: dict[str, dict[str, Any]] | None = _spec("dict")
+    windows: list[WindowResult] | None = _spec("list")  # the timed windows (performance and energy modes)
     layers: list[LayerResult] | None = _spec("list")
     wall_s: float | None = _spec("num")
     # a job that failed
@@ -192,15 +247,25 @@ class WorkloadResult:
     def to_dict(self) -> dict[str, Any]:
         """The results.json record."""
         out = _write(self)
-        if self.layers is not None:
-            out["layers"] = [_write(x) for x in self.layers]
+        for name in ("windows", "layers"):
+            if getattr(self, name) is not None:
+                out[name] = [_write(x) for x in getattr(self, name)]
         return _strict(out, f"result record ({self.workload}/{self.platform}/{self.mode})")
 
-    def to_row(self) -> dict[str, Any]:
-        """The results.csv row: the record without its layers, overrides last as `k=v;k=v`."""
-        out = {k: v for k, v in self.to_dict().items() if k not in ("layers", "overrides", "extra")}
-        out["overrides"] = ";".join(f"{k}={v}" for k, v in (self.overrides or {}).items())
-        return out
+    def to_row(self, runs: int | None = None) -> dict[str, Any]:
+        """The results.csv row (see the module's docstring): flat, `runs` run-latency columns
+        (default: this record's runs)."""
+        data = self.to_dict()
+        latencies = data.pop("run_latencies_ms", None) or []
+        row = {k: data.pop(k, None) for k in CSV_LEAD}
+        row |= {f"run_{i + 1}_latency_ms": latencies[i] if i < len(latencies) else None
+                for i in range(len(latencies) if runs is None else runs)}
+        for k in ("accuracy", "overrides"):
+            data.pop(k)
+        for k, v in data.items():
+            row |= _flat(k, v)
+        row["overrides"] = ";".join(f"{k}={v}" for k, v in (self.overrides or {}).items())
+        return row
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "result record") -> WorkloadResult:
@@ -209,8 +274,9 @@ class WorkloadResult:
         kwargs = _read(cls, data, where)
         if kwargs.get("failing") and "reason" not in kwargs:
             raise VbenchError(f"{where}: key 'reason' missing (the record is failing)")
-        if kwargs.get("layers") is not None:
-            kwargs["layers"] = [LayerResult.from_dict(x, f"{where}: layers[{i}]") for i, x in enumerate(kwargs["layers"])]
+        for name, kind in (("windows", WindowResult), ("layers", LayerResult)):
+            if kwargs.get(name) is not None:
+                kwargs[name] = [kind.from_dict(x, f"{where}: {name}[{i}]") for i, x in enumerate(kwargs[name])]
         return cls(**kwargs)
 
 
@@ -273,13 +339,21 @@ class ResultSet:
         metadata = {k: v for k, v in data.items() if k not in ("schema_version", "results")}
         return cls(data["schema_version"], metadata, records)
 
-    def to_frame(self, layers: bool = False):
+    def csv_rows(self) -> list[dict[str, Any]]:
+        """The rows of results.csv: every row with as many run columns as the longest record."""
+        runs = max((len(r.run_latencies_ms or []) for r in self.records), default=0)
+        return [r.to_row(runs) for r in self.records]
+
+    def to_dataframe(self, layers: bool = False):
         """A pandas DataFrame: one row per record with the columns of results.csv, or with
         layers=True one row per layer (workload, platform, mode, then the layer's fields)."""
         if not layers:
-            return _frame([r.to_row() for r in self.records])
+            return _frame(self.csv_rows())
         return _frame([{"workload": r.workload, "platform": r.platform, "mode": r.mode, **x.to_dict()}
                        for r in self.records for x in r.layers or []])
+
+    def __len__(self) -> int:
+        return len(self.records)
 
 
 def load_results(path: str | Path) -> ResultSet:

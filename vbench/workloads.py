@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.paths import MODELS_DIR
+from vbench.paths import models_dir
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Workload:
         return self.metric == "top1_percent"
 
     def model_path(self, dtype: str = "int8") -> Path:
-        return MODELS_DIR / (self.float_model_file if dtype == "float32" else self.model_file)
+        return models_dir() / (self.float_model_file if dtype == "float32" else self.model_file)
 
 
 WORKLOADS: tuple[Workload, ...] = (   # this order seeds the studies' inputs: append only

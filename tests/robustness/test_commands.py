@@ -206,10 +206,10 @@ BAD_SETS = {
     "timing.branch_refill=-1": "timing.branch_refill",
     "timing.branch_refill=1.5": "timing.branch_refill",
     "timing.no_such_record=1": "timing.no_such_record",
-    "power.supply_v=5": "'supply_v' = 5",
-    "power.supply_v=0": "'supply_v' = 0",
-    "power.static_ua=inf": "'static_ua' = inf",
-    "power.static_ua=-3": "'static_ua' = -3",
+    "power.supply_v=5": "supply_v = 5",
+    "power.supply_v=0": "supply_v = 0",
+    "power.static_ua=inf": "static_ua = inf",
+    "power.static_ua=-3": "static_ua = -3",
     "power.cycle_pc=1e308": "cycle_pc",
     "core.clock_hz=0": "core.clock_hz",
     "core.clock_hz=-120e6": "core.clock_hz",
@@ -311,7 +311,7 @@ VALIDATE = [
          "no-such-board"),
     Case("validate-bad-set", "validate",
          lambda tmp, e: [_write(tmp, "m.csv", _vrow(e)), "--out", tmp / "out" / "v", "--set", "power.supply_v=9"], 2,
-         "'supply_v' = 9"),
+         "supply_v = 9"),
 ]
 
 
@@ -384,7 +384,7 @@ SWEEP = [
     Case("sweep-grid-out-of-range", "sweep", _sweep(lambda e: _spec(e, grid='"flash.wait_states" = [0, 99]')), 2,
          "flash.wait_states"),
     Case("sweep-grid-bad-type", "sweep", _sweep(lambda e: _spec(e, grid='"power.supply_v" = ["high"]')), 2,
-         "'supply_v' = 'high'"),
+         "supply_v = 'high'"),
     Case("sweep-grid-nan", "sweep", _sweep(lambda e: _spec(e, grid='"timing.branch_refill" = [nan]')), 2,
          "timing.branch_refill"),
     Case("sweep-csv-is-a-folder", "sweep",

@@ -9,16 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from vbench.calibration.params import KNOWN_TIMING, MODEL_KEYS, model_record, read_power_file
-from vbench.platform import REPO_ROOT, Platform, available_platforms, load_platform
+from vbench.paths import data_label
+from vbench.platform import Platform, available_platforms, load_platform
 
 CALIBRATED = ("vbench calibrate", "vbench validate --fit")  # how a fitted source begins
 
 
 def _rel(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
+    return data_label(path)
 
 
 def _status(source: str) -> str:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vbench.errors import VbenchError
+from vbench.parameters import check, spec
 
 COLUMNS = ("firmware", "platform", "overrides", "latency_ms", "energy_uj", "power_mw", "voltage_v",
            "clock_hz", "source")
@@ -63,13 +64,9 @@ class MeasurementFile:
     rows: tuple[Measurement, ...]
 
 
-# Upper bounds of what a board measurement can be: a day of latency, a kilowatt, 5 V, 10 GHz.
-LIMITS = {"latency_ms": 8.64e7, "energy_uj": 1e12, "power_mw": 1e6, "voltage_v": 5.0, "clock_hz": 1e10}
-
-
 def parse_positive(text: str, where: str, column: str | None = None) -> float | None:
-    """A cell that must be empty or a finite positive number (`_` separators allowed), at most
-    LIMITS[column]."""
+    """A cell that must be empty or a finite positive number (`_` separators allowed), within the
+    declared range of `measurement.<column>` (vbench/parameters.py) where there is one."""
     text = text.strip()
     if not text:
         return None
@@ -81,8 +78,8 @@ def parse_positive(text: str, where: str, column: str | None = None) -> float | 
         raise VbenchError(f"{where}: '{text}' is not a finite number")
     if value <= 0:
         raise VbenchError(f"{where}: {text} must be positive")
-    if column in LIMITS and value > LIMITS[column]:
-        raise VbenchError(f"{where}: {text} is beyond any board measurement (at most {LIMITS[column]:g})")
+    if column and spec(f"measurement.{column}"):
+        check(f"measurement.{column}", value, where, shown=column)
     return value
 
 

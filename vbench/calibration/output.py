@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from vbench.paths import BUILD_DIR, REPO_ROOT
+from vbench.paths import cache_dir, calibrated_power_model_dir, data_label, data_root
 from vbench.platform import load_platform
 from vbench.report_io import write_csv_atomic, write_json_atomic, write_text_atomic
 
@@ -31,11 +31,7 @@ def _pct(v: float | None) -> str:
 
 
 def _rel(path: Path) -> str:
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
+    return data_label(path)
 
 
 # ====================================================================== report
@@ -344,10 +340,10 @@ def _check_power_model(platform: str, path: Path) -> None:
 
 def default_out(result) -> Path:
     """Where the calibrated file goes without --out: timing fits are what-ifs under build/, an
-    energy-only fit is a power model beside the others."""
+    energy-only fit is a power model beside the others (in the cache when vbench is installed)."""
     if any(p.kind == "timing" for p in result.params):
-        return BUILD_DIR / "calibration" / f"{result.platform}-calibrated.toml"
-    return REPO_ROOT / "power_models" / f"{result.platform}-calibrated.toml"
+        return cache_dir() / "calibration" / f"{result.platform}-calibrated.toml"
+    return calibrated_power_model_dir() / f"{result.platform}-calibrated.toml"
 
 
 def write_parameter_files(result, out: Path | None) -> dict[str, str]:
@@ -367,7 +363,7 @@ def write_parameter_files(result, out: Path | None) -> dict[str, str]:
         _check_power_model(result.platform, pm_path)
         written["power_model"] = str(pm_path)
     if has_timing:
-        inside = out.resolve().is_relative_to(REPO_ROOT)  # a file outside the repository keeps working
+        inside = out.resolve().is_relative_to(data_root())  # a file outside the repository keeps working
         data: dict[str, Any] = {"extends": os.path.relpath(base.path, out.parent.resolve()) if inside
                                 else str(base.path)}
         for p in result.params:

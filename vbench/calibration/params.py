@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.paths import REPO_ROOT
+from vbench.paths import data_file
 from vbench.platform import Platform
 from vbench.sim.energy_classes import ENERGY_CLASSES
 
@@ -92,7 +92,7 @@ def read_power_file(platform: Platform) -> tuple[Path, dict, str]:
     rel = platform.get("power.model", None)
     if not rel:
         raise VbenchError(f"{platform.path}: no power.model, so there is no power model to calibrate")
-    path = Path(rel) if Path(rel).is_absolute() else REPO_ROOT / rel
+    path = data_file(rel, platform.path.parent)
     try:
         text = path.read_text()
         return path, tomllib.loads(text), text

@@ -30,11 +30,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.paths import BUILD_DIR, REPO_ROOT
+from vbench import paths
 from vbench.platform import Platform
 from vbench.workloads import MODEL_IDS, by_model_id
 
-DEFAULT_CACHE_DIR = BUILD_DIR / "calibration-cache"
 CACHE_VERSION = "1"  # bump when the meaning of a cached entry changes
 MAX_INFERENCE_INSTRUCTIONS = 4_000_000_000  # as vbench check-models
 
@@ -140,11 +139,11 @@ def resolve_firmware(spec: str, platform: Platform, base_dir: Path | None = None
 
 def _sim_sources_digest() -> str:
     h = hashlib.sha256(CACHE_VERSION.encode())
-    roots = [REPO_ROOT / "vbench" / "sim", REPO_ROOT / "vbench" / "_native"]
+    roots = [paths.package_dir() / "sim", paths.package_dir() / "_native"]
     for root in roots:
         for p in sorted(root.rglob("*")):
             if p.is_file() and p.suffix in (".py", ".c", ".h", ".so"):
-                h.update(str(p.relative_to(REPO_ROOT)).encode())
+                h.update(str(p.relative_to(paths.package_dir().parent)).encode())
                 h.update(p.read_bytes())
     return h.hexdigest()
 
@@ -211,10 +210,12 @@ def _run(fw: Firmware, platform: Platform) -> SimResult:
     return SimResult(c1 - c0, feats["time_s"], hz, vr, n1 - n0, feats, r.exit, r.exit_code, r.wall_s)
 
 
-def simulate(fw: Firmware, platform: Platform, cache_dir: Path | None = DEFAULT_CACHE_DIR) -> SimResult:
+def simulate(fw: Firmware, platform: Platform, cache_dir: Path | None | str = "default") -> SimResult:
     """The firmware's measured window on the platform, from the cache when possible."""
     from vbench.report_io import write_json_atomic
 
+    if cache_dir == "default":
+        cache_dir = default_cache_dir()
     key = cache_key(fw, platform) if cache_dir is not None else ""
     if cache_dir is not None:
         f = _cache_path(Path(cache_dir), key)
@@ -239,4 +240,4 @@ def default_cache_dir() -> Path | None:
     env = os.environ.get("VBENCH_CALIBRATION_CACHE")
     if env == "":
         return None
-    return Path(env) if env else DEFAULT_CACHE_DIR
+    return Path(env) if env else paths.cache_dir() / "calibration-cache"

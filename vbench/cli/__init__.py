@@ -21,9 +21,44 @@ def _subcommand_modules():
             yield importlib.import_module(f"{__name__}.{info.name}")
 
 
+def version_report() -> str:
+    """What a bug report needs: vbench, Unicorn, the cross compilers and which data it runs on."""
+    import shutil
+    import subprocess
+
+    import unicorn
+
+    from vbench import paths
+    from vbench.firmware.build import DEBIAN_PACKAGES
+
+    lines = [f"vbench {__version__} ({paths.package_dir()})", f"unicorn {unicorn.__version__}"]
+    for prefix in DEBIAN_PACKAGES:
+        gcc = shutil.which(f"{prefix}gcc")
+        try:
+            version = subprocess.run([gcc, "-dumpversion"], capture_output=True, text=True,
+                                     timeout=30).stdout.strip() if gcc else ""
+        except (OSError, subprocess.TimeoutExpired):
+            version = ""
+        lines.append(f"{prefix}gcc {version or 'unknown'} ({gcc})" if gcc else f"{prefix}gcc not found")
+    lines.append(f"data {paths.data_root()}")
+    lines += [f"  {name:<13} {digest}" for name, digest in paths.data_digests().items()]
+    lines.append(f"cache {paths.cache_dir()} ({paths.cache_dir_origin()})")
+    return "\n".join(lines)
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_report())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vbench", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--version", action="version", version=f"vbench {__version__}")
+    parser.add_argument("--version", action=_VersionAction,
+                        help="print the versions of vbench, Unicorn and the compilers, and the data's hashes")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _subcommand_modules():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)

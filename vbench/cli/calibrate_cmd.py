@@ -36,7 +36,7 @@ def _check_outputs(args) -> None:
     """The calibrated file(s) and the report folder, explicit or default, are writable before any
     row is simulated."""
     from vbench.outputs import check_build_dirs, check_writable_dir, check_writable_file
-    from vbench.paths import BUILD_DIR, REPO_ROOT
+    from vbench.paths import cache_dir, calibrated_power_model_dir
 
     check_build_dirs()  # firmware images and the calibration cache
     fits = [spec.partition("=")[0].strip() for spec in args.fit]
@@ -45,7 +45,7 @@ def _check_outputs(args) -> None:
         check_writable_dir(args.report, "--report",
                            files=("report.md", "rows.csv", "calibration.json", "predicted_vs_measured.png"))
     else:
-        check_writable_dir(BUILD_DIR / "calibration", "report folder")
+        check_writable_dir(cache_dir() / "calibration", "report folder")
     if not fits:
         return  # only evaluated: no calibrated file
     if args.out:
@@ -53,7 +53,7 @@ def _check_outputs(args) -> None:
         if timing:  # the fitted power model goes beside the platform file
             check_writable_file(args.out.with_name(args.out.stem + "-power.toml"), "--out")
     else:
-        check_writable_dir(BUILD_DIR / "calibration" if timing else REPO_ROOT / "power_models", "calibrated file folder")
+        check_writable_dir(cache_dir() / "calibration" if timing else calibrated_power_model_dir(), "calibrated file folder")
 
 
 def run(args) -> int:

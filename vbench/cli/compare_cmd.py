@@ -10,9 +10,7 @@ import math
 import sys
 from pathlib import Path
 
-from vbench.compare import DIFFERENCES, IncompatibleResults, compare, render, to_json
-from vbench.errors import VbenchError
-from vbench.results import load_results
+from vbench.gate import DIFFERENCES, render, to_json
 
 NAME = "compare"
 HELP = ("compare two result sets (files or directories); exit 1 on a regression, 2 when they cannot be compared "
@@ -63,16 +61,11 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    energy = args.max_energy_regression if args.max_energy_regression is not None else args.max_regression
-    allow = set().union(*args.allow_differ)
-    try:
-        base, new = load_results(args.base), load_results(args.new)
-        c = compare(base, new, args.max_regression, energy, args.max_accuracy_drop, allow_differ=allow,
-                    allow_missing=args.allow_missing)
-    except VbenchError:
-        raise
-    except Exception as exc:  # the gate fails closed: never exit 1 (regression) or 0 on a crash
-        raise IncompatibleResults(f"cannot compare {args.base} and {args.new}: {type(exc).__name__}: {exc}") from exc
+    from vbench.api import compare
+
+    c = compare(args.base, args.new, args.max_regression, energy_threshold=args.max_energy_regression,
+                accuracy_drop=args.max_accuracy_drop, allow_differ=set().union(*args.allow_differ),
+                allow_missing=args.allow_missing)
     if args.json:
         print(json.dumps(to_json(c), allow_nan=False))
     else:

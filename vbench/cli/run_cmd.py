@@ -1,25 +1,26 @@
 """`vbench run`: the MLPerf Tiny benchmark on virtual boards (the README's main job).
 
 Defaults: all four workloads, performance and energy modes, on the reference board. Writes
-results.json, results.csv, report.md and plots to --out, atomically; prints a summary table. The
-records are vbench.results.WorkloadResult objects, the set a ResultSet (make_result_set).
+results.json, results.csv, report.md, plots and the EEMBC runner's layout
+(<out>/<model id>/<mode>/results.txt, log.txt) to --out, atomically; prints a summary table, or
+with --json the results.json object on stdout. Progress (a bar with an ETA on a terminal, a line per
+job) goes to stderr; --quiet silences it. The work itself is vbench/runs.py, shared with the Python
+API (`vbench.run`).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 
-from vbench.benchmark import DEFAULT_PLATFORM, MODES, Job, Suite, parse_list
+from vbench.benchmark import DEFAULT_PLATFORM
 from vbench.cli.argtypes import positive_int
 from vbench.compiler.encodings import WEIGHT_ENCODINGS
-from vbench.errors import VbenchError
-from vbench.outputs import check_build_dirs, check_writable_dir
-from vbench.platform import load_platform
-from vbench.report import make_result_set, summary_table, write_result_set
-from vbench.workloads import IDS, by_id
+from vbench.progress import Progress
+from vbench.report import summary_table
+from vbench.report_io import strict_json
+from vbench.runs import check_models, execute, plan, write
 
 NAME = "run"
 HELP = "run the MLPerf Tiny benchmark (latency, energy, accuracy) on virtual boards and write a report"
@@ -44,86 +45,45 @@ def add_arguments(p) -> None:
                    help="LoadGen scenarios in virtual time, comma-separated: SingleStream, MultiStream, Server, Offline")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a platform parameter")
     p.add_argument("--out", type=Path, default=Path("results"), help="output directory (default %(default)s)")
-    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel simulations (default: all cores)")
+    p.add_argument("--jobs", "-j", type=positive_int, default=None, help="parallel simulations (default: all cores)")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print the results.json object on stdout (the table and progress go to stderr)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still)")
 
 
 def parse_models(specs: list[str], workloads: list[str]) -> dict[str, str]:
-    """--model WORKLOAD=PATH entries, each file checked against its workload (int8, same input
-    and output sizes) before any simulation."""
-    from vbench.harness.build import check_workload_model
-
-    models: dict[str, str] = {}
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        name = name.strip()
-        if not sep or not path:
-            raise VbenchError(f"--model {spec}: expected WORKLOAD=PATH, e.g. kws=build/kws_p50.tflite")
-        if name not in IDS:
-            raise VbenchError(f"--model {spec}: unknown workload '{name}' (known: {', '.join(IDS)})")
-        if name in models:
-            raise VbenchError(f"--model {spec}: a second model for {name} (first {models[name]})")
-        if name not in workloads:
-            raise VbenchError(f"--model {spec}: workload {name} is not run (--workload {','.join(workloads)})")
-        models[name] = str(check_workload_model(by_id(name).model_id, Path(path)).resolve())
-    return models
+    """--model WORKLOAD=PATH entries, each checked against its workload (vbench.runs.check_models)."""
+    return check_models(specs, workloads)
 
 
 def run(args) -> int:
-    workloads = parse_list(args.workload, IDS, "workload")
-    if not workloads:
-        raise VbenchError(f"--workload names no workload (known: {', '.join(IDS)})")
-    modes = parse_list(args.mode, MODES, "mode")
-    if not modes:
-        raise VbenchError(f"--mode names no mode (known: {', '.join(MODES)})")
-    # results.json, results.csv, report.md and the plots: writable before anything is simulated
-    check_writable_dir(args.out, "--out", files=("results.json", "results.csv", "report.md", "latency.png", "energy.png"))
-    check_build_dirs()  # firmware images and compiled models
-    models = parse_models(args.model, workloads)
-    platforms = args.platform or [DEFAULT_PLATFORM]
-    if any(not name.strip() for name in platforms):
-        from vbench.platform import available_platforms
-
-        raise VbenchError(f"--platform '' names no board (known: {', '.join(p.stem for p in available_platforms())})")
-    for name in platforms:
-        load_platform(name, args.set)  # bad board or override: fail before any simulation
-    if "accuracy" in modes and not args.dataset:
-        raise VbenchError("--mode accuracy needs --dataset DIR (the EEMBC layout, e.g. DIR/kws01/y_labels.csv)")
-    if args.dataset and not args.dataset.is_dir():
-        raise VbenchError(f"--dataset {args.dataset}: not a directory")
-    from vbench.loadgen import SCENARIOS
-
-    scenarios = tuple(parse_list(args.scenario, SCENARIOS, "scenario"))
-    if scenarios and "performance" not in modes:
-        raise VbenchError("--scenario needs --mode performance (the scenarios use its per-input latencies)")
-    variant = args.kernels
-    cores = args.jobs or os.cpu_count() or 1
-    n_jobs = len(platforms) * len(workloads) * len(modes)
-    acc_workers = max(1, cores // min(n_jobs, cores))  # a lone accuracy job gets every core
-    jobs = [Job(w, p, m, tuple(args.set), str(args.dataset) if args.dataset else None, variant, args.accuracy_limit,
-                scenarios=scenarios, accuracy_workers=acc_workers, model=models.get(w), weights=args.weights,
-                winograd=args.winograd)
-            for p in platforms for w in workloads for m in modes]
-    encoding = "" if args.weights == "dense" and not args.winograd else \
-        f"; weights {args.weights}{', winograd' if args.winograd else ''}"
-    print(f"vbench run: {len(jobs)} jobs ({', '.join(workloads)} x {', '.join(platforms)} x {', '.join(modes)})"
-          + "".join(f"; {w}: {path}" for w, path in models.items()) + encoding, file=sys.stderr)
+    run_plan = plan(workloads=args.workload, platforms=args.platform, modes=args.mode, kernels=args.kernels,
+                    overrides=args.set, out=args.out, dataset=args.dataset, accuracy_limit=args.accuracy_limit,
+                    models=args.model, weights=args.weights, winograd=args.winograd, scenarios=args.scenario,
+                    workers=args.jobs)
+    say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    say(f"vbench run: {run_plan.describe()}")
     t0 = time.perf_counter()
-    suite = Suite(jobs) if args.jobs is None else Suite(jobs, max(1, args.jobs))
-    records = suite.run(progress=lambda line: print(line, file=sys.stderr, flush=True))
+    with Progress(len(run_plan.jobs), "vbench run", quiet=args.quiet) as progress:
+        result_set = execute(run_plan, progress)
     wall = time.perf_counter() - t0
-    result_set = make_result_set(records, wall_s=round(wall, 2), platforms=platforms, workloads=workloads,
-                                 modes=modes, kernels=args.kernels, models=models, weights=args.weights,
-                                 winograd=args.winograd)
-    files = write_result_set(args.out, result_set, plots=not args.no_plots)
-    print(summary_table(records))
-    for r in records:
-        for name, sc in (r.scenarios or {}).items():
-            lat = f"p{sc['latency_percentile'] * 100:g} latency {sc['latency_s_at_percentile'] * 1e3:.3f} ms" \
-                if sc.get("latency_s_at_percentile") is not None else ""
-            print(f"{r.workload}/{r.platform} {name}: {sc['queries']} queries, {sc['samples']} samples, "
-                  f"{lat} throughput {sc['throughput_sps']:.3f}/s {'VALID' if sc['valid'] else 'INVALID'}")
-    print(f"\nwall time {wall:.1f} s; wrote {', '.join(str(f) for f in files[:4])}" + (" and plots" if len(files) > 4 else ""))
+    files = write(args.out, result_set, plots=not args.no_plots)
+    records = result_set.records
+    report = sys.stderr if args.json else sys.stdout
+    if args.json:
+        sys.stdout.write(strict_json(result_set.to_dict()))
+    if not (args.json and args.quiet):
+        print(summary_table(records), file=report)
+        for r in records:
+            for name, sc in (r.scenarios or {}).items():
+                lat = f"p{sc['latency_percentile'] * 100:g} latency {sc['latency_s_at_percentile'] * 1e3:.3f} ms" \
+                    if sc.get("latency_s_at_percentile") is not None else ""
+                print(f"{r.workload}/{r.platform} {name}: {sc['queries']} queries, {sc['samples']} samples, "
+                      f"{lat} throughput {sc['throughput_sps']:.3f}/s {'VALID' if sc['valid'] else 'INVALID'}",
+                      file=report)
+        print(f"\nwall time {wall:.1f} s; wrote {', '.join(str(f) for f in files[:3])}"
+              + (f" and {len(files) - 3} more (plots, the EEMBC layout)" if len(files) > 3 else ""), file=report)
     failed = [r for r in records if r.failing]
     for r in failed:
         print(f"FAILED {r.workload}/{r.platform}/{r.mode}: {r.reason}", file=sys.stderr)

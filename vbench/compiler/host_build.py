@@ -1,7 +1,7 @@
 """Build a compiled model + runtime + kernels for the host (system gcc, shared library) and run it
 through ctypes. What to compile comes from the firmware build (vbench/firmware/model_sources.py).
 
-Builds are cached under build/host/ (or $VBENCH_BUILD_DIR/host/), keyed by sha256 of the
+Builds are cached under <cache>/host/ (vbench.paths.cache_dir), keyed by sha256 of the
 compiler identity, the flags and every source and header; a changed kernel rebuilds.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from vbench.errors import VbenchError
 from vbench.firmware.model_sources import firmware_sources
-from vbench.paths import build_root
+from vbench.paths import cache_dir
 
 HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-fPIC", "-DVB_HOST_MARKER_HOOK")
 
@@ -51,7 +51,7 @@ def _run(cmd: list[str]) -> None:
 def _common_objects(cc: str, flags: list[str], sources: list[Path], include_dirs: list[Path]) -> list[Path]:
     """Runtime + kernel objects, compiled once per (compiler, flags, sources, headers)."""
     headers = sorted({p for d in include_dirs for p in Path(d).glob("*.h")})
-    out_dir = build_root() / "host" / f"common-{_digest(cc, flags, sources + headers)[:24]}"
+    out_dir = cache_dir() / "host" / f"common-{_digest(cc, flags, sources + headers)[:24]}"
     objects = [out_dir / f"{i:02d}_{src.stem}.o" for i, src in enumerate(sources)]
     if all(o.exists() for o in objects):
         return objects
@@ -81,7 +81,7 @@ def build_host_library(model_dir: str | Path, variant: str | None = None, cc: st
     common = _common_objects(cc, flags, fw.sources[:-1], fw.include_dirs[:-1])
     key = _digest(cc, flags, [model_c, *sorted(Path(model_dir).glob("*_model.h"))],
                   salt="\0".join(o.parent.name + o.name for o in common))
-    out_dir = build_root() / "host" / key[:24]
+    out_dir = cache_dir() / "host" / key[:24]
     lib = out_dir / "libvbmodel.so"
     if lib.exists():
         return lib

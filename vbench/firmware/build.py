@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from vbench.errors import VbenchError
-from vbench.paths import BUILD_DIR, FIRMWARE_DIR, REPO_ROOT
+from vbench.paths import cache_dir, data_file, data_label, data_root, firmware_dir
 from vbench.platform import Platform, load_platform
 
-APPS_DIR = FIRMWARE_DIR / "apps"
-HAL_DIR = FIRMWARE_DIR / "hal"
-BUILD_ROOT = BUILD_DIR / "firmware"
+APPS_DIR = firmware_dir() / "apps"
+HAL_DIR = firmware_dir() / "hal"
 
 # Flags every image gets on top of the platform's own (order: platform, these, opt, -D, -I).
 COMMON_CFLAGS = ("-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections", "-g")
@@ -68,7 +67,7 @@ def _has_sources(d: Path) -> bool:
 def list_apps() -> list[str]:
     """Names `build_firmware` accepts: the directories in firmware/apps plus `microbench`."""
     names = sorted(d.name for d in APPS_DIR.iterdir() if _has_sources(d)) if APPS_DIR.is_dir() else []
-    for d in sorted(FIRMWARE_DIR.iterdir()) if FIRMWARE_DIR.is_dir() else []:
+    for d in sorted(firmware_dir().iterdir()) if firmware_dir().is_dir() else []:
         if d.name not in names and (d / "main.c").is_file():
             names.append(d.name)
     return names
@@ -97,8 +96,8 @@ def resolve_app(app: str | Path) -> App:
             raise VbenchError(f"firmware directory not found: {app}")
     elif (APPS_DIR / str(app)).is_dir():
         d = APPS_DIR / str(app)
-    elif (FIRMWARE_DIR / str(app) / "main.c").is_file():
-        d = FIRMWARE_DIR / str(app)
+    elif (firmware_dir() / str(app) / "main.c").is_file():
+        d = firmware_dir() / str(app)
     else:
         import difflib
 
@@ -157,8 +156,7 @@ def toolchain_of(platform: Platform) -> Toolchain:
     for key in ("prefix", "startup_dir", "hal"):
         if not isinstance(tc.get(key), str) or not tc.get(key):
             raise VbenchError(f"{platform.path}: [toolchain] needs '{key}' (a string) to build firmware")
-    startup = Path(tc["startup_dir"])
-    startup = startup if startup.is_absolute() else REPO_ROOT / startup
+    startup = data_file(tc["startup_dir"], platform.path.parent)
     t = Toolchain(tc["prefix"], tuple(tc.get("cflags", ())), tuple(tc.get("ldflags", ())), startup, tc["hal"])
     if not t.linker_script.is_file():
         raise VbenchError(f"{platform.path}: toolchain.startup_dir has no linker.ld ({t.linker_script})")
@@ -225,10 +223,7 @@ def _file_digest(h, path: Path, label: str) -> None:
 
 
 def _label(p: Path) -> str:
-    try:
-        return str(p.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(p)
+    return data_label(p)
 
 
 def build_firmware(
@@ -303,7 +298,7 @@ def build_firmware(
     digest = h.hexdigest()[:16]
 
     if out_dir is None:
-        out = BUILD_ROOT / plat.name / f"{a.name}-{digest}"
+        out = cache_dir() / "firmware" / plat.name / f"{a.name}-{digest}"
     else:
         out = Path(out_dir).resolve()
     elf = out / f"{a.name}.elf"
@@ -322,7 +317,7 @@ def build_firmware(
     cmd = [gcc, *cflags, *[str(s) for s in all_sources], *link, f"-Wl,-Map={tmp_map}", "-o", tmp]
     try:
         try:
-            res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+            res = subprocess.run(cmd, capture_output=True, text=True, cwd=data_root(), timeout=600)
         except OSError as exc:
             raise _missing_compiler(tc.prefix, f"cannot run {gcc}: {exc.strerror}") from None
         except subprocess.TimeoutExpired:

@@ -20,11 +20,11 @@ import json
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.paths import FIRMWARE_DIR
+from vbench.paths import firmware_dir
 
-KERNELS_DIR = FIRMWARE_DIR / "kernels"
+KERNELS_DIR = firmware_dir() / "kernels"
 REFERENCE_DIR = KERNELS_DIR / "reference"
-RUNTIME_DIR = FIRMWARE_DIR / "runtime"
+RUNTIME_DIR = firmware_dir() / "runtime"
 
 
 def available_variants(kernels_dir: Path = KERNELS_DIR) -> list[str]:

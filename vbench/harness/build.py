@@ -19,16 +19,16 @@ import tempfile
 from pathlib import Path
 
 from vbench.errors import VbenchError
-from vbench.paths import FIRMWARE_DIR, REPO_ROOT, build_root
+from vbench.paths import cache_dir, firmware_dir, package_dir
 from vbench.platform import Platform, load_platform
 from vbench.workloads import by_model_id
 
-HARNESS_DIR = FIRMWARE_DIR / "eembc"
-COMPILER_DIR = REPO_ROOT / "vbench" / "compiler"
+HARNESS_DIR = firmware_dir() / "eembc"
+COMPILER_DIR = package_dir() / "compiler"
 
 
 def _build_root() -> Path:
-    return build_root() / "harness"
+    return cache_dir() / "harness"
 
 
 def _model_key(model: Path, rounding: str, weights: str = "dense", winograd: bool = False) -> str:

@@ -20,7 +20,7 @@ from vbench.modelcheck.image import (FitError, InferenceRun, build_check_image, 
                                      run_inference)
 from vbench.modelcheck.models import (DEFAULT_INPUTS, DEFAULT_MODELS, DEFAULT_SEED, ModelCase, _quiet,
                                       default_dataset_dir, diff_bytes, prepare_model, resolve_model_path)
-from vbench.paths import MODELS_DIR
+from vbench.paths import models_dir
 from vbench.platform import DEFAULT_PLATFORMS, load_platform
 
 
@@ -180,7 +180,7 @@ def check_models(models: list[str | Path] | None = None, platforms: list[str] | 
         folder = Path(dataset)
         if not folder.is_dir():
             raise VbenchError(f"dataset directory not found: {dataset}")
-    paths = [resolve_model_path(m) for m in (models or [MODELS_DIR / m for m in DEFAULT_MODELS])]
+    paths = [resolve_model_path(m) for m in (models or [models_dir() / m for m in DEFAULT_MODELS])]
     say = stderr_progress if progress else _quiet
     cases = [prepare_model(p, inputs, seed, folder, dataset_inputs, say, weights, winograd) for p in paths]
     if folder is not None and dataset is not None and dataset is not False and not any(c.dataset_inputs for c in cases):

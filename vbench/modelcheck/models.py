@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from vbench.errors import VbenchError
-from vbench.paths import MODELS_DIR, REPO_ROOT, build_root
+from vbench.paths import cache_dir, checkout_root, models_dir
 from vbench.workloads import WORKLOADS
 
 DEFAULT_MODELS = tuple(w.model_file for w in WORKLOADS)
@@ -48,18 +48,19 @@ class ModelCase:
 
 def default_dataset_dir() -> Path | None:
     """The KWS accuracy set if it is present: $VBENCH_DATASETS/kws01, else the shared datasets
-    folder next to the repository. The files are never shipped with vbench."""
+    folder next to a checkout. The files are never shipped with vbench."""
     env = os.environ.get("VBENCH_DATASETS")
-    root = Path(env) if env else REPO_ROOT.parent / "shared" / "datasets"
-    d = root / "kws01"
-    return d if d.is_dir() else None
+    checkout = checkout_root()
+    root = Path(env) if env else checkout.parent / "shared" / "datasets" if checkout else None
+    d = root / "kws01" if root else None
+    return d if d and d.is_dir() else None
 
 
 def resolve_model_path(spec: str | Path) -> Path:
     """A path to a .tflite file, or the name of one in models/ (with or without .tflite)."""
     p = Path(spec)
     if not p.exists():
-        for cand in (MODELS_DIR / str(spec), MODELS_DIR / f"{spec}.tflite"):
+        for cand in (models_dir() / str(spec), models_dir() / f"{spec}.tflite"):
             if cand.is_file():
                 p = cand
                 break
@@ -79,7 +80,7 @@ def compile_cached(path: Path, name: str, weights: str = "dense", winograd: bool
     from vbench.compiler import compile_model
 
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    root = build_root() / "check-models"
+    root = cache_dir() / "check-models"
     root.mkdir(parents=True, exist_ok=True)
     key = (("" if dtype == "int8" else f"-{dtype}") + ("" if weights == "dense" else f"-{weights}")
            + ("-winograd" if winograd else ""))

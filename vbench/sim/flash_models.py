@@ -10,16 +10,13 @@ field (`flash.wait_states`, `flash.prefetch`, `flash.icache`, `flash.dcache`).
 from __future__ import annotations
 
 import ctypes
-import math
 
 from vbench.errors import VbenchError
+from vbench.parameters import check
 from vbench.sim import native as N
 
 # [flash] key -> vb_art_params field, with the default used when the platform omits the key.
-# Allowed ranges: what the hardware family can be, wide enough for what-if studies.
-RANGES = {"fetch_bytes": (1, 64), "cache_line_bytes": (1, 256), "icache_lines": (1, 4096), "dcache_lines": (1, 4096),
-          "icache_ways": (0, 4096), "dcache_ways": (0, 4096), "fill_bytes": (1, 256), "read_overhead": (0, 64),
-          "wait_states": (0, 15)}  # FLASH_ACR.LATENCY is 4 bits (RM0432 §3.7.1)
+# Allowed ranges: vbench/parameters.py.
 ART_GEOMETRY = {
     "fetch_bytes": ("fetch_bytes", 8),
     "cache_line_bytes": ("line_bytes", 32),
@@ -70,25 +67,18 @@ class Stm32L4Art:
             self.handle = None
 
 
+FLASH_NUMBERS = (*ART_GEOMETRY, "wait_states")
+
+
 def _checked(platform, key: str, value):
-    """An integer within RANGES[key] (None passes: the key is not set), else a VbenchError naming it."""
-    if value is None:
-        return None
-    lo, hi = RANGES[key]
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-            or value != int(value) or not lo <= value <= hi):
-        raise VbenchError(f"{platform.path}: flash.{key} = {value!r} is not an integer from {lo} to {hi}")
-    return int(value)
+    """The value within its declared range (None passes: the key is not set), else a VbenchError naming it."""
+    return None if value is None else check(f"flash.{key}", value, platform.path)
 
 
 def check_flash(platform) -> None:
     """Every [flash] number within its range, caches with power-of-two lines that the fetch and fill
     widths divide (the ART's lines are 4 x 64 bits, RM0432 §3.3.3): checked when the platform loads."""
-    values = {key: _checked(platform, key, platform.get(f"flash.{key}", None)) for key in RANGES}
-    for key in ("fetch_bytes", "cache_line_bytes", "fill_bytes"):
-        v = values[key]
-        if v is not None and v & (v - 1):
-            raise VbenchError(f"{platform.path}: flash.{key} = {v} must be a power of two")
+    values = {key: _checked(platform, key, platform.get(f"flash.{key}", None)) for key in FLASH_NUMBERS}
     line = values["cache_line_bytes"]
     for key in ("fetch_bytes", "fill_bytes"):
         if line is not None and values[key] is not None and values[key] > line:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from vbench.errors import VbenchError
-from vbench.paths import build_root
+from vbench.paths import cache_dir
 from vbench.studies.base import Config
 from vbench.workloads import IDS, by_id
 
@@ -38,7 +38,7 @@ def transformed_model(path: Path, transform: str | None) -> Path:
 
     # keyed by the source model and the transform code, so a changed transform is not served stale
     sha = hashlib.sha256(path.read_bytes() + Path(transforms.__file__).read_bytes()).hexdigest()[:12]
-    dst = build_root() / "study" / "transforms" / f"{path.stem}-{kind}{value}-{sha}.tflite"
+    dst = cache_dir() / "study" / "transforms" / f"{path.stem}-{kind}{value}-{sha}.tflite"
     if dst.is_file():
         return dst
     try:

@@ -50,20 +50,8 @@ class CoreModel:
         raise NotImplementedError
 
 
-MAX_CYCLES = 255  # an instruction's issue cost is one byte in the native table (vb_insn.cycles)
-
-
 def timing_params(platform) -> dict[str, int]:
-    """The platform's numeric [timing] records, as whole cycles from 0 to MAX_CYCLES."""
-    from vbench.errors import VbenchError
+    """The platform's numeric [timing] records, as whole cycles (ranges: vbench/parameters.py)."""
+    from vbench.parameters import check_all
 
-    out = {}
-    for key, node in platform.section("timing").items():
-        val = node["value"] if isinstance(node, dict) else node
-        if isinstance(val, str):
-            continue  # the model name
-        if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val <= MAX_CYCLES or val != int(val):
-            raise VbenchError(f"{platform.path}: timing.{key} = {val!r} must be a whole number of cycles "
-                              f"from 0 to {MAX_CYCLES}")
-        out[key] = int(val)
-    return out
+    return check_all("timing", platform.section("timing"), platform.path)

@@ -211,11 +211,13 @@ def to_json(c: Comparison) -> dict[str, Any]:
 
 
 def render(c: Comparison) -> str:
-    lines = [f"{'workload':<8} {'platform':<16} {'mode':<12} {'metric':<10} {'layer':<22} {'base':>14} {'new':>14} {'change':>9}"]
-    for d in c.deltas:
-        flag = "  REGRESSION" if d in c.regressions else ""
-        lines.append(f"{d.workload:<8} {d.platform:<16} {d.mode:<12} {d.metric:<10} {(d.layer or '-'):<22} "
-                     f"{d.base:>14,.3f} {d.new:>14,.3f} {d.pct:>+8.2f}%{flag}")
+    """The gate's report: a table of every delta (tabulate), then what is missing, allowed or wrong."""
+    from tabulate import tabulate
+
+    rows = [[d.workload, d.platform, d.mode, d.metric, d.layer or "-", f"{d.base:,.3f}", f"{d.new:,.3f}",
+             f"{d.pct:+.2f}%", "REGRESSION" if d in c.regressions else ""] for d in c.deltas]
+    lines = [tabulate(rows, headers=["workload", "platform", "mode", "metric", "layer", "base", "new", "change", ""],
+                      tablefmt="simple", colalign=("left",) * 5 + ("right",) * 3 + ("left",), disable_numparse=True)]
     for m in c.missing:
         lines.append(f"missing in the new results: {m}")
     for m in c.added:
