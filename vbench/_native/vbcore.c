@@ -77,6 +77,7 @@ VB_API void vb_destroy(vb_core *v) {
     free(v->layers);
     free(v->word_stall);
     free(v->watch.calls);
+    for (i = 0; i < v->n_ram; i++) free(v->ram[i].decoded);
     free(v);
 }
 
@@ -104,7 +105,8 @@ void vbi_forget_blocks_but_pending(vb_core *v) {
     if (v->pending) {
         block keep = *v->pending;
         forget_blocks(v);
-        v->blocks[0] = keep; /* slot 0 is only reached again by a key hash of 0 */
+        keep.key |= 1ull << 63; /* never found by a lookup again (a size is below 2^31): the next run builds anew */
+        v->blocks[0] = keep;
         v->pending = &v->blocks[0];
         v->used = 1;
     } else {
@@ -176,7 +178,8 @@ int64_t vbi_prefix_cycles(vb_core *v, uint32_t addr, uint32_t size, uint32_t k, 
     return pc;
 }
 
-/* Returns 0, -1 when code at addr cannot be decoded, -2 when the block must be translated again. */
+/* Returns 0, -1 when code at addr cannot be decoded, -2 when the block must be translated again,
+   -3 when code decoded in its range was stored over (recorded in code_written_lo/hi). */
 static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
     uint32_t off = 0, stall_cause;
     const vb_insn *prev = NULL, *ins;
@@ -187,7 +190,9 @@ static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
     b->addr = addr;
     b->size = size;
     b->in_flash = (uint8_t)vbi_in_flash(v, addr);
+    b->ram = (int8_t)vbi_ram_region(v, addr, size);
     b->func_id = v->n_funcs ? v->n_funcs - 1 : 0;
+    if (b->ram >= 0 && vbi_decode_stale(v, b->ram, addr, size)) return -3; /* code stored over since decoded */
     while (off < size) {
         ins = vbi_insn_at(v, addr + off);
         if (!ins && v->translate && !translated) {
@@ -196,6 +201,7 @@ static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
             translated = 1; /* decode the rest of the block from the bytes that execute */
             again = v->translate(addr + off, size - off);
             v->decode_ns += now_ns() - t0; /* reported by `vbench bench` apart from the simulation */
+            if (b->ram >= 0) vbi_note_decoded(v, b->ram, addr + off, size - off); /* the bytes just decoded */
             if (again) return -2;
             ins = vbi_insn_at(v, addr + off);
         }
@@ -434,8 +440,15 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
         return;
     }
     b = lookup(v, addr, size, &err);
+    if (b && b->ram >= 0 && vbi_code_changed(v, b->ram, addr, size)) {
+        b = NULL; /* stored over since decoded: as below, decoded again before it runs */
+        err = -3;
+    }
     if (!b) { /* no decode for this code: stop rather than guess (the pending block stays pending) */
-        if (err == -2) {
+        if (err == -3) {
+            v->fault_addr = v->code_written_lo;
+            v->stop_reason = VB_STOP_RETRANSLATE;
+        } else if (err == -2) {
             v->fault_addr = addr;
             v->stop_reason = VB_STOP_RETRANSLATE;
         } else {

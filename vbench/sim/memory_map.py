@@ -38,6 +38,8 @@ class MemoryMap:
             for base in (m.base, *m.aliases):
                 if m.kind != "flash":
                     self.board.backend.map_host(base, m.size, host)
+                    if self.board.lib.vb_add_ram_region(self.board.core, base, m.size, host) < 0:
+                        raise VbenchError(f"{self.board.platform.path}: too many memory regions for the native core")
                     continue
                 if self.board.flash_model is None:
                     self.board.backend.map_host(base, m.size, host, writable=False)

@@ -138,6 +138,7 @@ def library() -> ctypes.CDLL:
         "vb_take_signal": (c_int, []),
         "vb_watched_calls": (c_uint32, [c_void_p, c_void_p, c_uint32]),
         "vb_add_flash_region": (c_int, [c_void_p, c_uint32, c_uint32, c_void_p]),
+        "vb_add_ram_region": (c_int, [c_void_p, c_uint32, c_uint32, c_void_p]),
         "vb_flash_cookie": (c_void_p, [c_void_p, c_uint32, c_uint32, c_void_p]),
         "vb_free_cookie": (None, [c_void_p]),
         "vb_set_functions": (c_int, [c_void_p, c_uint32]),
