@@ -33,7 +33,7 @@ setup(
     ext_modules=[
         Extension(
             "vbench._native._vbcore",
-            sources=[f"vbench/_native/{unit}.c" for unit in ("vbcore", "codemap", "memory", "readout", "flash_art")],
+            sources=[f"vbench/_native/{unit}.c" for unit in ("vbcore", "codemap", "memory", "readout", "traps", "flash_art")],
             depends=[f"vbench/_native/{h}.h" for h in ("vbcore", "vbcore_internal", "flash_art")],
             extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden"],  # only VB_API is exported
         )

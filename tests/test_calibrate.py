@@ -24,7 +24,11 @@ from vbench.power import load_power_model
 from vbench.sim.board import run_firmware
 
 BOARD = "nucleo-l4r5zi"
-REFERENCE_CSV = calibration_dir() / "nucleo-l4r5zi-mlperf-tiny.csv"
+# The shipped Nucleo power model is fitted on the calibration rows of the third-party TFLM firmware;
+# vbench's own firmware against the v0.5 power figures is a held-out file (evaluated, never fitted).
+TFLM_CSV = Path(__file__).resolve().parents[2] / "shared" / "firmware" / "tflm-2.3.1" / "measurements.csv"
+HELD_OUT_CSV = calibration_dir() / "nucleo-l4r5zi-mlperf-tiny.csv"
+needs_tflm = pytest.mark.skipif(not TFLM_CSV.is_file(), reason=f"{TFLM_CSV} absent (../shared not laid out)")
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +37,12 @@ def cache(tmp_path_factory):
 
 
 def write_rows(path: Path, rows: list[dict]) -> Path:
+    """Rows are calibration rows unless they say otherwise."""
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(COLUMNS))
+        w = csv.DictWriter(f, fieldnames=list(COLUMNS) + ["role"])
         w.writeheader()
         for r in rows:
-            w.writerow({c: r.get(c, "") for c in COLUMNS})
+            w.writerow({c: r.get(c, "") for c in COLUMNS} | {"role": r.get("role", "calibration")})
     return path
 
 
@@ -149,25 +154,74 @@ def test_parameter_no_row_exercises_is_refused(tmp_path, cache):
 
 
 def test_out_of_bounds_fit_is_rejected_not_clipped(tmp_path, cache):
-    """The published TFLM powers asked for a flash-read charge as well: it comes out negative."""
-    with pytest.raises(CalibrationRefused, match=r"power.flash_read_pc = -[0-9.]+ pC is outside its bounds \[0, 400\]"
+    pm = load_power_model(load_platform(BOARD))
+    data = write_rows(tmp_path / "d.csv", [measure("demo", "LOOP_N=3000", [], [], pm)])
+    with pytest.raises(CalibrationRefused, match=r"power.cycle_pc = [0-9.]+ pC is outside its bounds \[50, 100\]"
                                                  r".*rejected, not clipped"):
-        calibrate(REFERENCE_CSV, BOARD, ["power.cycle_pc", "power.flash_read_pc"], out=tmp_path / "pm.toml",
-                  report_dir=tmp_path / "r", cache_dir=cache)
+        calibrate(data, BOARD, ["power.cycle_pc=50:100"], out=tmp_path / "pm.toml", report_dir=tmp_path / "r",
+                  cache_dir=cache)
     assert not (tmp_path / "pm.toml").exists()
     assert "REJECTED" in (tmp_path / "r" / "report.md").read_text()
 
 
 def test_bounds_on_the_command_line_and_unknown_parameters(tmp_path, cache):
     with pytest.raises(VbenchError, match="did you mean 'power.static_ua'"):
-        calibrate(REFERENCE_CSV, BOARD, ["power.static_a"], write=False, cache_dir=cache)
+        calibrate(HELD_OUT_CSV, BOARD, ["power.static_a"], write=False, cache_dir=cache)
     with pytest.raises(VbenchError, match="no published range .* --fit timing.load_use_stall=LO:HI"):
-        calibrate(REFERENCE_CSV, BOARD, ["timing.load_use_stall"], write=False, cache_dir=cache)
+        calibrate(HELD_OUT_CSV, BOARD, ["timing.load_use_stall"], write=False, cache_dir=cache)
     with pytest.raises(VbenchError, match="bounds must be LO:HI"):
-        calibrate(REFERENCE_CSV, BOARD, ["power.cycle_pc=abc"], write=False, cache_dir=cache)
-    with pytest.raises(CalibrationRefused, match="outside its bounds \\[50, 100\\]"):
-        calibrate(REFERENCE_CSV, BOARD, ["power.cycle_pc=50:100"], report_dir=tmp_path / "r", out=tmp_path / "o.toml",
-                  cache_dir=cache)
+        calibrate(HELD_OUT_CSV, BOARD, ["power.cycle_pc=abc"], write=False, cache_dir=cache)
+
+
+# ====================================================================== the fidelity rule: calibration rows only
+
+
+def test_fit_refuses_a_file_without_calibration_rows(tmp_path, cache):
+    """The v0.5 rows of vbench's own firmware are held out: no fit may use them, evaluating them is fine.
+    A file without a role column has no calibration row either."""
+    with pytest.raises(CalibrationRefused, match="no row on nucleo-l4r5zi is marked `calibration`"):
+        calibrate(HELD_OUT_CSV, BOARD, ["power.cycle_pc"], write=False, cache_dir=cache)
+    plain = tmp_path / "plain.csv"
+    plain.write_text(",".join(COLUMNS) + "\ndemo,,,,10,,,,x\n")
+    with pytest.raises(CalibrationRefused, match="marked `calibration`"):
+        calibrate(plain, BOARD, ["power.cycle_pc"], write=False, cache_dir=cache)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(",".join(COLUMNS) + ",role\ndemo,,,,10,,,,x,train\n")
+    with pytest.raises(VbenchError, match="line 2, column role: 'train' is not a role"):
+        read_measurements(bad)
+    res = calibrate(HELD_OUT_CSV, BOARD, write=False, cache_dir=cache)  # evaluated: predictions only
+    assert res.status == "evaluated" and not res.summary() and res.summary("held-out")["power_mw"]["rows"] == 4
+
+
+def _tflm_rows(tmp_path: Path, held_out_power: str) -> Path:
+    """The TFLM calibration rows plus a held-out AD row whose 'board figure' is made up."""
+    lines = TFLM_CSV.read_text().splitlines()
+    body = [ln.replace(f"{n}_cmsis.elf", str(TFLM_CSV.parent / f"{n}_cmsis.elf")) for n in ("kws", "vww")
+            for ln in lines[1:] if ln.startswith(f"{n}_cmsis.elf")]
+    ad = (f"{TFLM_CSV.parent / 'ad_cmsis.elf'},nucleo-l4r5zi,,function:tflite::MicroInterpreter::Invoke,,,"
+          f"{held_out_power},1.8,120000000,held-out,made up to show it is never fitted")
+    f = tmp_path / f"tflm-{held_out_power}.csv"
+    f.write_text("\n".join([lines[0], *body, ad]) + "\n")
+    return f
+
+
+@needs_tflm
+def test_held_out_rows_never_move_the_fit(tmp_path, cache):
+    """Changing a held-out row's board figure moves neither the fitted value nor its leave-one-out
+    errors; the row is predicted by the fit and reported apart."""
+    fits = [calibrate(_tflm_rows(tmp_path, v), BOARD, ["power.cycle_pc"], write=False, cache_dir=cache)
+            for v in ("10", "1000")]
+    a, b = fits
+    assert a.fitted["power.cycle_pc"] == b.fitted["power.cycle_pc"]
+    assert a.summary() == b.summary() and a.summary()["power_mw"]["cv_rows"] == 2
+    assert a.to_json()["rows_used"] == [2, 3] and a.to_json()["rows_held_out"] == [4]
+    held = [r for r in a.rows if r.role == "held-out"][0]
+    held_b = [r for r in b.rows if r.role == "held-out"][0]
+    assert held.pred["power_mw"]["cv"] is None
+    assert held.pred["power_mw"]["after"] == pytest.approx(held_b.pred["power_mw"]["after"], rel=1e-12)
+    assert a.summary("held-out")["power_mw"]["rms_after_pct"] != b.summary("held-out")["power_mw"]["rms_after_pct"]
+    with pytest.raises(VbenchError, match="vbench validate .* --fit"):
+        calibrate(TFLM_CSV, BOARD, ["timing.branch_refill"], write=False, cache_dir=cache)
 
 
 # ====================================================================== malformed measurement files
@@ -245,23 +299,27 @@ def test_reference_power_model_lands_in_the_published_band():
 def test_reference_power_model_provenance_matches_its_data():
     text = (power_models_dir() / "nucleo-l4r5zi.toml").read_text()
     cal = tomllib.loads(text)["calibration"]
-    assert cal["data_file"] == "calibration/nucleo-l4r5zi-mlperf-tiny.csv"
-    assert cal["data_sha256"] == hashlib.sha256(REFERENCE_CSV.read_bytes()).hexdigest()
-    assert cal["fitted"] == ["power.cycle_pc"]
-    assert all("tiny_results_v0.5" in r["source"] for r in cal["rows"]) and len(cal["rows"]) == 4
+    assert cal["data_file"] == "../shared/firmware/tflm-2.3.1/measurements.csv"
+    assert cal["fitted"] == ["power.cycle_pc"] and cal["rows_used"] == [2, 3]
+    assert {r["firmware"] for r in cal["rows"]} == {"kws_cmsis.elf", "vww_cmsis.elf"}
     assert cal["errors"]["power_mw"]["cv_rms_pct"] > 0
     assert "DS12023" in text and "docs/sources.md §Power 3" in text
+    if TFLM_CSV.is_file():
+        assert cal["data_sha256"] == hashlib.sha256(TFLM_CSV.read_bytes()).hexdigest()
 
 
+@needs_tflm
 def test_reference_calibration_reproduces_the_shipped_value(cache):
-    """Rerunning the shipped calibration gives the shipped charge (else regenerate the file with the
+    """A fresh fit on the calibration rows gives the shipped charge (else regenerate the file with the
     command in its header: the simulator's cycle counts have moved)."""
     pm = load_power_model(load_platform(BOARD))
-    res = calibrate(REFERENCE_CSV, BOARD, ["power.cycle_pc"], write=False, cache_dir=cache)
-    assert res.fitted["power.cycle_pc"] == pytest.approx(pm.class_pc["alu"], rel=0.05)
-    assert 50 <= res.fitted["power.cycle_pc"] <= 400
+    res = calibrate(TFLM_CSV, BOARD, ["power.cycle_pc"], write=False, cache_dir=cache)
+    assert res.fitted["power.cycle_pc"] == pytest.approx(pm.class_pc["alu"], rel=0.005)
+    assert pm.stall_pc == pm.class_pc["alu"] and len(set(pm.class_pc.values())) == 1
     s = res.summary()["power_mw"]
-    assert s["rms_after_pct"] < 5 and s["cv_rms_pct"] < 6
+    cal = tomllib.loads((power_models_dir() / "nucleo-l4r5zi.toml").read_text())["calibration"]
+    assert s["rms_after_pct"] == pytest.approx(cal["errors"]["power_mw"]["rms_after_pct"], abs=0.1)
+    assert s["cv_rms_pct"] == pytest.approx(cal["errors"]["power_mw"]["cv_rms_pct"], abs=0.1)
 
 
 # ====================================================================== command line
@@ -269,15 +327,21 @@ def test_reference_calibration_reproduces_the_shipped_value(cache):
 
 def test_cli_calibrate_evaluate_fit_and_exit_codes(tmp_path, cache, capsys, monkeypatch):
     monkeypatch.setenv("VBENCH_CALIBRATION_CACHE", str(cache))
-    rc = main(["calibrate", str(REFERENCE_CSV), "--platform", BOARD, "--report", str(tmp_path / "eval")])
+    rc = main(["calibrate", str(HELD_OUT_CSV), "--platform", BOARD, "--report", str(tmp_path / "eval")])
     out = capsys.readouterr().out
-    assert rc == 0 and "status: evaluated" in out and "power_mw" in out
+    assert rc == 0 and "status: evaluated" in out and "power_mw" in out and "held-out" in out
     assert not any(tmp_path.glob("*.toml"))
-    rc = main(["calibrate", str(REFERENCE_CSV), "--platform", BOARD, "--fit", "power.cycle_pc",
+    rc = main(["calibrate", str(HELD_OUT_CSV), "--platform", BOARD, "--fit", "power.cycle_pc",
+               "--out", str(tmp_path / "no.toml"), "--report", str(tmp_path / "no")])
+    assert rc == 1 and "marked `calibration`" in capsys.readouterr().err and not (tmp_path / "no.toml").exists()
+    pm = load_power_model(load_platform(BOARD))
+    data = write_rows(tmp_path / "d.csv", [measure("demo", "LOOP_N=3000", [], [], pm),
+                                           measure("demo", "LOOP_N=100", [], [], pm)])
+    rc = main(["calibrate", str(data), "--platform", BOARD, "--fit", "power.cycle_pc",
                "--out", str(tmp_path / "pm.toml"), "--report", str(tmp_path / "fit")])
     out = capsys.readouterr().out
     assert rc == 0 and "leave-one-out" in out and f"wrote power_model: {tmp_path / 'pm.toml'}" in out
-    rc = main(["calibrate", str(REFERENCE_CSV), "--platform", BOARD, "--fit", "power.cycle_pc", "power.sram_pc",
+    rc = main(["calibrate", str(data), "--platform", BOARD, "--fit", "power.cycle_pc=50:60",
                "--out", str(tmp_path / "bad.toml"), "--report", str(tmp_path / "bad")])
     assert rc == 1 and "rejected, not clipped" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
@@ -290,7 +354,7 @@ def test_cli_fidelity_lists_every_platform(capsys):
     assert main(["fidelity"]) == 0
     out = capsys.readouterr().out
     assert "nucleo-l4r5zi" in out and "rv32imaf-mcu" in out
-    assert "calibrated: power.cycle_pc fitted to calibration/nucleo-l4r5zi-mlperf-tiny.csv" in out
+    assert "calibrated: power.cycle_pc fitted to ../shared/firmware/tflm-2.3.1/measurements.csv" in out
     assert "leave-one-out CV RMS" in out
     assert "not calibrated: no published energy or power measurement" in out
     assert "timing.branch_refill" in out

@@ -178,6 +178,28 @@ def test_performance_mode_runs_whole_windows_on_a_real_device():
     assert r["valid"]
 
 
-def test_energy_mode_refuses_a_real_device():
-    with pytest.raises(VbenchError, match="energy mode needs a virtual board"):
-        run_mode("energy", FakeTarget(FakeDevice(deterministic=False)), None, synthetic=True)
+def test_energy_mode_on_a_real_device_runs_the_energy_windows_whole():
+    # the windows an external meter records (ad01's energy script: no warm-ups), run whole; on a
+    # real board the energy comes from the meter (vbench run --energy-import: test_real_board.py)
+    dev = FakeDevice(deterministic=False, model_id="ad01")
+    r = run_mode("energy", FakeTarget(dev), None, synthetic=True)
+    infers = [c for c in dev.commands if c.startswith("infer")]
+    n = int(infers[1].split()[1])
+    assert infers[0] == "infer 1 0" and infers[1:] == [f"infer {n} 0"] * 5 and r["mode"] == "energy"
+    assert all(not run["extrapolated"] and run["seconds"] >= 10.0 for run in r["runs"]) and r["valid"]
+
+
+def test_timestamp_pin_follows_the_hal_or_the_board_file(tmp_path):
+    """A copy of a board under its own name keeps its HAL's pin; a board file may name another one."""
+    from vbench.harness.transport import timestamp_pin_of
+    from vbench.paths import platforms_dir
+    from vbench.platform import load_platform
+
+    text = (platforms_dir() / "nucleo-l4r5zi.toml").read_text().replace('name = "nucleo-l4r5zi"', 'name = "mine"')
+    (tmp_path / "mine.toml").write_text(text)
+    assert timestamp_pin_of(load_platform(tmp_path / "mine.toml")) == ("F", 13)
+    (tmp_path / "other.toml").write_text(text + '\n[harness]\ntimestamp_pin = ["G", 2]\n')
+    assert timestamp_pin_of(load_platform(tmp_path / "other.toml")) == ("G", 2)
+    (tmp_path / "bad.toml").write_text(text + '\n[harness]\ntimestamp_pin = "PG2"\n')
+    with pytest.raises(VbenchError, match=r"bad\.toml: harness\.timestamp_pin = 'PG2' must be \[port, pin\]"):
+        timestamp_pin_of(load_platform(tmp_path / "bad.toml"))

@@ -104,8 +104,11 @@ def _check_version(work: Path, env: dict) -> None:
 
 
 def _check_runs(data: Path, work: Path, env: dict) -> None:
-    """A run on the built-in board and on a user's copy of it (`--platform ./file.toml`) give the same figures."""
-    (work / "copy-of-nucleo.toml").write_text((data / "platforms" / "nucleo-l4r5zi.toml").read_text())
+    """A run on the built-in board and on a user's copy of it under its own name (`--platform ./file.toml`)
+    give the same figures."""
+    text = (data / "platforms" / "nucleo-l4r5zi.toml").read_text()
+    assert 'name = "nucleo-l4r5zi"' in text
+    (work / "copy-of-nucleo.toml").write_text(text.replace('name = "nucleo-l4r5zi"', 'name = "my-nucleo"'))
     figures = {}
     for label, extra in (("built-in", []), ("copy", ["--platform", "./copy-of-nucleo.toml"])):
         out = work / label

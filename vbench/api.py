@@ -77,6 +77,14 @@ def compare(baseline: str | Path | ResultSet | dict[str, Any], candidate: str | 
 EXEC_EXIT_STATUS = {"halt": 0, "fault": 3, "budget": 4}
 
 
+def exit_status(result: RunResult) -> int:
+    """How a firmware run ends, as the exit code of `vbench exec` and `vbench profile`: 0 clean exit or
+    halt, 1 the firmware exited non-zero, 3 fault, 4 budget."""
+    if result.exit == "exit":
+        return 0 if result.exit_code == 0 else 1
+    return EXEC_EXIT_STATUS.get(result.exit, 0)
+
+
 @dataclass
 class ExecResult(RunResult):
     """One firmware run to its end (vbench.sim.board.RunResult) with the image and overrides it
@@ -87,10 +95,7 @@ class ExecResult(RunResult):
 
     @property
     def exit_status(self) -> int:
-        """0 clean exit or halt, 1 the firmware exited non-zero, 3 fault, 4 budget."""
-        if self.exit == "exit":
-            return 0 if self.exit_code == 0 else 1
-        return EXEC_EXIT_STATUS.get(self.exit, 0)
+        return exit_status(self)
 
     def to_json(self) -> dict[str, Any]:
         return super().to_json() | {"firmware": self.firmware, "overrides": self.overrides}

@@ -430,14 +430,14 @@ def summarise(image: BenchImage, m: dict[str, Any], qemu: dict[str, Any] | None)
         "name": image.name, "source": image.source, "elf": image.elf, "platform": image.platform,
         "instructions": n, "cycles": acc["cycles"], "time_s": acc["time_s"], "energy_uj": acc["energy_uj"],
         "exit_code": acc["exit_code"],
-        "wall_accounted_s": round(acc["wall_s"], 3), "decode_s": round(acc["decode_s"], 3),
+        "wall_accounted_s": round(acc["wall_s"], 6), "decode_s": round(acc["decode_s"], 6),
         "mips_accounted": _mips(n, acc["wall_s"]),
         "mips_accounted_after_decode": _mips(n, acc["wall_s"] - acc["decode_s"]),
         "mcycles_per_s": round(acc["cycles"] / acc["wall_s"] / 1e6, 1),
-        "wall_raw_s": round(raw["wall_s"], 3) if raw_ok else None,
+        "wall_raw_s": round(raw["wall_s"], 6) if raw_ok else None,
         "mips_raw": _mips(n, raw["wall_s"]) if raw_ok else None,
         "ratio": round(raw["wall_s"] / acc["wall_s"], 3) if raw_ok else None,
-        "cpu_accounted_s": round(acc["cpu_s"], 3), "cpu_raw_s": round(raw["cpu_s"], 3) if raw_ok else None,
+        "cpu_accounted_s": round(acc["cpu_s"], 6), "cpu_raw_s": round(raw["cpu_s"], 6) if raw_ok else None,
         "ratio_cpu": round(raw["cpu_s"] / acc["cpu_s"], 3) if raw_ok and acc["cpu_s"] > 0 else None,
         "raw_error": raw["error"], "peripheral_accesses_replayed": raw["io_accesses"],
         "peak_rss_mb": acc["rss"]["peak_mb"], "board_rss_mb": acc["rss"]["grown_mb"],
@@ -446,7 +446,7 @@ def summarise(image: BenchImage, m: dict[str, Any], qemu: dict[str, Any] | None)
     if cnt is not None:
         # its own instruction count: firmware that polls a peripheral runs longer or shorter at CPI 1
         mips_cnt = _mips(cnt["instructions"], cnt["wall_s"])
-        rec.update({"wall_counting_s": round(cnt["wall_s"], 3), "mips_counting_only": mips_cnt,
+        rec.update({"wall_counting_s": round(cnt["wall_s"], 6), "mips_counting_only": mips_cnt,
                     "ratio_counting_only": round(cnt["instructions"] / cnt["wall_s"] * raw["wall_s"] / n, 3)
                     if raw_ok else None})
     if qemu is not None:

@@ -41,6 +41,8 @@ class Job:
     model: str | None = None     # a .tflite run instead of the workload's model (e.g. a pruned copy)
     weights: str = "dense"       # weight encoding (vbench.compiler.encodings): dense, sparse, palette
     winograd: bool = False       # 3x3 stride-1 CONV_2D layers as Winograd F(2x2,3x3)
+    port: str | None = None      # a real board (or `vbench serve`) on this serial port instead of a simulation
+    baud: int = 115200
 
 
 def parse_list(text: str | None, known: tuple[str, ...] | dict, what: str) -> list[str]:
@@ -113,20 +115,25 @@ def _predictions_sha256(predictions: list[dict[str, Any]]) -> str:
 def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None) -> WorkloadResult:
     """One record: workload x platform x mode. Failures become records with `failing` set, so a
     report still shows them. steps(done, total, file): the harness's progress within the job."""
-    from vbench.harness.modes import VirtualTarget, _timing_inputs, run_mode
+    from vbench.harness.modes import SerialTarget, VirtualTarget, _timing_inputs, run_mode
 
     from vbench.firmware.kernels import resolve_kernels
     from vbench.platform import load_platform
 
     spec = by_id(job.workload)
     model_id = spec.model_id
-    variant = resolve_kernels(job.variant, load_platform(job.platform, list(job.overrides)))
-    model_path = Path(job.model).resolve() if job.model else spec.model_path()
-    target = VirtualTarget(model_id, job.platform, job.overrides, variant=variant,
-                           energy_mode=job.mode == "energy", model=str(model_path) if job.model else None,
-                           weights=job.weights, winograd=job.winograd).prepare()
-    record = _new_record(job, firmware_sha256=_sha256(target.elf), model_sha256=_sha256(model_path),
-                         model_id=model_id, kernels=variant or "reference")
+    if job.port:  # a real board: the same runner and modes, over the wire; it runs what was flashed
+        target = SerialTarget(job.port, job.baud, model_id)
+        record = _new_record(job, model_id=model_id)
+        record.extra = {"port": job.port, "baud": job.baud}
+    else:
+        variant = resolve_kernels(job.variant, load_platform(job.platform, list(job.overrides)))
+        model_path = Path(job.model).resolve() if job.model else spec.model_path()
+        target = VirtualTarget(model_id, job.platform, job.overrides, variant=variant,
+                               energy_mode=job.mode == "energy", model=str(model_path) if job.model else None,
+                               weights=job.weights, winograd=job.winograd).prepare()
+        record = _new_record(job, firmware_sha256=_sha256(target.elf), model_sha256=_sha256(model_path),
+                             model_id=model_id, kernels=variant or "reference")
     t0 = time.perf_counter()
     if job.mode == "accuracy":
         if not job.dataset:
@@ -141,15 +148,17 @@ def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None) -> W
     else:
         res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic, progress=steps)
         runs = res["runs"]
-        cycles = sorted(r.get("per_inference_cycles") or r["cycles"] / max(r["inferences"], 1) for r in runs)
+        # a wire carries no cycle count: a real board's records have cycles null
+        cycles = sorted(r.get("per_inference_cycles") or r["cycles"] / max(r["inferences"], 1)
+                        for r in runs if r.get("per_inference_cycles") or r.get("cycles") is not None)
         record.latency_ms, record.energy_uj = res["median_latency_ms"], res.get("median_energy_per_inference_uj")
         record.average_power_mw = res.get("median_average_power_mw")
-        record.cycles = int(round(cycles[len(cycles) // 2]))
+        record.cycles = int(round(cycles[len(cycles) // 2])) if cycles else None
         record.instructions = res.get("median_instructions_per_inference")
         record.throughput_ips = res["median_throughput_ips"]
         record.valid, record.exact, record.extrapolated = res["valid"], res["exact"], res["extrapolated"]
         record.inputs, record.runs = res["inputs"], len(runs)
-        record.simulated_inferences = sum(r.get("simulated_inferences", 0) for r in runs)
+        record.simulated_inferences = sum(r.get("simulated_inferences") or 0 for r in runs)
         record.run_latencies_ms = [r["latency_ms"] for r in runs]
         record.windows = [WindowResult.from_harness(r) for r in runs]
         if job.scenarios and job.mode == "performance":
@@ -157,7 +166,7 @@ def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None) -> W
 
             lat_s = [ms / 1e3 for ms in record.run_latencies_ms]
             record.scenarios = {name: run_scenario(name, lat_s).to_dict() for name in job.scenarios}
-        if job.mode == "performance":
+        if job.mode == "performance" and not job.port:
             inputs, _ = _timing_inputs(model_id, job.dataset, True)
             record.layers = _layer_profile(target, inputs[0][1])
     record.wall_s = round(time.perf_counter() - t0, 3)

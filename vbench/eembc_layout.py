@@ -117,7 +117,8 @@ def runner_lines(record: WorkloadResult, created_unix: int | None = None) -> tup
 
 
 def _header(r: WorkloadResult, ts: str) -> list[str]:
-    what = (f"vbench {r.vbench_version}: {model_id(r)} on the virtual {r.platform}, {r.mode} mode, kernels "
+    board = f"the {r.platform} board on {r.extra['port']}" if r.extra.get("port") else f"the virtual {r.platform}"
+    what = (f"vbench {r.vbench_version}: {model_id(r)} on {board}, {r.mode} mode, kernels "
             f"{r.kernels or '-'}, model {r.model_file or '-'} (sha256 {(r.model_sha256 or '-')[:16]}), "
             f"firmware sha256 {(r.firmware_sha256 or '-')[:16]}")
     lines = [f"{ts} {what}"]

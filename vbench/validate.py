@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from vbench.calibration.measurements import parse_overrides, parse_positive, read_csv_records  # noqa: F401 (parse_overrides: part of this module's API)
+from vbench.calibration.measurements import (ROLES, parse_overrides, parse_positive,  # noqa: F401 (parse_overrides: part of this module's API)
+                                             read_csv_records)
 from vbench.errors import VbenchError
+from vbench.progress import Progress, as_progress
 
 COLUMNS = ("firmware", "platform", "overrides", "measure", "latency_ms", "energy_uj", "power_mw", "voltage_v",
            "clock_hz", "role", "source")
 NUMERIC = ("latency_ms", "energy_uj", "power_mw", "voltage_v", "clock_hz")
-ROLES = {"calibration": "calibration", "validation": "held-out", "held-out": "held-out", "heldout": "held-out",
-         "held_out": "held-out"}
 MEASURE_KINDS = ("function", "uart")
 DEFAULT_PLATFORM = "nucleo-l4r5zi"
 DEFAULT_BUDGET = 5_000_000_000
@@ -342,19 +342,21 @@ class ValidationResult:
 
 def validate(csv_path: str | Path, *, platform: str = DEFAULT_PLATFORM, sets: list[str] | tuple[str, ...] = (),
              max_instructions: int = DEFAULT_BUDGET, out_dir: str | Path | None = None,
-             progress: Callable[[str], None] | None = None) -> ValidationResult:
-    """Check the CSV (VbenchError, exit 2, on any problem), run every row, write the outputs."""
+             progress: Progress | Callable[[str], None] | None = None) -> ValidationResult:
+    """Check the CSV (VbenchError, exit 2, on any problem), run every row, write the outputs.
+    progress: a line per finished row with its count and ETA (vbench.progress.as_progress)."""
     csv_path = Path(csv_path)
     rows = read_csv(csv_path, platform)
     platforms = preflight(rows, csv_path, sets)
     res = ValidationResult(csv_path)
-    say = progress or (lambda _msg: None)
-    for k, row in enumerate(rows, 1):
-        say(f"[{k}/{len(rows)}] line {row.line}: {row.name} on {platforms[row.line].name} ({row.measure.text}) ...")
+    bar = as_progress(progress)
+    bar.phase(len(rows))
+    for row in rows:
+        bar.working(f"line {row.line}: {row.name} on {platforms[row.line].name}")
         rec = run_row(row, platforms[row.line], max_instructions)
         figure = f"{rec['vbench_latency_ms']:.3f} ms" if rec["vbench_latency_ms"] is not None else "no latency"
-        say(f"[{k}/{len(rows)}] line {row.line}: {row.name}: {figure}, {rec['status']}"
-            + (f" ({rec['message']})" if rec["message"] else "") + f", {rec['wall_s']:.1f} s wall")
+        bar.done(f"line {row.line}: {row.name}: {figure}, {rec['status']}"
+                 + (f" ({rec['message']})" if rec["message"] else "") + f", {rec['wall_s']:.1f} s wall")
         res.records.append(rec)
     if out_dir is not None:
         res.outputs = write_outputs(res, Path(out_dir))

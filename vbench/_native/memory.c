@@ -102,15 +102,18 @@ void vbi_data_flash_read(vb_core *v, uint32_t addr) {
 
 static uint32_t clz32(uint32_t x) { return x ? (uint32_t)__builtin_clz(x) : 32; }
 
-/* Data-dependent divide (a code hook on each divide instruction). */
+/* Data-dependent divide (a code hook on each divide instruction), and the DIV_0_TRP check. */
 VB_API void vb_hook_divide(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
     vb_core *v = (vb_core *)user;
     const vb_insn *ins = vbi_insn_at(v, (uint32_t)address);
     uint32_t a = 0, d = 0, cycles;
     (void)size;
-    if (!ins || !(ins->flags & VB_F_DIVIDE) || v->pending == NULL) return;
+    if (!ins || !(ins->flags & VB_F_DIVIDE)) return;
     v->reg_read(uc, v->p.reg_ids[ins->aux & 31], &a);
     v->reg_read(uc, v->p.reg_ids[(ins->aux >> 8) & 31], &d);
+    /* CCR.DIV_0_TRP: the divide does not execute, UsageFault is taken (traps.c) */
+    if (!d && (v->traps & VB_CCR_DIV_0_TRP) && vbi_trap(v, VB_TRAP_DIVBYZERO, (uint32_t)address)) return;
+    if (v->pending == NULL) return;
     if ((ins->aux >> 16) & 1) {
         a = (int32_t)a < 0 ? 0u - a : a;
         d = (int32_t)d < 0 ? 0u - d : d;

@@ -46,7 +46,7 @@ VB_API int vb_take_signal(void) {
 
 VB_API uint32_t vb_abi(uint32_t *sizes, uint32_t n) {
     uint32_t all[VB_ABI_N] = {sizeof(vb_insn), sizeof(vb_params), sizeof(vb_counters), sizeof(vb_call),
-                              sizeof(vb_art_params), VB_STALL_N, VB_STOP_N};
+                              sizeof(vb_art_params), sizeof(vb_trap_site), VB_STALL_N, VB_STOP_N};
     uint32_t i;
     for (i = 0; i < n && i < VB_ABI_N; i++) sizes[i] = all[i];
     return VB_ABI_VERSION;
@@ -78,6 +78,7 @@ VB_API void vb_destroy(vb_core *v) {
     free(v->word_stall);
     free(v->watch.calls);
     for (i = 0; i < v->n_ram; i++) free(v->ram[i].decoded);
+    vbi_free_trap_sites(v);
     free(v);
 }
 

@@ -18,7 +18,7 @@
 #define VB_API __attribute__((visibility("default")))
 
 /* Bump whenever a struct or enum below changes: Python refuses a library with another value. */
-#define VB_ABI_VERSION 6
+#define VB_ABI_VERSION 7
 
 /* Instruction attribute flags. */
 enum {
@@ -101,7 +101,28 @@ typedef struct {
     uint64_t exit_cycles, exit_instructions, exit_charge_fc;
 } vb_call;
 
+/* ARMv7-M UsageFault traps (DDI0403E B3.2.8 CCR, B3.2.15 CFSR). CCR bits as the SCS holds them:
+   the core keeps a copy (vb_set_traps) so that a divide checks DIV_0_TRP without Python. */
+enum { VB_CCR_UNALIGN_TRP = 1u << 3, VB_CCR_DIV_0_TRP = 1u << 4 };
+/* What a trap reports to the handler Python installs (vb_set_trap_handler): the UFSR bit. */
+enum { VB_TRAP_UNALIGNED = 24, VB_TRAP_DIVBYZERO = 25 };
+/* When an access site faults on an unaligned address. */
+enum { VB_SITE_OFF = 0, VB_SITE_ALWAYS, VB_SITE_IF_UNALIGN_TRP };
+
+/* One load/store that may fault on alignment: its address is base + offset + (index << shift),
+   computed from the registers before it runs (traps.c: vb_hook_alignment, vb_hook_unaligned_trp). */
+typedef struct {
+    uint8_t when;        /* VB_SITE_*: LDRD/STRD/LDM/STM always, LDR/STR(H) only with UNALIGN_TRP */
+    uint8_t base;        /* architectural register; 15 = PC, read as Align(PC + 4, 4) */
+    uint8_t index;       /* index register, 0xFF: none */
+    uint8_t shift;       /* LSL applied to the index */
+    uint8_t align_mask;  /* 3: word, 1: halfword */
+    uint8_t _pad[3];
+    int32_t offset;      /* immediate offset (0 when post-indexed: the access uses the base) */
+} vb_trap_site;
+
 /* What Python checks against its mirrors (vb_abi): struct sizes, then enum counts. */
-enum { VB_ABI_INSN = 0, VB_ABI_PARAMS, VB_ABI_COUNTERS, VB_ABI_CALL, VB_ABI_ART_PARAMS, VB_ABI_STALLS, VB_ABI_STOPS, VB_ABI_N };
+enum { VB_ABI_INSN = 0, VB_ABI_PARAMS, VB_ABI_COUNTERS, VB_ABI_CALL, VB_ABI_ART_PARAMS, VB_ABI_TRAP_SITE, VB_ABI_STALLS,
+       VB_ABI_STOPS, VB_ABI_N };
 
 #endif

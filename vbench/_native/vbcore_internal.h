@@ -18,6 +18,17 @@ typedef int (*uc_emu_stop_fn)(uc_engine *);
    registered a per-instruction hook that the already translated block lacks (the block must be
    translated again), 0 otherwise. */
 typedef int (*translate_fn)(uint32_t addr, uint32_t size);
+/* A UsageFault condition at the instruction at addr (kind: VB_TRAP_*). Python takes the exception
+   (a PC write: the instruction does not execute) or ends the run, and returns 1; 0 means the
+   instruction does not execute its access after all (an IT block condition that fails). */
+typedef int (*trap_fn)(int kind, uint32_t addr);
+
+/* A trap site as registered with Unicorn: the site Python fills, and its core. */
+typedef struct trap_site_rec {
+    vb_trap_site site; /* first: Python's pointer to the record is a pointer to the site */
+    struct vb_core *v;
+    uint32_t addr;
+} trap_site_rec;
 
 #define CODE_PAGE_BITS 12
 #define CODE_PAGE_SLOTS (1u << (CODE_PAGE_BITS - 1)) /* one slot per halfword */
@@ -116,6 +127,10 @@ typedef struct vb_core {
 
     int reference_paths; /* 1: per-word flash fetch as before the batched one (tests compare the two) */
     uint64_t decode_ns;  /* wall time spent decoding code on first execution (the translate callback) */
+    uint32_t traps;          /* VB_CCR_* trap enables, a copy of the SCS's CCR */
+    trap_fn on_trap;
+    trap_site_rec **site_map; /* open-addressing table of the trap sites by address */
+    uint32_t site_cap, site_used;
 
     uint64_t next_event; /* cycle count at which Python wants control back (0 = none) */
     int stop_reason;     /* VB_STOP_* */
@@ -137,6 +152,8 @@ void vbi_forget_blocks_but_pending(vb_core *v);
 int64_t vbi_prefix_cycles(vb_core *v, uint32_t addr, uint32_t size, uint32_t k, uint32_t *ninsn, uint32_t *end);
 uint64_t vbi_fetch_stall_after(vb_core *v, uint32_t end);
 void vbi_watch_block(vb_core *v, uint32_t addr);
+int vbi_trap(vb_core *v, int kind, uint32_t addr);
+void vbi_free_trap_sites(vb_core *v);
 
 /* A block that ran to its end. The hot path only bumps the live totals (cycles and instructions,
    which events and the budget need) and the block's own accumulators; vbi_flush() spreads them over

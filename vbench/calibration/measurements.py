@@ -16,6 +16,12 @@ out of the fit; any cell may be empty):
     voltage_v   supply voltage of the measurement (the row is simulated at this supply)
     clock_hz    core clock of the measurement (checked against the simulated clock)
     source      where the figures come from (free text, carried into the calibrated file)
+    role        (optional column) `calibration`: a fit may use the row; `validation` / `held-out` or
+                empty: kept back to judge the model, predicted but never fitted
+
+A file in `vbench validate`'s format (its header names a `measure` column: an ELF path per row and
+the function or console line that bounds the measured window; docs/validation.md) is read with
+validate's reader, and its rows carry their role and measure the same way.
 
 Lines whose first cell starts with `#` are comments. Numbers must be finite and positive.
 """
@@ -36,6 +42,9 @@ from vbench.parameters import check, spec
 COLUMNS = ("firmware", "platform", "overrides", "latency_ms", "energy_uj", "power_mw", "voltage_v",
            "clock_hz", "source")
 NUMERIC = ("latency_ms", "energy_uj", "power_mw", "voltage_v", "clock_hz")
+# The fidelity rule: only rows marked `calibration` are fitted; any other role is kept back to judge.
+ROLES = {"calibration": "calibration", "validation": "held-out", "held-out": "held-out", "heldout": "held-out",
+         "held_out": "held-out"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,8 @@ class Measurement:
     clock_hz: float | None
     source: str
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    role: str = "held-out"          # "calibration" (a fit may use it) or "held-out" (predicted only)
+    measured_window: object = None  # vbench.validate.Row of a validate-format file (ELF + measure)
 
     @property
     def label(self) -> str:
@@ -62,6 +73,7 @@ class MeasurementFile:
     path: Path
     sha256: str
     rows: tuple[Measurement, ...]
+    format: str = "calibrate"       # or "validate" (vbench validate's columns: measure, role)
 
 
 def parse_positive(text: str, where: str, column: str | None = None) -> float | None:
@@ -144,9 +156,42 @@ def read_csv_records(path: Path, columns: tuple[str, ...]) -> list[tuple[int, di
     return rows
 
 
+def parse_role(text: str, where: str) -> str:
+    role = text.strip().lower()
+    if role and role not in ROLES:
+        raise VbenchError(f"{where}: '{text.strip()}' is not a role (calibration, validation or held-out)")
+    return ROLES[role] if role else "held-out"
+
+
+def _names_measure_column(path: Path) -> bool:
+    """Whether the header (first line that is not blank or a comment) names `measure`: vbench
+    validate's format. Unreadable files answer False and fail in the reader with its message."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+        for cells in csv.reader(io.StringIO(text)):
+            if any(c.strip() for c in cells) and not cells[0].lstrip().startswith("#"):
+                return "measure" in (c.strip().lower() for c in cells)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return False
+
+
+def _read_validate_format(path: Path) -> MeasurementFile:
+    from vbench.validate import read_csv
+
+    rows = tuple(Measurement(
+        line=r.line, firmware=r.firmware, platform=r.platform or None, overrides=r.overrides, latency_ms=r.latency_ms,
+        energy_uj=r.energy_uj, power_mw=r.power_mw, voltage_v=r.voltage_v, clock_hz=r.clock_hz, source=r.source,
+        role=r.role, measured_window=r) for r in read_csv(path, default_platform=""))
+    return MeasurementFile(path, hashlib.sha256(path.read_bytes()).hexdigest(), rows, "validate")
+
+
 def read_measurements(path: str | Path) -> MeasurementFile:
-    """Parse and validate a measurement CSV; every problem is a VbenchError naming file, line and column."""
+    """Parse and validate a measurement CSV (this module's columns, or vbench validate's); every
+    problem is a VbenchError naming file, line and column."""
     path = Path(path)
+    if _names_measure_column(path):
+        return _read_validate_format(path)
     rows = []
     for line, get in read_csv_records(path, COLUMNS):
         fw = get["firmware"].strip()
@@ -157,8 +202,8 @@ def read_measurements(path: str | Path) -> MeasurementFile:
         rows.append(Measurement(
             line=line, firmware=fw, platform=get["platform"].strip() or None,
             overrides=parse_overrides(get["overrides"], f"{path}: line {line}, column overrides"),
-            source=get["source"].strip(), extra={h: v for h, v in get.items() if h not in COLUMNS},
-            **nums))
+            source=get["source"].strip(), extra={h: v for h, v in get.items() if h not in COLUMNS + ("role",)},
+            role=parse_role(get.get("role", ""), f"{path}: line {line}, column role"), **nums))
     if not rows:
         raise VbenchError(f"{path}: no measurement rows (only a header)")
     return MeasurementFile(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), rows=tuple(rows))

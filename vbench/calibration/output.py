@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from vbench.paths import cache_dir, calibrated_power_model_dir, data_label, data_root
+from vbench.paths import cache_dir, calibrated_power_model_dir, checkout_root, data_label, data_root
 from vbench.platform import load_platform
 from vbench.report_io import write_csv_atomic, write_json_atomic, write_text_atomic
 
@@ -31,7 +31,13 @@ def _pct(v: float | None) -> str:
 
 
 def _rel(path: Path) -> str:
-    return data_label(path)
+    """A path as reports spell it: relative to the data root, `../shared/...` for the research data
+    beside a checkout, else the path itself."""
+    label = data_label(path)
+    root = checkout_root()
+    if root is not None and Path(label).is_absolute() and Path(path).resolve().is_relative_to(root.parent):
+        return os.path.relpath(Path(path).resolve(), root)
+    return label
 
 
 # ====================================================================== report
@@ -42,8 +48,10 @@ def tables(result) -> str:
     lines = []
     d = result.data
     used = [r for r in result.rows if r.used]
+    cal = [r for r in used if r.role == "calibration"]
     lines.append(f"Data: {_rel(d.path)} (sha256 {d.sha256[:16]}), {len(used)} of {len(result.rows)} rows used on "
-                 f"{result.platform}; status: {result.status}")
+                 f"{result.platform} ({len(cal)} calibration, {len(used) - len(cal)} held out: predicted, never "
+                 f"fitted); status: {result.status}")
     for m in result.methods:
         lines.append(f"Method: {m}")
     if result.params:
@@ -56,33 +64,35 @@ def tables(result) -> str:
                 extra = f" (continuous optimum {result.continuous[p.name]:.3g})"
             lines.append(f"| {p.name} | {_fmt(p.current)}{unit} | {_fmt(after)}{unit}{extra} | "
                          f"{_fmt(result.stderr.get(p.name), '.2g')} | {p.bounds_text} | {p.bounds_source} |")
-    summ = result.summary()
     fitted = bool(result.params)
-    if summ and fitted:
-        lines += ["", "| quantity | rows | RMS error before | max before | RMS error after | max after | "
-                      "leave-one-out CV RMS |", "|---|---|---|---|---|---|---|"]
-        for q, s in summ.items():
-            cv = f"{s['cv_rms_pct']:.2f}% ({s['cv_rows']} folds)" if s["cv_rms_pct"] is not None else \
-                ("-" if not s["fitted"] else "not available")
-            lines.append(f"| {q}{' (fitted)' if s['fitted'] else ''} | {s['rows']} | {s['rms_before_pct']:.2f}% | "
-                         f"{s['max_before_pct']:.2f}% | {_fmt(s['rms_after_pct'], '.2f')}% | "
-                         f"{_fmt(s['max_after_pct'], '.2f')}% | {cv} |")
-    elif summ:
-        lines += ["", "| quantity | rows | RMS error | max error |", "|---|---|---|---|"]
-        for q, s in summ.items():
-            lines.append(f"| {q} | {s['rows']} | {s['rms_before_pct']:.2f}% | {s['max_before_pct']:.2f}% |")
+    for role in ("calibration", "held-out"):
+        summ = result.summary(role)
+        if summ and fitted:
+            what = "calibration rows (fitted)" if role == "calibration" else "held-out rows (predicted by the fit)"
+            lines += ["", f"| quantity, {what} | rows | RMS error before | max before | RMS error after | max after | "
+                          "leave-one-out CV RMS |", "|---|---|---|---|---|---|---|"]
+            for q, s in summ.items():
+                cv = f"{s['cv_rms_pct']:.2f}% ({s['cv_rows']} folds)" if s["cv_rms_pct"] is not None else \
+                    ("-" if not s["fitted"] or role != "calibration" else "not available")
+                lines.append(f"| {q}{' (fitted)' if s['fitted'] and role == 'calibration' else ''} | {s['rows']} | "
+                             f"{s['rms_before_pct']:.2f}% | {s['max_before_pct']:.2f}% | "
+                             f"{_fmt(s['rms_after_pct'], '.2f')}% | {_fmt(s['max_after_pct'], '.2f')}% | {cv} |")
+        elif summ:
+            lines += ["", f"| quantity, {role} rows | rows | RMS error | max error |", "|---|---|---|---|"]
+            for q, s in summ.items():
+                lines.append(f"| {q} | {s['rows']} | {s['rms_before_pct']:.2f}% | {s['max_before_pct']:.2f}% |")
     if fitted:
-        lines += ["", "| row | firmware | quantity | measured | before | error | after | error | CV prediction | "
-                      "CV error |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| row | firmware | role | quantity | measured | before | error | after | error | CV prediction | "
+                      "CV error |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     else:
-        lines += ["", "| row | firmware | quantity | measured | vbench | error |", "|---|---|---|---|---|---|"]
+        lines += ["", "| row | firmware | role | quantity | measured | vbench | error |", "|---|---|---|---|---|---|---|"]
     for r in result.rows:
         if not r.used:
-            lines.append(f"| {r.m.line} | {r.m.firmware} | skipped: {r.note} |" + " |" * (7 if fitted else 3))
+            lines.append(f"| {r.m.line} | {r.m.firmware} | {r.role} | skipped: {r.note} |" + " |" * (7 if fitted else 3))
             continue
         for q, v in r.pred.items():
-            row = (f"| {r.m.line} | {r.m.firmware} | {q} | {_fmt(v['measured'], '.5g')} | {_fmt(v['before'], '.5g')} | "
-                   f"{_pct(v['before_err_pct'])} |")
+            row = (f"| {r.m.line} | {r.m.firmware} | {r.role} | {q} | {_fmt(v['measured'], '.5g')} | "
+                   f"{_fmt(v['before'], '.5g')} | {_pct(v['before_err_pct'])} |")
             if fitted:
                 row += (f" {_fmt(v['after'], '.5g')} | {_pct(v['after_err_pct'])} | {_fmt(v['cv'], '.5g')} | "
                         f"{_pct(v['cv_err_pct'])} |")
@@ -140,7 +150,7 @@ def _plot(result, path: Path) -> None:
         ax.set_xlabel(f"measured ({unit})")
         ax.set_ylabel(f"vbench ({unit})")
         ax.legend(fontsize=8)
-        labels = [f"{r.m.line}:{r.m.firmware.split()[0]}" for r in rows]
+        labels = [f"{r.m.line}:{Path(r.m.firmware.split()[0]).name}" + ("" if r.fitted else " (held out)") for r in rows]
         for m, p, lab in zip(meas, pts, labels):
             ax.annotate(lab, (m, p["after"] if result.params else p["before"]), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")
@@ -171,7 +181,8 @@ def write_report(result, folder: Path) -> dict[str, str]:
     write_text_atomic(folder / "report.md", md)
     rows = []
     for r in result.rows:
-        base = {"row": r.m.line, "firmware": r.m.firmware, "overrides": "; ".join(r.m.overrides), "used": r.used,
+        base = {"row": r.m.line, "firmware": r.m.firmware, "overrides": "; ".join(r.m.overrides), "role": r.role,
+                "used": r.used,
                 "note": r.note, "source": r.m.source}
         if not r.pred:
             rows.append({**base, "quantity": ""})
@@ -249,23 +260,37 @@ def _is_table(v: Any) -> bool:
 
 def _provenance(result, kinds: set[str]) -> dict[str, Any]:
     d = result.data
-    summ = result.summary()
-    rows = []
-    for r in result.rows:
-        if not r.used:
-            continue
-        for q, v in r.pred.items():
-            qkind = "timing" if q == "latency_ms" else "energy"
-            if qkind not in kinds:
+
+    def rows_of(role: str) -> list[dict[str, Any]]:
+        rows = []
+        for r in result.rows:
+            if not r.used or r.role != role:
                 continue
-            rows.append({"row": r.m.line, "firmware": r.m.firmware, "quantity": q, "measured": v["measured"],
-                         "before": v["before"], "after": v["after"], "cv": v["cv"],
-                         "after_err_pct": v["after_err_pct"], "cv_err_pct": v["cv_err_pct"], "source": r.m.source})
-    errors = {}
-    for q, s in summ.items():
-        if s["fitted"] and (("timing" if q == "latency_ms" else "energy") in kinds):
-            errors[q] = {"rows": s["rows"], "rms_before_pct": s["rms_before_pct"], "rms_after_pct": s["rms_after_pct"],
-                         "max_after_pct": s["max_after_pct"], "cv_rms_pct": s["cv_rms_pct"]}
+            for q, v in r.pred.items():
+                if ("timing" if q == "latency_ms" else "energy") not in kinds:
+                    continue
+                rec = {"row": r.m.line, "firmware": r.m.firmware, "quantity": q, "measured": v["measured"],
+                       "before": v["before"], "after": v["after"], "cv": v["cv"], "after_err_pct": v["after_err_pct"],
+                       "cv_err_pct": v["cv_err_pct"], "source": r.m.source}
+                if role != "calibration":  # a prediction: no fold of its own
+                    for k in ("cv", "cv_err_pct"):
+                        rec.pop(k)
+                rows.append(rec)
+        return rows
+
+    def errors_of(role: str) -> dict[str, Any]:
+        errors = {}
+        for q, s in result.summary(role).items():
+            if s["fitted"] and (("timing" if q == "latency_ms" else "energy") in kinds):
+                errors[q] = {"rows": s["rows"], "rms_before_pct": s["rms_before_pct"],
+                             "rms_after_pct": s["rms_after_pct"], "max_after_pct": s["max_after_pct"]}
+                if role == "calibration":
+                    errors[q]["cv_rms_pct"] = s["cv_rms_pct"]
+        return errors
+
+    held_out = rows_of("held-out")
+    extra = {"rows_held_out": sorted({r["row"] for r in held_out}), "held_out_errors": errors_of("held-out"),
+             "held_out": held_out} if held_out else {}
     return {
         "tool": "vbench calibrate",
         "data_file": _rel(d.path),
@@ -275,10 +300,11 @@ def _provenance(result, kinds: set[str]) -> dict[str, Any]:
         "fitted": [p.name for p in result.params if p.kind in kinds],
         "fit_method": [m for m in result.methods if m.split(":")[0] in kinds],
         "cross_validation": "leave-one-out",
-        "rows_used": [r.m.line for r in result.rows if r.used],
-        "errors": errors,
+        "rows_used": [r.m.line for r in result.rows if r.fitted],
+        "errors": errors_of("calibration"),
         "notes": result.notes,
-        "rows": rows,
+        "rows": rows_of("calibration"),
+        **extra,
     }
 
 
@@ -295,8 +321,8 @@ def _record_source(result, p) -> str:
     from vbench.calibration.params import GROUP_TEXT
 
     tied = f" ({GROUP_TEXT.get(p.name.split('.', 1)[1], 'tied: ' + ', '.join(p.members))})" if len(p.members) > 1 else ""
-    used = [r.m.line for r in result.rows if r.used]
-    return (f"vbench calibrate: {p.name}{tied} fitted by {method} on {Path(result.data.path).name} "
+    used = [r.m.line for r in result.rows if r.fitted]
+    return (f"vbench calibrate: {p.name}{tied} fitted by {method} on {_rel(result.data.path)} "
             f"(sha256 {result.data.sha256[:16]}), rows {', '.join(map(str, used))}: {value}; {err}; "
             f"bounds {p.bounds_text}: {p.bounds_source}")
 
@@ -328,7 +354,7 @@ def render_power_model(result, base_text: str, base_data: dict) -> str:
             s = summ[q]
             head.append(f"{MARK} {q}: RMS error {s['rms_before_pct']:.2f}% before, {s['rms_after_pct']:.2f}% after, "
                         f"leave-one-out CV " + (f"{s['cv_rms_pct']:.2f}%" if s["cv_rms_pct"] is not None else "n/a")
-                        + f" over {s['rows']} rows.")
+                        + f" over {s['rows']} calibration rows.")
     return render_toml(head, data, ORDER)
 
 

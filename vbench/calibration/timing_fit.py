@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from vbench.errors import VbenchError
+from vbench.progress import as_progress
 
 
 def parse_grid(specs: list[str]) -> dict[str, list[str]]:
@@ -51,14 +52,15 @@ def fit_timing(csv_path: str | Path, grid: dict[str, list[str]], *, platform: st
                progress: Callable[[str], None] | None = None) -> TimingFit:
     from vbench.validate import preflight, read_csv, run_row
 
-    say = progress or (lambda _m: None)
+    bar = as_progress(progress)
     rows = [r for r in read_csv(Path(csv_path), platform) if r.role == "calibration"]
     if not rows:
         raise VbenchError(f"{csv_path}: no row has role 'calibration': nothing to fit on")
     fit = TimingFit(grid, [r.name for r in rows])
     keys = list(grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
-    for n, combo in enumerate(combos, 1):
+    bar.phase(len(combos))
+    for combo in combos:
         extra = [f"{k}={v}" for k, v in zip(keys, combo)]
         platforms = preflight(rows, Path(csv_path), list(sets) + extra)
         errors = {}
@@ -69,7 +71,7 @@ def fit_timing(csv_path: str | Path, grid: dict[str, list[str]], *, platform: st
             errors[row.name] = rec["latency_error_pct"]
         point = {"sets": dict(zip(keys, combo)), "errors": errors, "rms": _rms(list(errors.values()))}
         fit.points.append(point)
-        say(f"[{n}/{len(combos)}] {', '.join(extra)}: " + ", ".join(f"{k} {v:+.2f} %" for k, v in errors.items()))
+        bar.done(f"{', '.join(extra)}: " + ", ".join(f"{k} {v:+.2f} %" for k, v in errors.items()))
     fit.best = min(fit.points, key=lambda p: p["rms"])["sets"]
     for row in fit.rows:  # leave this row out, choose on the others, report this row's error
         others = [r for r in fit.rows if r != row]

@@ -19,6 +19,11 @@ features (what the power model is linear in, see vbench/sim/board.py `energy_fea
 features do not depend on the power model's coefficients, so one simulation serves every energy
 fit; results are cached in build/calibration-cache/ by (image sha256, input, window, platform
 fingerprint, simulator sources).
+
+`simulate_window` runs a row of a `vbench validate` file (an ELF and a `function:` or `uart:`
+measure) with validate's own `run_row`, so that a fit and a validation measure the same window. It
+returns the window's energy at the platform's power model instead of features (the native call
+records carry charge, not features); the energy fit gets its columns from the model's linearity.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class SimResult:
     exit: str
     exit_code: int | None
     wall_s: float = 0.0
+    energy_uj: float | None = None  # the window's energy at the platform's power model (simulate_window)
     cached: bool = field(default=False, compare=False)
 
     @property
@@ -210,13 +216,9 @@ def _run(fw: Firmware, platform: Platform) -> SimResult:
     return SimResult(c1 - c0, feats["time_s"], hz, vr, n1 - n0, feats, r.exit, r.exit_code, r.wall_s)
 
 
-def simulate(fw: Firmware, platform: Platform, cache_dir: Path | None | str = "default") -> SimResult:
-    """The firmware's measured window on the platform, from the cache when possible."""
+def _cached(cache_dir: Path | None, key: str, compute) -> SimResult:
     from vbench.report_io import write_json_atomic
 
-    if cache_dir == "default":
-        cache_dir = default_cache_dir()
-    key = cache_key(fw, platform) if cache_dir is not None else ""
     if cache_dir is not None:
         f = _cache_path(Path(cache_dir), key)
         if f.is_file():
@@ -225,7 +227,7 @@ def simulate(fw: Firmware, platform: Platform, cache_dir: Path | None | str = "d
                 return SimResult(**{**data, "cached": True})
             except (ValueError, TypeError, OSError):
                 pass  # a damaged entry is simulated again and rewritten
-    res = _run(fw, platform)
+    res = compute()
     if cache_dir is not None:
         data = asdict(res)
         data.pop("cached")
@@ -234,6 +236,42 @@ def simulate(fw: Firmware, platform: Platform, cache_dir: Path | None | str = "d
         except OSError:
             pass  # a read-only cache only costs time
     return res
+
+
+def simulate(fw: Firmware, platform: Platform, cache_dir: Path | None | str = "default") -> SimResult:
+    """The firmware's measured window on the platform, from the cache when possible."""
+    if cache_dir == "default":
+        cache_dir = default_cache_dir()
+    key = cache_key(fw, platform) if cache_dir is not None else ""
+    return _cached(cache_dir, key, lambda: _run(fw, platform))
+
+
+def simulate_window(row, platform: Platform, cache_dir: Path | None | str = "default") -> SimResult:
+    """A row of a validate-format file (vbench.validate.Row) on the platform: the window its measure
+    names, run by validate's run_row (median cycles and energy per call, or the console's count)."""
+    from vbench.validate import DEFAULT_BUDGET, run_row
+
+    if cache_dir == "default":
+        cache_dir = default_cache_dir()
+
+    def compute() -> SimResult:
+        rec = run_row(row, platform, DEFAULT_BUDGET)
+        if rec["status"] != "ok" or rec["vbench_latency_ms"] is None:
+            raise VbenchError(f"firmware '{row.firmware}' ({row.measure.text}) on {platform.name}: "
+                              f"{rec['message'] or 'no measured window'}")
+        return SimResult(rec["cycles"], rec["vbench_latency_ms"] / 1e3, rec["clock_hz"], "", rec["instructions"] or 0,
+                         {}, rec["exit"], rec["exit_code"], rec["wall_s"], rec["vbench_energy_uj"])
+
+    key = ""
+    if cache_dir is not None:
+        global _SIM_DIGEST
+        if _SIM_DIGEST is None:
+            _SIM_DIGEST = _sim_sources_digest()
+        h = hashlib.sha256(hashlib.sha256(row.elf.read_bytes()).digest())
+        h.update(json.dumps({"measure": row.measure.text, "platform": platform.fingerprint(),
+                             "sim": _SIM_DIGEST}).encode())
+        key = h.hexdigest()
+    return _cached(cache_dir, key, compute)
 
 
 def default_cache_dir() -> Path | None:

@@ -1,10 +1,10 @@
 """`vbench calibrate`: fit free parameters of a platform to board measurements, cross-validate,
-and report the error that is left (see vbench/calibrate.py and docs/calibration.md)."""
+and report the error that is left (see vbench/calibrate.py and docs/calibration.md). Progress (a bar
+with an ETA on a terminal, a line per finished simulation) goes to stderr; --quiet silences it."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 NAME = "calibrate"
@@ -15,7 +15,8 @@ HELP = ("fit a platform's free parameters (power model coefficients, timing reco
 def add_arguments(p) -> None:
     p.add_argument("measurements", type=Path, metavar="MEASUREMENTS.csv",
                    help="columns firmware, platform, overrides, latency_ms, energy_uj, power_mw, voltage_v, clock_hz, "
-                        "source (docs/calibration.md)")
+                        "source and optionally role (docs/calibration.md), or vbench validate's columns (measure, role; "
+                        "docs/validation.md); only rows whose role is calibration are fitted, the others are predicted")
     p.add_argument("--platform", required=True, metavar="NAME", help="the platform to calibrate")
     p.add_argument("--fit", action="extend", nargs="+", default=[], metavar="PARAM",
                    help="parameters to fit, e.g. power.cycle_pc, power.static_ua, timing.branch_refill; NAME=LO:HI "
@@ -30,6 +31,7 @@ def add_arguments(p) -> None:
     p.add_argument("--no-cache", action="store_true", help="simulate every row again (default: reuse "
                                                            "build/calibration-cache/)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still)")
 
 
 def _check_outputs(args) -> None:
@@ -59,15 +61,13 @@ def _check_outputs(args) -> None:
 def run(args) -> int:
     from vbench.calibrate import calibrate
     from vbench.calibration.output import tables
+    from vbench.progress import Progress
 
     _check_outputs(args)
-
-    def progress(msg: str) -> None:
-        print(f"calibrate: {msg}", file=sys.stderr, flush=True)
-
     kwargs = {"cache_dir": None} if args.no_cache else {}
-    result = calibrate(args.measurements, args.platform, args.fit, out=args.out, report_dir=args.report,
-                       progress=progress, **kwargs)
+    with Progress(0, "vbench calibrate", "run", quiet=args.quiet, prefix="calibrate: ") as progress:
+        result = calibrate(args.measurements, args.platform, args.fit, out=args.out, report_dir=args.report,
+                           progress=progress, **kwargs)
     if args.json:
         print(json.dumps(result.to_json(), indent=1))
     else:

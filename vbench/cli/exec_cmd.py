@@ -6,16 +6,12 @@ import json
 import sys
 from pathlib import Path
 
+from vbench.api import exec_firmware, exit_status  # noqa: F401  (exit_status: profile's and measure's exit codes)
 from vbench.cli.argtypes import positive_int
 from vbench.errors import VbenchError
-from vbench.platform import load_platform
-from vbench.sim.board import run_firmware
 
 NAME = "exec"
 HELP = "run a firmware ELF on a virtual board and report instructions, cycles, time and energy"
-
-# Exit codes CI can act on: 0 clean exit or halt, 1 firmware exited non-zero, 3 fault, 4 budget.
-EXIT_CODES = {"fault": 3, "budget": 4}
 
 
 def add_arguments(p) -> None:
@@ -30,20 +26,16 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    platform = load_platform(args.platform, args.set)
     uart_in = b""
     if args.uart_in:
         try:
             uart_in = args.uart_in.read_bytes()
         except OSError as exc:
             raise VbenchError(f"cannot read --uart-in {args.uart_in}: {exc.strerror}") from None
-    result = run_firmware(args.firmware, platform, max_instructions=args.max_instructions, uart_input=uart_in,
-                          timing=not args.no_timing)
+    result = exec_firmware(args.firmware, args.platform, overrides=args.set, max_instructions=args.max_instructions,
+                           uart_input=uart_in, timing=not args.no_timing)
     if args.json:
-        out = result.to_json()
-        out["firmware"] = str(args.firmware)
-        out["overrides"] = platform.overrides
-        print(json.dumps(out))
+        print(json.dumps(result.to_json()))
     else:
         sys.stdout.write(result.uart)
         if result.uart and not result.uart.endswith("\n"):
@@ -53,11 +45,4 @@ def run(args) -> int:
               + (f": {result.message}" if result.message else ""))
         print(f"instructions {result.instructions:,}  cycles {result.cycles:,}  time {result.time_s * 1e3:.3f} ms"
               f" at {result.clock_hz / 1e6:g} MHz  energy {result.energy_uj:.3f} uJ at {result.supply_v:g} V")
-    return exit_status(result)
-
-
-def exit_status(result) -> int:
-    """0 clean exit (or halt), 1 the firmware exited non-zero, 3 fault, 4 budget (also for `profile`)."""
-    if result.exit == "exit":
-        return 0 if result.exit_code == 0 else 1
-    return EXIT_CODES.get(result.exit, 0)
+    return result.exit_status

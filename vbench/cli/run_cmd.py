@@ -50,6 +50,11 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true",
                    help="print the results.json object on stdout (the table and progress go to stderr)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still)")
+    board = p.add_argument_group("a real board (README: Running on a real board)")
+    board.add_argument("--port", help="run on the board on this serial port (e.g. /dev/ttyACM0, or `vbench serve`)")
+    board.add_argument("--baud", type=positive_int, default=115200, help="serial baud rate (default %(default)s)")
+    board.add_argument("--energy-import", type=Path, metavar="CSV",
+                       help="per-inference energy measured by an external meter (vbench/harness/energy_import.py)")
 
 
 def parse_models(specs: list[str], workloads: list[str]) -> dict[str, str]:
@@ -62,11 +67,18 @@ def run(args) -> int:
                     overrides=args.set, out=args.out, dataset=args.dataset, accuracy_limit=args.accuracy_limit,
                     models=args.model, weights=args.weights, winograd=args.winograd, scenarios=args.scenario,
                     workers=args.jobs)
+    from vbench.harness.real_board import apply_meter_energy, check_board_options, on_board
+
+    meter = check_board_options(args, run_plan.platforms)  # --port: the same jobs, over the wire
+    if args.port:
+        on_board(run_plan, args.port, args.baud)
     say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     say(f"vbench run: {run_plan.describe()}")
     t0 = time.perf_counter()
     with Progress(len(run_plan.jobs), "vbench run", quiet=args.quiet) as progress:
         result_set = execute(run_plan, progress)
+    if args.port:
+        apply_meter_energy(result_set.records, meter, args.energy_import)
     wall = time.perf_counter() - t0
     files = write(args.out, result_set, plots=not args.no_plots)
     records = result_set.records

@@ -1,6 +1,8 @@
 """`vbench study NAME`: a named comparison over the four workloads on the virtual boards (cycles,
 latency, energy, flash, RAM, accuracy where available; per layer and total), written as
-study.md, study.csv, layers.csv, comparisons.csv, study.json and PNG plots."""
+study.md, study.csv, layers.csv, comparisons.csv, study.json and PNG plots. Progress (a bar with an
+ETA on a terminal, a line per finished compile, board run and accuracy step) goes to stderr; --quiet
+silences it."""
 
 from __future__ import annotations
 
@@ -50,12 +52,14 @@ def add_arguments(p) -> None:
     p.add_argument("-j", "--jobs", type=int, default=0, metavar="J",
                    help="board runs in parallel (default: the number of CPUs)")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still)")
 
 
 def run(args) -> int:
     from vbench.benchmark import parse_list
     from vbench.errors import VbenchError
     from vbench.outputs import check_build_dirs, check_writable_dir
+    from vbench.progress import Progress
     from vbench.studies import make_study, run_study, summary_text, write_study
     from vbench.workloads import IDS
 
@@ -74,11 +78,13 @@ def run(args) -> int:
     out = args.out or Path("results") / f"study-{study.name}"
     check_writable_dir(out, "--out", files=("study.md", "study.csv", "layers.csv", "comparisons.csv", "study.json"))
     check_build_dirs()
-    say = lambda msg: print(f"study {study.name}: {msg}", file=sys.stderr, flush=True)  # noqa: E731
     t0 = time.perf_counter()
-    result = run_study(study, workloads, args.platform, seed=args.seed, workers=args.jobs or os.cpu_count() or 1,
-                       dataset=False if args.no_dataset else args.dataset, accuracy_limit=args.accuracy_limit,
-                       agreement_inputs=args.inputs, progress=say)
+    with Progress(0, f"vbench study {study.name}", "step", quiet=args.quiet,
+                  prefix=f"study {study.name}: ") as progress:
+        result = run_study(study, workloads, args.platform, seed=args.seed,
+                           workers=args.jobs or os.cpu_count() or 1,
+                           dataset=False if args.no_dataset else args.dataset, accuracy_limit=args.accuracy_limit,
+                           agreement_inputs=args.inputs, progress=progress)
     files = write_study(out, result, plots=not args.no_plots)
     print(summary_text(result))
     print(f"\nwall time {time.perf_counter() - t0:.1f} s; wrote {', '.join(str(f) for f in files[:5])}"

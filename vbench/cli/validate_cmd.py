@@ -1,10 +1,10 @@
 """`vbench validate`: the fidelity suite, vbench against board measurements (vbench/validate.py,
-docs/validation.md)."""
+docs/validation.md). Progress (a bar with an ETA on a terminal, a line per finished row) goes to
+stderr; --quiet silences it."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 NAME = "validate"
@@ -27,6 +27,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="write validate.json, validate.csv, validate.md and validate.png there")
     p.add_argument("--json", action="store_true", help="print the row records as JSON instead of the table")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still)")
     p.add_argument("--fit", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="fit timing parameters that no document fixes on the calibration rows: every combination "
                         "of the listed values is run, the lowest RMS latency error chosen, with leave-one-out "
@@ -34,12 +35,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from vbench.validate import DEFAULT_BUDGET, table, validate
-
-    def progress(msg: str) -> None:
-        print(f"validate: {msg}", file=sys.stderr, flush=True)
-
     from vbench.outputs import check_build_dirs, check_writable_dir
+    from vbench.progress import Progress
+    from vbench.validate import DEFAULT_BUDGET, table, validate
 
     if args.out:  # before any firmware runs, not after
         names = ("timing_fit.json",) if args.fit else ("validate.json", "validate.csv", "validate.md", "validate.png")
@@ -50,8 +48,9 @@ def run(args) -> int:
         from vbench.calibration.timing_fit import fit_timing, parse_grid, report
         from vbench.report_io import write_text_atomic
 
-        fit = fit_timing(args.measurements, parse_grid(args.fit), platform=args.platform, sets=args.set,
-                         max_instructions=args.max_instructions or DEFAULT_BUDGET, progress=progress)
+        with Progress(0, "vbench validate --fit", "point", quiet=args.quiet, prefix="validate: ") as progress:
+            fit = fit_timing(args.measurements, parse_grid(args.fit), platform=args.platform, sets=args.set,
+                             max_instructions=args.max_instructions or DEFAULT_BUDGET, progress=progress)
         if args.json:
             print(json.dumps(fit.to_json(), indent=1))
         else:
@@ -60,8 +59,9 @@ def run(args) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             write_text_atomic(args.out / "timing_fit.json", json.dumps(fit.to_json(), indent=1) + "\n")
         return 0
-    res = validate(args.measurements, platform=args.platform, sets=args.set,
-                   max_instructions=args.max_instructions or DEFAULT_BUDGET, out_dir=args.out, progress=progress)
+    with Progress(0, "vbench validate", "row", quiet=args.quiet, prefix="validate: ") as progress:
+        res = validate(args.measurements, platform=args.platform, sets=args.set,
+                       max_instructions=args.max_instructions or DEFAULT_BUDGET, out_dir=args.out, progress=progress)
     if args.json:
         print(json.dumps(res.records, indent=1))
     else:

@@ -9,8 +9,9 @@ performance  5 runs on the first 5 files of y_labels.csv (AD: their first window
              makes the window last >= 10 s and >= 10 inferences; median latency and throughput.
              On a virtual board the window is extrapolated exactly by repetition (window.py).
 energy       the same 5 runs on the energy image (EE_CFG_ENERGY_MODE=1): energy between the two
-             timestamp-pin falling edges, per inference; median of the 5 windows. Needs a
-             virtual board (a real one needs an energy monitor, which vbench does not drive).
+             timestamp-pin falling edges, per inference; median of the 5 windows. A real board
+             runs the same windows (the energy script's warm-ups) on the image it was flashed
+             with; its energy comes from an external meter (vbench run --energy-import).
 accuracy     every file (AD: every window), `infer 1 0` each; top-1 for kws01/vww01/ic01, ROC
              AUC of the per-file mean window score for ad01. Files are spread over worker
              processes, each with its own board.
@@ -187,9 +188,7 @@ def _timed_runs(runner: Runner, inputs, warmups: int, extrapolate: bool,
 
 def _timing_mode(mode: str, target, dataset_dir, *, synthetic: bool, extrapolate: bool, all_warmups: bool,
                  progress: Progress | None, log) -> dict:
-    if mode == "energy":
-        if not isinstance(target, VirtualTarget):
-            raise VbenchError("energy mode needs a virtual board: vbench does not drive an energy monitor")
+    if mode == "energy" and isinstance(target, VirtualTarget):
         target = dataclasses.replace(target, energy_mode=True, elf=None if not target.energy_mode else target.elf)
     elif isinstance(target, VirtualTarget) and target.energy_mode:
         target = dataclasses.replace(target, energy_mode=False, elf=None)

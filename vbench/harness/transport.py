@@ -18,9 +18,21 @@ from vbench.errors import VbenchError
 from vbench.harness.protocol import ProtocolError, Timeout
 from vbench.sim.accounting import Counters, energy_uj
 
-# The EEMBC timestamp GPIO per board (firmware/hal/vb_hal.h): Nucleo PF13 (Arduino D7),
-# rv32imaf-mcu GPIO 0 of the PULPino GPIO block.
-TIMESTAMP_PINS: dict[str, tuple[str, int]] = {"nucleo-l4r5zi": ("F", 13), "rv32imaf-mcu": ("0", 0)}
+# The EEMBC timestamp GPIO that each vbench HAL drives (firmware/hal/vb_hal.h): the STM32L4 HAL
+# PF13 (Arduino D7 on the Nucleo), the RV32 HAL GPIO 0 of the PULPino GPIO block. Keyed by the HAL
+# (the board's `toolchain.hal`), so a user's copy of a board under its own name keeps its pin; a board
+# whose firmware drives another pin says so with `[harness] timestamp_pin = ["F", 13]`.
+TIMESTAMP_PINS: dict[str, tuple[str, int]] = {"stm32l4": ("F", 13), "rv32": ("0", 0)}
+
+
+def timestamp_pin_of(platform) -> tuple[str, int] | None:
+    """The board file's `harness.timestamp_pin`, else the pin of the board's HAL, else None."""
+    pin = platform.get("harness.timestamp_pin", None)
+    if pin is None:
+        return TIMESTAMP_PINS.get(platform.get("toolchain.hal", None))
+    if not (isinstance(pin, list) and len(pin) == 2 and isinstance(pin[1], int) and not isinstance(pin[1], bool)):
+        raise VbenchError(f"{platform.path}: harness.timestamp_pin = {pin!r} must be [port, pin], e.g. [\"F\", 13]")
+    return str(pin[0]), pin[1]
 
 
 @dataclass(frozen=True)
@@ -65,9 +77,10 @@ class VirtualTransport:
         self._waiting = False
         self._marks: list[Mark] = []
         self.ended = None  # the RunResult once the firmware has stopped for good
-        pin = timestamp_pin or TIMESTAMP_PINS.get(board.platform.name)
+        pin = timestamp_pin or timestamp_pin_of(board.platform)
         if pin is None:
-            raise VbenchError(f"{board.platform.name}: no timestamp pin known; pass timestamp_pin=(port, pin)")
+            raise VbenchError(f"{board.platform.path}: no EEMBC timestamp pin known for this board: set "
+                              f"[harness] timestamp_pin = [port, pin] in its file")
         self.timestamp_pin = (str(pin[0]), int(pin[1]))
         self._wrap_gpio_event()
 
@@ -151,12 +164,38 @@ class VirtualTransport:
 # ---------------------------------------------------------------------- serial port
 
 
+# A pseudo-terminal is not a board's USB serial port: it is a virtual board served by `vbench
+# serve` (or a bridge), which simulates every inference and runs several times slower than the
+# board in real time (more on a loaded host). The host's timeouts, set for a real board, are
+# stretched by this factor on a pty; a served board whose firmware hangs still ends (its bridge
+# gives up after a fixed amount of simulated work, and the host then reads end of file).
+PTY_TIME_SCALE = 20.0
+
+
+def _serial_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from serial import SerialException
+    except ImportError:
+        return (OSError,)
+    return (OSError, SerialException)
+
+
+def is_pseudo_terminal(port: str) -> bool:
+    """True for a Unix98 pty slave (/dev/pts/N), also behind a symlink such as `vbench serve`'s."""
+    try:
+        return os.path.realpath(port).startswith("/dev/pts/")
+    except OSError:
+        return False
+
+
 class SerialTransport:
     """A real board (or anything else) on a serial port, through pyserial, 8N1."""
 
     deterministic = False
 
-    def __init__(self, port: str, baud: int = 115200, *, serial_obj=None):
+    def __init__(self, port: str, baud: int = 115200, *, serial_obj=None, time_scale: float | None = None):
+        self.time_scale = time_scale if time_scale is not None else (
+            PTY_TIME_SCALE if serial_obj is None and is_pseudo_terminal(port) else 1.0)
         if serial_obj is None:
             try:
                 import serial
@@ -170,23 +209,30 @@ class SerialTransport:
         self.serial = serial_obj
 
     def write(self, data: bytes) -> None:
-        self.serial.write(bytes(data))
-        self.serial.flush()
+        try:
+            self.serial.write(bytes(data))
+            self.serial.flush()
+        except _serial_errors() as exc:  # the device went away
+            raise ProtocolError(f"{self.port}: cannot write to the device: {exc}") from None
 
     def read(self, timeout: Timeout) -> bytes:
-        """Waits up to timeout.seconds for the first byte, then takes whatever follows at once."""
+        """Waits up to timeout.seconds (x time_scale) for the first byte, then takes whatever
+        follows at once."""
         import time
 
-        deadline = time.monotonic() + timeout.seconds
-        while True:
-            waiting = self.serial.in_waiting
-            if waiting:
-                return self.serial.read(waiting)
-            first = self.serial.read(1)
-            if first:
-                return first + self.serial.read(self.serial.in_waiting)
-            if time.monotonic() >= deadline:
-                return b""
+        deadline = time.monotonic() + timeout.seconds * self.time_scale
+        try:
+            while True:
+                waiting = self.serial.in_waiting
+                if waiting:
+                    return self.serial.read(waiting)
+                first = self.serial.read(1)
+                if first:
+                    return first + self.serial.read(self.serial.in_waiting)
+                if time.monotonic() >= deadline:
+                    return b""
+        except _serial_errors() as exc:  # unplugged, or the served board ended
+            raise ProtocolError(f"{self.port}: the device went away: {exc}") from None
 
     def drain(self, quiet_s: float = 0.2) -> bytes:
         """Discard what the device sent before the runner started (e.g. a boot banner)."""

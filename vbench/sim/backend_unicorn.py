@@ -50,13 +50,19 @@ class UnicornBackend:
         self.uc.mmio_map(base, size, read, None, write, None)
 
     # ------------------------------------------------------------------ hooks
-    def add_native_hook(self, kind: int, fn_addr: int, user: int, begin: int = 1, end: int = 0) -> None:
+    def add_native_hook(self, kind: int, fn_addr: int, user: int, begin: int = 1, end: int = 0):
+        """Register a C function as a Unicorn hook; returns its handle (for remove_hook)."""
         h = uc_hook_h()
         err = uclib.uc_hook_add(self.uc._uch, ctypes.byref(h), kind, ctypes.c_void_p(fn_addr),
                                 ctypes.c_void_p(user), ctypes.c_uint64(begin), ctypes.c_uint64(end))
         if err:
             raise VbenchError(f"cannot add native hook: {unicorn.UcError(err)}")
         self._hooks.append(h)
+        return h
+
+    def remove_hook(self, h) -> None:
+        """Remove a hook (between runs: Unicorn deletes it when emulation stops)."""
+        uclib.uc_hook_del(self.uc._uch, h)
 
     def native_api(self) -> tuple[int, int, int]:
         """(uc_engine*, uc_reg_read, uc_emu_stop) for the native core."""

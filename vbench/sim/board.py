@@ -366,12 +366,12 @@ class Board:
                 self.codemap.retranslate()
                 continue
             if reason == N.STOP_SELF_LOOP and not self.limits.idle_until_event():
-                self._stop = ("halt", None, f"halted in a self-loop at {self.image.describe(pc)}")
+                self._stop = self._halted(f"halted in a self-loop at {self.image.describe(pc)}")
                 break
             sleeping, self._sleeping = reason == N.STOP_WFI or self._sleeping, False
             if sleeping and not self.limits.idle_until_event():
-                self._stop = ("halt", None, f"halted: waiting for an interrupt (WFI/WFE) before "
-                                            f"{self.image.describe(pc)} with no enabled source that can wake the core")
+                self._stop = self._halted(f"halted: waiting for an interrupt (WFI/WFE) before "
+                                          f"{self.image.describe(pc)} with no enabled source that can wake the core")
                 break
             self._run_due_events()
             if self._stop is not None:
@@ -380,6 +380,11 @@ class Board:
                 pc = self.backend.pc
         self.limits.stop()
         return self._result(self._wall + time.perf_counter() - t0)
+
+    def _halted(self, message: str) -> tuple[str, int | None, str]:
+        """A halt inside a fault handler (HardFault_Handler as `b .`) is that fault, not a clean end."""
+        fault = self.exceptions.fault_in_handler() if self.exceptions is not None else None
+        return ("fault", None, f"{fault}; then {message}") if fault else ("halt", None, message)
 
     def _run_due_events(self) -> None:
         self._access = None

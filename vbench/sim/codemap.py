@@ -67,8 +67,13 @@ class CodeMap:
                 rehook = 1
         return rehook
 
+    def report(self, exc: BaseException) -> None:
+        """An error inside another native callback (a trap), for check() to raise."""
+        if self._error is None:
+            self._error = exc
+
     def check(self) -> None:
-        """Raise what went wrong inside a decode callback."""
+        """Raise what went wrong inside a decode callback (or another native callback)."""
         if self._error is not None:
             err, self._error = self._error, None
             raise err

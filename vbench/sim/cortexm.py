@@ -40,6 +40,11 @@ Deliberate simplifications (each stated where it applies):
   errors rather than taken as HardFault/MemManage/BusFault/UsageFault; `record_fault()` lets a
   fault model fill CFSR/HFSR/MMFAR/BFAR. An illegal EXC_RETURN, an inconsistent return or a
   vector without the Thumb bit raises FirmwareFault instead of escalating to UsageFault.
+* The UsageFaults Unicorn does not raise are taken (`usage_fault()`): unaligned LDRD/STRD/LDM/STM
+  and LDREX/STREX always, unaligned LDR/STR/LDRH/STRH with CCR.UNALIGN_TRP, SDIV/UDIV by zero
+  with CCR.DIV_0_TRP (DDI0403E A3.2.1 "Alignment behavior", B3.2.8 CCR, B3.2.15 CFSR); native
+  hooks on those instructions detect them (vbench/_native/traps.c), the core plug-in calls here.
+  A fault with no handler to run ends the run as a firmware fault naming the kind and address.
 * The local exclusive monitor is not cleared on entry/return (Unicorn does not expose it).
 """
 
@@ -94,6 +99,12 @@ CCR_NONBASETHRDENA, CCR_STKALIGN = 1 << 0, 1 << 9
 # SHCSR enable bits for the three configurable faults: B3.2 (SHCSR).
 SHCSR_ENABLE_BIT = {MEMMANAGE: 16, BUSFAULT: 17, USAGEFAULT: 18}
 HFSR_FORCED = 1 << 30  # B3.2 (HardFault Status Register)
+# The UsageFault status bits of CFSR (UFSR, B3.2.15); the CCR trap enables are in vbench/sim/native.py.
+UFSR_UNALIGNED, UFSR_DIVBYZERO = 1 << 24, 1 << 25
+USAGE_FAULT_KIND = {UFSR_UNALIGNED: "unaligned access", UFSR_DIVBYZERO: "divide by zero"}
+FAULT_HANDLERS = (HARDFAULT, MEMMANAGE, BUSFAULT, USAGEFAULT)
+EXCEPTION_NAME = {NMI: "NMI", HARDFAULT: "HardFault", MEMMANAGE: "MemManage", BUSFAULT: "BusFault",
+                  USAGEFAULT: "UsageFault"}
 
 BASIC_FRAME, EXTENDED_FRAME = 0x20, 0x68  # bytes: B1.5.7, Figure B1-3
 
@@ -112,6 +123,9 @@ class ExceptionController:
         # Called when an exception becomes pending, so that the board gets control back and can
         # take it at the next block boundary (the SCS model installs one using board.schedule).
         self.on_pending = None
+        # Called with the new CCR value when the firmware writes it (the core plug-in hands the
+        # trap enables to the native hooks).
+        self.on_ccr = None
         self.configure(irq_lines, priority_bits)
 
     def configure(self, irq_lines: int, priority_bits: int) -> None:
@@ -135,6 +149,7 @@ class ExceptionController:
         self.ccr = CCR_STKALIGN  # Cortex-M4 CCR reset value 0x00000200 (STKALIGN set)
         self.shcsr_enables = 0
         self.cfsr = self.hfsr = self.mmfar = self.bfar = 0
+        self.fault_taken: str | None = None  # the synchronous fault whose handler is running
         self.entries = self.returns = 0
         self.on_timing = None  # callback(kind: "entry" | "return", extended_frame: bool) for the timing model
 
@@ -200,6 +215,11 @@ class ExceptionController:
         if value < 0:
             return value
         return value & ~((2 << self.prigroup) - 1)
+
+    def write_ccr(self, value: int) -> None:
+        self.ccr = value
+        if self.on_ccr is not None:
+            self.on_ccr(value)
 
     def record_fault(self, cfsr: int = 0, hfsr: int = 0, mmfar: int | None = None, bfar: int | None = None) -> None:
         """For a fault model: set status bits and fault addresses as the SCB fault registers show them."""
@@ -308,6 +328,36 @@ class ExceptionController:
             )
         self.take_pending(uc)
 
+    def usage_fault(self, uc, ufsr_bit: int, pc: int, where: str) -> None:
+        """The instruction at pc raised UsageFault (it did not execute): set CFSR, then take
+        UsageFault, or HardFault with HFSR.FORCED when UsageFault is disabled in SHCSR or its
+        priority cannot preempt (B1.5.4 "Priority escalation"), with pc as the stacked return
+        address (B1.5.6: a fault returns to the faulting instruction). Raises FirmwareFault,
+        naming the fault, when there is no handler to run or the escalation would lock up."""
+        what = f"UsageFault: {USAGE_FAULT_KIND.get(ufsr_bit, 'fault')} at {where}"
+        self.cfsr |= ufsr_bit
+        number, running = USAGEFAULT, self.execution_priority(uc)
+        if not self.is_enabled(USAGEFAULT) or self.group_priority(self.priority_of(USAGEFAULT)) >= running:
+            if running <= self.priority_of(HARDFAULT):  # in HardFault or NMI, or FAULTMASK set: lockup (B1.5.15)
+                raise FirmwareFault(f"{what}: lockup (raised at a priority HardFault cannot preempt)")
+            number = HARDFAULT
+            self.hfsr |= HFSR_FORCED
+        vector = self._read_word(uc, self.vtor + 4 * number, f"vector of exception {number}")
+        if not vector & 1:
+            escalated = ", escalated to HardFault," if number == HARDFAULT else ""
+            raise FirmwareFault(f"{what}{escalated} with no {EXCEPTION_NAME[number]} handler "
+                                f"(vector {vector:#010x} at {self.vtor + 4 * number:#010x})")
+        self.exception_entry(uc, number, pc)
+        self.fault_taken = f"{what}, taken as {EXCEPTION_NAME[number]}"
+
+    def fault_in_handler(self) -> str | None:
+        """What a fault handler that is running is handling (None when none runs): a run that
+        halts there (a `b .` HardFault_Handler) ended in that fault, not cleanly."""
+        running = [n for n in self.active if n in FAULT_HANDLERS]
+        if not running:
+            return None
+        return self.fault_taken or f"{EXCEPTION_NAME[running[-1]]} handler running"
+
     # ------------------------------------------------------------------ entry
     def exception_entry(self, uc, number: int, return_address: int) -> None:
         """ExceptionTaken(number) with PushStack(): B1.5.6 and B1.5.7."""
@@ -412,6 +462,8 @@ class ExceptionController:
 
         # DeActivate(): the handler is no longer active; FAULTMASK clears except for NMI.
         del self.active[len(self.active) - 1 - self.active[::-1].index(returning)]
+        if not any(n in FAULT_HANDLERS for n in self.active):
+            self.fault_taken = None
         if returning != NMI:
             uc.reg_write(UC_ARM_REG_FAULTMASK, 0)
 

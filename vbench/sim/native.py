@@ -20,12 +20,18 @@ F_DATA_PROC, F_DIVIDE, F_LITERAL, F_MULTI, F_WIDE = 1 << 5, 1 << 6, 1 << 7, 1 <<
 F_AGU_DEP, F_HOOKED, F_WFI = 1 << 10, 1 << 11, 1 << 12
 F_VALID = 1 << 15
 
-ABI_VERSION = 6  # vbcore.h VB_ABI_VERSION
+ABI_VERSION = 7  # vbcore.h VB_ABI_VERSION
 (STOP_NONE, STOP_BUDGET, STOP_FLASH_WRITE, STOP_NO_DECODE, STOP_EVENT, STOP_SELF_LOOP, STOP_EXTERNAL,
  STOP_RETRANSLATE, STOP_WFI, STOP_SIGNAL) = range(10)
 STALL_CAUSES = ("flash", "branch", "load_use", "divide", "exception")
 
 MAX_ENERGY_CLASSES = 32
+
+# UsageFault traps (vbcore.h): CCR enables, the UFSR bit a trap reports, when a site faults.
+CCR_UNALIGN_TRP, CCR_DIV_0_TRP = 1 << 3, 1 << 4
+TRAP_UNALIGNED, TRAP_DIVBYZERO = 24, 25
+SITE_OFF, SITE_ALWAYS, SITE_IF_UNALIGN_TRP = 0, 1, 2
+NO_INDEX = 0xFF
 
 
 class VbInsn(ctypes.Structure):
@@ -94,10 +100,16 @@ class VbArtParams(ctypes.Structure):
         "fill_bytes", "read_overhead", "latency", "prefetch", "icache", "dcache")]
 
 
+class VbTrapSite(ctypes.Structure):
+    _fields_ = [("when", c_uint8), ("base", c_uint8), ("index", c_uint8), ("shift", c_uint8),
+                ("align_mask", c_uint8), ("_pad", c_uint8 * 3), ("offset", ctypes.c_int32)]
+
+
 # In vb_abi()'s order (VB_ABI_INSN, VB_ABI_PARAMS, ...).
-ABI_STRUCTS = (VbInsn, VbParams, VbCounters, VbCall, VbArtParams)
+ABI_STRUCTS = (VbInsn, VbParams, VbCounters, VbCall, VbArtParams, VbTrapSite)
 
 TRANSLATE_FN = ctypes.CFUNCTYPE(c_int, c_uint32, c_uint32)
+TRAP_FN = ctypes.CFUNCTYPE(c_int, c_int, c_uint32)  # (UFSR bit, address of the instruction) -> taken
 
 _lib: ctypes.CDLL | None = None
 
@@ -160,6 +172,9 @@ def library() -> ctypes.CDLL:
         "vb_set_budget": (None, [c_void_p, c_uint64]),
         "vb_layer_calls": (c_uint32, [c_void_p]),
         "vb_get_bucket": (c_int, [c_void_p, c_int, c_uint32, POINTER(c_uint64)]),
+        "vb_set_trap_handler": (None, [c_void_p, c_void_p]),
+        "vb_set_traps": (None, [c_void_p, c_uint32]),
+        "vb_trap_site_at": (POINTER(VbTrapSite), [c_void_p, c_uint32]),
     }
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -29,12 +29,14 @@ def kws_dir(dataset: Path | None) -> Path | None:
 
 
 def kws_accuracy(hosts: dict[str, Any], folder: Path, limit: int | None,
-                 dtypes: dict[str, str] | None = None, baseline: str | None = None) -> dict[str, Any]:
+                 dtypes: dict[str, str] | None = None, baseline: str | None = None,
+                 steps: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
     """Top-1 accuracy of each host model (keyed by configuration label; `dtypes` maps a label to its
     model's dtype, default: the label itself, "int8" or "float32") on the KWS accuracy files (int8
     features; a float model gets them dequantized with the int8 model's input quantization).
     top1_agreement: the share of files on which every model picks the same class;
-    agreement_with_baseline[label]: the share on which that model picks the baseline's class."""
+    agreement_with_baseline[label]: the share on which that model picks the baseline's class.
+    steps(done, total, file) after each file (a bar on a terminal: a full set takes minutes)."""
     dtypes = dtypes or {label: label for label in hosts}
     baseline = baseline or next(iter(hosts))
     rows = []
@@ -49,7 +51,7 @@ def kws_accuracy(hosts: dict[str, Any], folder: Path, limit: int | None,
     correct = {label: 0 for label in hosts}
     with_base = {label: 0 for label in hosts}
     same = 0
-    for name, label in rows:
+    for i, (name, label) in enumerate(rows, 1):
         codes = np.frombuffer((folder / name).read_bytes(), np.int8)
         top = {}
         for cfg, host in hosts.items():
@@ -59,6 +61,8 @@ def kws_accuracy(hosts: dict[str, Any], folder: Path, limit: int | None,
         same += len(set(top.values())) == 1
         for cfg in hosts:
             with_base[cfg] += top[cfg] == top[baseline]
+        if steps:
+            steps(i, len(rows), name)
     out: dict[str, Any] = {cfg: {"accuracy": correct[cfg] / len(rows), "files": len(rows)} for cfg in hosts}
     out["top1_agreement"] = same / len(rows)
     out["baseline"] = baseline

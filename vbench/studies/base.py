@@ -16,13 +16,6 @@ METRICS = (("cycles", "cycles"), ("latency_ms", "latency (ms)"), ("energy_uj", "
            ("flash_bytes", "flash (B)"), ("ram_bytes", "RAM (B)"))
 STUDY_DEFAULT_KERNELS = "default"
 
-Progress = Callable[[str], None]
-
-
-def _quiet(_msg: str) -> None:
-    pass
-
-
 @dataclass(frozen=True)
 class Config:
     label: str                   # column name in the tables ("int8", "reference", ...)

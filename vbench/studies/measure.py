@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from vbench.platform import load_platform
-from vbench.studies.base import FLOAT_RTOL, Progress
+from vbench.progress import Progress
+from vbench.studies.base import FLOAT_RTOL
 from vbench.studies.models import Prepared, output_values
 from vbench.workloads import by_id
 
@@ -140,8 +141,8 @@ def run_jobs(jobs: list[MeasureJob], workers: int, progress: Progress) -> list[d
 
     def done(rec):
         what = f"{rec['workload']}/{rec['config']} on {rec['platform']}"
-        progress(f"{what}: {rec['cycles']:,} cycles, {rec['output_check']}" if rec.get("cycles") is not None
-                 else f"{what}: {rec.get('error')}")
+        progress.done(f"{what}: {rec['cycles']:,} cycles, {rec['output_check']}" if rec.get("cycles") is not None
+                      else f"{what}: {rec.get('error')}")
         return rec
 
     if workers == 1:

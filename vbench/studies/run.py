@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from vbench import __version__
 from vbench.errors import VbenchError
 from vbench.platform import DEFAULT_PLATFORMS, load_platform
 from vbench.studies.accuracy import agreement, kws_accuracy, kws_dir
-from vbench.studies.base import (DEFAULT_AGREEMENT_INPUTS, DEFAULT_SEED, FLOAT_RTOL, STUDIES, Progress, Study,
-                                 _quiet)
+from vbench.progress import Progress, as_progress
+from vbench.studies.base import DEFAULT_AGREEMENT_INPUTS, DEFAULT_SEED, FLOAT_RTOL, STUDIES, Study
 from vbench.studies.measure import MeasureJob, run_jobs
 from vbench.studies.models import prepare
 from vbench.studies.tables import comparisons, layer_rows
@@ -23,10 +23,11 @@ from vbench.workloads import IDS, by_id
 def run_study(study: Study, workloads: list[str] | None = None, platforms: list[str] | None = None,
               seed: int = DEFAULT_SEED, workers: int = 1, dataset: Path | None | bool = None,
               accuracy_limit: int | None = None, agreement_inputs: int = DEFAULT_AGREEMENT_INPUTS,
-              progress: Progress = _quiet) -> dict[str, Any]:
+              progress: Progress | Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run every workload x configuration x board once; returns the study result (records,
     comparisons, per-layer rows, accuracy). `dataset`: None = the KWS set when present, False =
-    no dataset accuracy, a Path = that folder (EEMBC root or kws01 itself)."""
+    no dataset accuracy, a Path = that folder (EEMBC root or kws01 itself). progress: a line per
+    finished compile, board run and accuracy step, with its count and ETA (vbench.progress)."""
     from vbench.firmware.kernels import resolve_kernels
 
     workloads = list(workloads or IDS)
@@ -42,16 +43,21 @@ def run_study(study: Study, workloads: list[str] | None = None, platforms: list[
     if agreement_inputs < 0:
         raise VbenchError(f"--inputs must be 0 or more, not {agreement_inputs}")
     folder = None if dataset is False else kws_dir(dataset if isinstance(dataset, Path) else None)
+    bar = as_progress(progress)
     t0 = time.perf_counter()
     prepared = {}
+    bar.phase(len(workloads) * len(study.configs), "compiling")
     for w in workloads:
         for cfg in study.configs:
-            progress(f"{w}/{cfg.label}: compiling {by_id(w).model_path(cfg.dtype).name} and its golden output")
+            model = by_id(w).model_path(cfg.dtype).name
+            bar.working(f"{w}/{cfg.label}: compiling {model}")
             prepared[(w, cfg.label)] = prepare(w, cfg, seed)
+            bar.done(f"{w}/{cfg.label}: compiled {model} and its golden output")
     jobs = [MeasureJob(study.name, prepared[(w, cfg.label)], p) for w in workloads for cfg in study.configs
             for p in plats]
-    progress(f"{len(jobs)} board runs on {workers} worker(s)")
-    records = run_jobs(jobs, workers, progress)
+    bar.note(f"{len(jobs)} board runs on {workers} worker(s)")
+    bar.phase(len(jobs), "board runs")
+    records = run_jobs(jobs, workers, bar)
 
     accuracy: dict[str, Any] = {}
     spec = STUDIES.get(study.name)
@@ -59,25 +65,32 @@ def run_study(study: Study, workloads: list[str] | None = None, platforms: list[
         from vbench.compiler import HostModel
 
         dtypes = {cfg.label: cfg.dtype for cfg in study.configs}
+        # one host build per distinct model (the encodings of one model compute the same outputs)
+        same = {w: {c.label: _first_of_model(prepared, w, study.configs, c) for c in study.configs}
+                for w in workloads}
+        distinct = {w: list(dict.fromkeys(same[w].values())) for w in workloads}
+        todo = {w: (bool(agreement_inputs) and len(distinct[w]) > 1, w == "kws" and folder is not None)
+                for w in workloads}
+        bar.phase(sum(any(t) for t in todo.values()), "accuracy (host builds)")
         for w in workloads:
-            # one host build per distinct model (the encodings of one model compute the same outputs)
-            hosts, seen = {}, {}
-            for cfg in study.configs:
-                case = prepared[(w, cfg.label)].case
-                key = (str(case.path), cfg.dtype)
-                if key not in seen:
-                    seen[key] = cfg.label
-                    hosts[cfg.label] = HostModel(case.compiled.out_dir)
-            entry: dict[str, Any] = {"same_model_as": {c.label: seen[(str(prepared[(w, c.label)].case.path), c.dtype)]
-                                                       for c in study.configs}}
-            if agreement_inputs and len(hosts) > 1:
-                progress(f"{w}: output agreement of {', '.join(hosts)} on {agreement_inputs} random inputs (host builds)")
-                entry["agreement"] = agreement(w, hosts, agreement_inputs, seed, dtypes,
-                                               "float32" if study.name == "precision" else study.a.label)
-            if w == "kws" and folder is not None:
-                progress(f"kws: accuracy of {', '.join(hosts)} on {folder} (host builds)")
-                entry["dataset"] = {"folder": str(folder),
-                                    **kws_accuracy(hosts, folder, accuracy_limit, dtypes, study.a.label)}
+            entry: dict[str, Any] = {"same_model_as": same[w]}
+            agree, on_dataset = todo[w]
+            if agree or on_dataset:
+                bar.working(f"{w}: host builds of {', '.join(distinct[w])}")
+                hosts = {label: HostModel(prepared[(w, label)].case.compiled.out_dir) for label in distinct[w]}
+                what = []
+                if agree:
+                    bar.working(f"{w}: output agreement on {agreement_inputs} inputs")
+                    entry["agreement"] = agreement(w, hosts, agreement_inputs, seed, dtypes,
+                                                   "float32" if study.name == "precision" else study.a.label)
+                    what.append(f"output agreement on {agreement_inputs} random inputs")
+                if on_dataset:
+                    bar.working(f"kws: accuracy on {folder.name}")
+                    entry["dataset"] = {"folder": str(folder),
+                                        **kws_accuracy(hosts, folder, accuracy_limit, dtypes, study.a.label,
+                                                      steps=bar.steps())}
+                    what.append(f"top-1 on {folder}")
+                bar.done(f"{w}: {' and '.join(what)} of {', '.join(hosts)} (host builds)")
             accuracy[w] = entry
         for r in records:
             entry = accuracy.get(r["workload"], {})
@@ -94,3 +107,9 @@ def run_study(study: Study, workloads: list[str] | None = None, platforms: list[
         "records": records, "comparisons": comparisons(study, records), "layers": layer_rows(study, records),
         "accuracy": accuracy,
     }
+
+
+def _first_of_model(prepared, workload: str, configs, cfg) -> str:
+    """The label of the first configuration that runs the same model file and dtype as `cfg`."""
+    key = (str(prepared[(workload, cfg.label)].case.path), cfg.dtype)
+    return next(c.label for c in configs if (str(prepared[(workload, c.label)].case.path), c.dtype) == key)

@@ -9,7 +9,8 @@ r0p1's (Cortex-M4 TRM DDI0439, and QEMU's cortex-m4 model for the ID_* words).
 Modelled with stated limits:
 * MPU registers are held and read back (Mbed and Zephyr program them at boot); regions are not
   enforced.
-* CCR.UNALIGN_TRP/DIV_0_TRP and CPACR/FPCCR are held only: Unicorn's CPU keeps its own copies.
+* CPACR/FPCCR are held only: Unicorn's CPU keeps its own copies. CCR.UNALIGN_TRP/DIV_0_TRP take
+  effect: a CCR write reaches the native trap hooks (ExceptionController.write_ccr).
 * DHCSR reads C_DEBUGEN = 1 by default (param `debugger_attached`): vbench services semihosting
   BKPTs, i.e. it is the attached debugger; writes are ignored.
 Offsets not listed here raise UnmodelledAccess.
@@ -174,7 +175,7 @@ class ArmV7mSystemControlSpace(WordRegisters):
         elif reg == 0xD0C:
             self._write_aircr(value, mask)
         elif reg == 0xD14:
-            ex.ccr = merge(ex.ccr, value, mask & CCR_WRITABLE)
+            ex.write_ccr(merge(ex.ccr, value, mask & CCR_WRITABLE))
         elif 0xD18 <= reg <= 0xD20:
             self._write_priorities(4 + reg - 0xD18, value, mask)
         elif reg == 0xD24:
