@@ -34,18 +34,6 @@ int vbi_ram_region(vb_core *v, uint32_t addr, uint32_t size) {
     return -1;
 }
 
-/* [lo, hi) was rewritten: the decode of every instruction overlapping it is cleared and the range
-   is recorded (vb_code_rewritten), exactly as a store into decoded code always was. */
-static void code_rewritten(vb_core *v, uint32_t lo, uint32_t hi) {
-    uint32_t x;
-    for (x = (lo & ~1u) - 2; x < hi; x += 2) { /* from 2 bytes before: a wide instruction may straddle */
-        vb_insn *s = vbi_slot(v, x, 0);
-        if (s && (s->flags & VB_F_VALID) && x + s->length > lo) memset(s, 0, sizeof(*s));
-    }
-    if (!v->code_written_hi || lo < v->code_written_lo) v->code_written_lo = lo;
-    if (hi > v->code_written_hi) v->code_written_hi = hi;
-}
-
 /* A cached block about to run again: whether a store changed its bytes since they were decoded
    (the whole block was decoded, so its whole range has a decoded copy). */
 int vbi_code_changed(vb_core *v, int ram, uint32_t addr, uint32_t size) {
@@ -54,7 +42,7 @@ int vbi_code_changed(vb_core *v, int ram, uint32_t addr, uint32_t size) {
     if (!memcmp(r->host + off, r->decoded + off, size)) return 0;
     for (lo = 0; r->host[off + lo] == r->decoded[off + lo]; lo++) {}
     for (hi = size; r->host[off + hi - 1] == r->decoded[off + hi - 1]; hi--) {}
-    code_rewritten(v, addr + lo, addr + hi);
+    vbi_code_rewritten(v, addr + lo, addr + hi);
     return 1;
 }
 
@@ -69,7 +57,7 @@ int vbi_decode_stale(vb_core *v, int ram, uint32_t addr, uint32_t size) {
         uint32_t o = off - r->base;
         if (!s || o >= r->size || s->length > r->size - o) continue;
         if (memcmp(r->host + o, r->decoded + o, s->length)) {
-            code_rewritten(v, off, off + s->length);
+            vbi_code_rewritten(v, off, off + s->length);
             stale = 1;
         }
     }

@@ -143,6 +143,7 @@ int vbi_in_flash(vb_core *v, uint32_t addr);
 int vbi_ram_region(vb_core *v, uint32_t addr, uint32_t size);
 int vbi_code_changed(vb_core *v, int ram, uint32_t addr, uint32_t size);
 int vbi_decode_stale(vb_core *v, int ram, uint32_t addr, uint32_t size);
+void vbi_code_rewritten(vb_core *v, uint32_t lo, uint32_t hi);
 void vbi_note_decoded(vb_core *v, int ram, uint32_t addr, uint32_t size);
 void vbi_stall(vb_core *v, int cause, uint64_t n);
 void vbi_data_flash_read(vb_core *v, uint32_t addr);
