@@ -33,6 +33,7 @@ class UnicornBackend:
         self.page = self.uc.ctl_get_page_size()
         self._keep: list = []  # ctypes objects whose lifetime must cover the run
         self._hooks: list = []
+        self.native_hook_kinds: list[int] = []  # UC_HOOK_* of each native hook, in order (tests read it)
 
     # ------------------------------------------------------------------ memory
     def map_host(self, base: int, size: int, host_addr: int, writable: bool = True) -> None:
@@ -58,6 +59,7 @@ class UnicornBackend:
         if err:
             raise VbenchError(f"cannot add native hook: {unicorn.UcError(err)}")
         self._hooks.append(h)
+        self.native_hook_kinds.append(kind)
         return h
 
     def remove_hook(self, h) -> None:
