@@ -62,28 +62,16 @@ def _sha256(path: str | Path) -> str:
 LAYER_COUNTERS = ("cycles", "instructions", "energy_uj", "stall_flash", "stall_branch", "stall_load_use", "stall_divide")
 
 
-def _layer_profile(target, data: bytes) -> list[LayerResult]:
-    """Cycles, instructions and energy per layer of one warm inference of `data`."""
+def _layer_results(target, counters: dict) -> list[LayerResult]:
+    """Cycles, instructions and energy per layer of one warm inference (modes.layer_counters)."""
     from vbench.harness.build import compile_workload_model
-    from vbench.harness.runner import Runner
 
-    transport = target.open()
-    try:
-        runner = Runner(transport)
-        runner.connect()
-        runner.load(data)
-        runner.infer(1, 1)
-        board = transport.board
-        before = {r["layer"]: r for r in board.profile()["layers"]}
-        runner.infer(1, 0)
-        after = board.profile()["layers"]
-    finally:
-        transport.close()
+    before = {r["layer"]: r for r in counters["before"]}
     model_dir = compile_workload_model(target.model_id, target.model, weights=target.weights, winograd=target.winograd)
     summary = next(model_dir.glob("*_model.json"), None)
     ops = [layer["op"] for layer in json.loads(summary.read_text())["layers"]] if summary else []
     out = []
-    for r in after:
+    for r in counters["after"]:
         if r["layer"] is None:
             continue
         b = before.get(r["layer"], {})
@@ -112,14 +100,25 @@ def _predictions_sha256(predictions: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
-def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None) -> WorkloadResult:
+def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None,
+            share_simulation: bool = True) -> WorkloadResult:
     """One record: workload x platform x mode. Failures become records with `failing` set, so a
-    report still shows them. steps(done, total, file): the harness's progress within the job."""
-    from vbench.harness.modes import SerialTarget, VirtualTarget, _timing_inputs, run_mode
+    report still shows them. steps(done, total, file): the harness's progress within the job.
+    share_simulation=False measures the performance mode's layer profile on a board of its own
+    instead of branching it off the timed run's board (same figures; kept to check exactly that)."""
+    return _run_job_timed(job, steps, share_simulation)[0]
+
+
+def _run_job_timed(job: Job, steps: Callable[[int, int, str], None] | None = None,
+                   share_simulation: bool = True) -> tuple[WorkloadResult, dict[str, float]]:
+    """The record and the wall time of its stages: build (images, hashes), simulate; cpu_s: this
+    process's CPU time over both (on a shared machine, wall time also measures the others)."""
+    from vbench.harness.modes import SerialTarget, VirtualTarget, run_mode
 
     from vbench.firmware.kernels import resolve_kernels
     from vbench.platform import load_platform
 
+    t_build, cpu0 = time.perf_counter(), time.process_time()
     spec = by_id(job.workload)
     model_id = spec.model_id
     if job.port:  # a real board: the same runner and modes, over the wire; it runs what was flashed
@@ -135,6 +134,7 @@ def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None) -> W
         record = _new_record(job, firmware_sha256=_sha256(target.elf), model_sha256=_sha256(model_path),
                              model_id=model_id, kernels=variant or "reference")
     t0 = time.perf_counter()
+    stages = {"build_s": t0 - t_build}
     if job.mode == "accuracy":
         if not job.dataset:
             raise VbenchError("accuracy mode needs --dataset DIR (EEMBC layout: DIR/kws01/y_labels.csv ...)")
@@ -146,7 +146,9 @@ def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None) -> W
         record.files, record.complete, record.quality_target = res["files"], res["complete"], res["quality_target"]
         record.predictions_sha256 = _predictions_sha256(res["predictions"])
     else:
-        res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic, progress=steps)
+        profile = job.mode == "performance" and not job.port  # per-layer counters exist on a virtual board only
+        res = run_mode(job.mode, target, job.dataset, synthetic=job.synthetic, progress=steps, layer_profile=profile,
+                       share_simulation=share_simulation)
         runs = res["runs"]
         # a wire carries no cycle count: a real board's records have cycles null
         cycles = sorted(r.get("per_inference_cycles") or r["cycles"] / max(r["inferences"], 1)
@@ -166,50 +168,86 @@ def run_job(job: Job, steps: Callable[[int, int, str], None] | None = None) -> W
 
             lat_s = [ms / 1e3 for ms in record.run_latencies_ms]
             record.scenarios = {name: run_scenario(name, lat_s).to_dict() for name in job.scenarios}
-        if job.mode == "performance" and not job.port:
-            inputs, _ = _timing_inputs(model_id, job.dataset, True)
-            record.layers = _layer_profile(target, inputs[0][1])
+        if profile:
+            record.layers = _layer_results(target, res["layer_profile"])
     record.wall_s = round(time.perf_counter() - t0, 3)
-    return record
+    stages["simulate_s"] = time.perf_counter() - t0
+    stages["cpu_s"] = time.process_time() - cpu0
+    return record, {k: round(v, 3) for k, v in stages.items()}
 
 
 @dataclass
 class Suite:
     jobs: list[Job]
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    share_simulation: bool = True   # False: the layer profile on a board of its own (run_job)
+    timings: dict[str, Any] = field(default_factory=dict, init=False)  # filled by run()
 
     def run(self, progress: Callable[[str], None] | None = None,
             steps: Callable[[int, int, str], None] | None = None) -> list[WorkloadResult]:
-        """Longest jobs first over a process pool; results come back in job order. progress(line)
-        after each job; steps(done, total, file) within a job run in this process."""
+        """Longest jobs first over a process pool, so the last job to start is a short one and
+        no core idles while another finishes a long job; results come back in job order.
+        progress(line) after each job; steps(done, total, file) within a job run in this process.
+        `timings` then holds the wall time of every job's stages (`format_timings`)."""
         order = sorted(range(len(self.jobs)), key=lambda i: -_cost(self.jobs[i]))
-        results: list[WorkloadResult | None] = [None] * len(self.jobs)
-        if self.workers <= 1 or len(self.jobs) == 1:
+        done: list[tuple[WorkloadResult, dict[str, float]] | None] = [None] * len(self.jobs)
+        t0 = time.perf_counter()
+        workers = 1 if len(self.jobs) == 1 else max(1, min(self.workers, len(self.jobs)))
+
+        def finished(i: int, out: tuple[WorkloadResult, dict[str, float]]) -> None:
+            done[i] = out
+            if progress:
+                progress(_line(out[0]))
+
+        if workers == 1:
             for i in order:
-                results[i] = _safe(self.jobs[i], steps)
-                if progress:
-                    progress(_line(results[i]))
+                finished(i, _safe(self.jobs[i], steps, self.share_simulation))
         else:
-            with ProcessPoolExecutor(max_workers=self.workers) as pool:
-                futures = {pool.submit(_safe, self.jobs[i]): i for i in order}
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(_safe, self.jobs[i], None, self.share_simulation): i for i in order}
                 for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    if progress:
-                        progress(_line(results[futures[fut]]))
-        return [r for r in results if r is not None]
+                    finished(futures[fut], fut.result())
+        jobs = [{"workload": j.workload, "platform": j.platform, "mode": j.mode, **stages}
+                for j, (_, stages) in zip(self.jobs, filter(None, done))]
+        self.timings = {"workers": workers, "suite_wall_s": round(time.perf_counter() - t0, 3),
+                        "build_s": round(sum(j.get("build_s", 0.0) for j in jobs), 3),
+                        "simulate_s": round(sum(j.get("simulate_s", 0.0) for j in jobs), 3),
+                        "cpu_s": round(sum(j.get("cpu_s", 0.0) for j in jobs), 3), "jobs": jobs}
+        return [r for r, _ in filter(None, done)]
+
+
+def format_timings(timings: dict[str, Any]) -> str:
+    """The stage times of a run, for stderr: one line per job, then the totals."""
+    lines = [f"stage times (wall s; {timings.get('workers', 1)} workers):"]
+    for j in timings.get("jobs", []):
+        lines.append(f"  {j['workload']}/{j['platform']}/{j['mode']}: build {j.get('build_s', 0):.2f}, "
+                     f"simulate {j.get('simulate_s', 0):.2f} (cpu {j.get('cpu_s', 0):.2f})")
+    lines.append(f"  build {timings.get('build_s', 0):.2f} + simulate {timings.get('simulate_s', 0):.2f} over the jobs "
+                 f"(cpu {timings.get('cpu_s', 0):.2f}); "
+                 f"suite wall {timings.get('suite_wall_s', 0):.2f}"
+                 + (f"; report {timings['report_s']:.2f}" if "report_s" in timings else ""))
+    return "\n".join(lines)
 
 
 def _cost(job: Job) -> int:
-    return by_id(job.workload).cost * (10 if job.mode == "accuracy" else 1)
+    """Relative run time: the workload's cost per inference x the inferences the job simulates
+    (window.py: about 12 per window, 6 without warm-ups; accuracy: many files)."""
+    spec = by_id(job.workload)
+    if job.mode == "accuracy":
+        return spec.cost * 10 * 5 * 12
+    _, warmups = spec.energy_script if job.mode == "energy" else spec.performance_script
+    return spec.cost * (5 * (12 if warmups else 6) + (1 if job.mode == "performance" else 0))
 
 
-def _safe(job: Job, steps: Callable[[int, int, str], None] | None = None) -> WorkloadResult:
+def _safe(job: Job, steps: Callable[[int, int, str], None] | None = None,
+          share_simulation: bool = True) -> tuple[WorkloadResult, dict[str, float]]:
+    t0 = time.perf_counter()
     try:
-        return run_job(job, steps)
+        return _run_job_timed(job, steps, share_simulation)
     except VbenchError as exc:
         record = _new_record(job)
         record.failing, record.reason = True, str(exc)
-        return record
+        return record, {"build_s": 0.0, "simulate_s": round(time.perf_counter() - t0, 3)}
 
 
 def _line(r: WorkloadResult) -> str:

@@ -137,11 +137,13 @@ def plan(*, workloads: str | Iterable[str] = IDS, platforms: str | Iterable[str]
     return RunPlan(jobs, workloads, platforms, modes, kernels, checked_models, weights, winograd, workers)
 
 
-def execute(run_plan: RunPlan, progress=None) -> ResultSet:
+def execute(run_plan: RunPlan, progress=None, share_simulation: bool = True) -> ResultSet:
     """Run the jobs (in parallel over `workers` processes); `progress`: a vbench.progress.Progress
-    (a bar over the jobs, a line per finished job) or None for silence."""
+    (a bar over the jobs, a line per finished job) or None for silence. The set's `timings` holds
+    the wall time of every job's stages (vbench.benchmark.Suite; not a figure)."""
     t0 = time.perf_counter()
     suite = Suite(run_plan.jobs) if run_plan.workers is None else Suite(run_plan.jobs, run_plan.workers)
+    suite.share_simulation = share_simulation
 
     def done(line: str) -> None:
         progress.note(line)
@@ -150,14 +152,22 @@ def execute(run_plan: RunPlan, progress=None) -> ResultSet:
     records = suite.run(progress=done if progress else None, steps=progress.steps() if progress else None)
     return ResultSet.create(records, wall_s=round(time.perf_counter() - t0, 2), platforms=run_plan.platforms,
                             workloads=run_plan.workloads, modes=run_plan.modes, kernels=run_plan.kernels,
-                            models=run_plan.models, weights=run_plan.weights, winograd=run_plan.winograd)
+                            models=run_plan.models, weights=run_plan.weights, winograd=run_plan.winograd,
+                            timings=suite.timings)
 
 
 def write(out: str | Path, result_set: ResultSet, plots: bool = True) -> list[Path]:
     """results.json, results.csv, report.md, plots and the EEMBC runner's layout under `out`."""
     from vbench.report import write_result_set
+    from vbench.report_io import write_json_atomic
 
-    return write_result_set(out, result_set, plots=plots)
+    t0 = time.perf_counter()
+    files = write_result_set(out, result_set, plots=plots)
+    timings = result_set.metadata.get("timings")
+    if isinstance(timings, dict):  # the report stage's time exists once it is written: results.json again
+        timings["report_s"] = round(time.perf_counter() - t0, 3)
+        write_json_atomic(Path(out) / "results.json", result_set.to_dict())
+    return files
 
 
 __all__ = ["OUTPUT_FILES", "RunPlan", "check_models", "execute", "override_list", "plan", "write"]

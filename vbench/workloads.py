@@ -25,7 +25,7 @@ class Workload:
     quality_target: float       # MLPerf Tiny closed-division target of `metric`
     performance_script: tuple[int, int]  # (N, W) of the MLCommons tests_*.yaml performance script
     energy_script: tuple[int, int]       # (N, W) of the energy script
-    cost: int                   # relative run time: `vbench run` starts the long jobs first
+    cost: int                   # relative time per inference (~instructions): `vbench run` starts long jobs first
 
     @property
     def db_bytes(self) -> int:
@@ -41,11 +41,11 @@ class Workload:
 
 WORKLOADS: tuple[Workload, ...] = (   # this order seeds the studies' inputs: append only
     Workload("kws", "kws01", "kws_ref_model.tflite", "kws_ref_model_float32.tflite", "EE_MODEL_KWS01",
-             (49, 10, 1), "int8", 12, "top1_percent", 90.0, (70, 10), (70, 10), 2),
+             (49, 10, 1), "int8", 12, "top1_percent", 90.0, (70, 10), (70, 10), 12),
     Workload("vww", "vww01", "vww_96_int8.tflite", "vww_96_float.tflite", "EE_MODEL_VWW01",
-             (96, 96, 3), "int8", 2, "top1_percent", 80.0, (20, 5), (20, 5), 4),
+             (96, 96, 3), "int8", 2, "top1_percent", 80.0, (20, 5), (20, 5), 36),
     Workload("ic", "ic01", "ic_resnet8_int8.tflite", "ic_resnet8_float32.tflite", "EE_MODEL_IC01",
-             (32, 32, 3), "int8", 10, "top1_percent", 85.0, (20, 5), (20, 0), 4),
+             (32, 32, 3), "int8", 10, "top1_percent", 85.0, (20, 5), (20, 0), 50),
     Workload("ad", "ad01", "ad01_int8.tflite", "ad01_fp32.tflite", "EE_MODEL_AD01",
              (640,), "float32", 1, "auc", 0.85, (1500, 10), (1500, 0), 1),
 )

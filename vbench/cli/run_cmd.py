@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from vbench.benchmark import DEFAULT_PLATFORM
+from vbench.benchmark import DEFAULT_PLATFORM, format_timings
 from vbench.cli.argtypes import positive_int
 from vbench.compiler.encodings import WEIGHT_ENCODINGS
 from vbench.progress import Progress
@@ -50,6 +50,8 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true",
                    help="print the results.json object on stdout (the table and progress go to stderr)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (errors still)")
+    p.add_argument("--no-share-simulation", action="store_true",
+                   help="profile layers on a board of their own instead of branching off the timed run (same figures)")
     board = p.add_argument_group("a real board (README: Running on a real board)")
     board.add_argument("--port", help="run on the board on this serial port (e.g. /dev/ttyACM0, or `vbench serve`)")
     board.add_argument("--baud", type=positive_int, default=115200, help="serial baud rate (default %(default)s)")
@@ -76,7 +78,7 @@ def run(args) -> int:
     say(f"vbench run: {run_plan.describe()}")
     t0 = time.perf_counter()
     with Progress(len(run_plan.jobs), "vbench run", quiet=args.quiet) as progress:
-        result_set = execute(run_plan, progress)
+        result_set = execute(run_plan, progress, share_simulation=not args.no_share_simulation)
     if args.port:
         apply_meter_energy(result_set.records, meter, args.energy_import)
     wall = time.perf_counter() - t0
@@ -96,6 +98,7 @@ def run(args) -> int:
                       file=report)
         print(f"\nwall time {wall:.1f} s; wrote {', '.join(str(f) for f in files[:3])}"
               + (f" and {len(files) - 3} more (plots, the EEMBC layout)" if len(files) > 3 else ""), file=report)
+    say(format_timings(result_set.metadata["timings"]))
     failed = [r for r in records if r.failing]
     for r in failed:
         print(f"FAILED {r.workload}/{r.platform}/{r.mode}: {r.reason}", file=sys.stderr)

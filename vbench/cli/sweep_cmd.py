@@ -1,34 +1,69 @@
-"""`vbench sweep SPEC.toml`: run a grid of what-if overrides in parallel and write one table."""
+"""`vbench sweep SPEC.toml`: run a grid of what-if overrides in parallel and write one table.
+
+--executor dask runs the points on a Dask cluster (--scheduler ADDRESS, or a LocalCluster here);
+--journal FILE makes the sweep resumable: finished points are appended to FILE as they finish and
+a rerun skips them."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from vbench.cli.argtypes import positive_int
+from vbench.executors import EXECUTORS, make_executor
 from vbench.outputs import check_build_dirs, check_writable_file
-from vbench.report_io import write_csv_atomic
-from vbench.sweep import LocalExecutor, load_sweep, run_sweep
+from vbench.report_io import write_csv_atomic, write_json_atomic
+from vbench.sweep import load_sweep, print_progress, run_sweep
 
 NAME = "sweep"
 HELP = "run a grid of platform/power overrides (a sweep file) in parallel and write one table"
 
 
+def _non_negative_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
 def add_arguments(p) -> None:
     p.add_argument("spec", type=Path, help="sweep file: firmware, platform, [set], [grid]")
-    p.add_argument("--workers", type=positive_int, default=None, help="parallel simulations (default: all cores)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="parallel simulations (default: all cores; with --executor dask and no --scheduler, "
+                        "the LocalCluster's worker processes)")
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local: this machine's cores (default); dask: a dask.distributed cluster "
+                        "(pip install 'vbench[dask]')")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster on this machine)")
+    p.add_argument("--retries", type=_non_negative_int, default=2,
+                   help="Dask: reruns of a point whose task failed (default %(default)s)")
+    p.add_argument("--journal", type=Path, metavar="FILE.jsonl",
+                   help="append each finished point to FILE; a rerun skips the points already in it")
     p.add_argument("--csv", type=Path, help="write the table as CSV")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json-out", type=Path, metavar="FILE", help="write the rows as JSON")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def run(args) -> int:
-    if args.csv:
-        check_writable_file(args.csv, "--csv")  # before the grid runs, not after it
+    for path, flag in ((args.csv, "--csv"), (args.json_out, "--json-out"), (args.journal, "--journal")):
+        if path:
+            check_writable_file(path, flag)  # before the grid runs, not after it
     check_build_dirs()  # the spec's firmware may be an app built on the way
     spec = load_sweep(args.spec)
-    rows = run_sweep(spec, LocalExecutor(args.workers))
+    executor = make_executor(args.executor, workers=args.workers, scheduler=args.scheduler, retries=args.retries)
+    rows = run_sweep(spec, executor, journal=args.journal, progress=None if args.quiet else print_progress(sys.stderr))
     if args.csv:
         write_csv_atomic(args.csv, rows)
+    if args.json_out:
+        write_json_atomic(args.json_out, rows)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

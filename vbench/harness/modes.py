@@ -35,6 +35,7 @@ from vbench.harness import dataset as ds
 from vbench.harness import metrics
 from vbench.harness import window as wr
 from vbench.harness.build import build_harness
+from vbench.harness.fork import can_fork, in_forked_copy
 from vbench.harness.runner import Runner
 from vbench.workloads import by_model_id
 
@@ -160,13 +161,52 @@ def _timing_inputs(model_id: str, dataset_dir, synthetic: bool) -> tuple[list[tu
     return [(f"synthetic_{i}", ds.synthetic_input(model_id, i, size)) for i in range(RUNS)], "synthetic"
 
 
+# The per-layer profile: `infer 1 0` after the first input's `infer 1 1` on a fresh board. The
+# performance run starts with the same commands, so it can branch the profile off its own board.
+PROFILE_WARMUP_COMMAND = (1, 1)
+
+
+def layer_counters(runner: Runner) -> dict:
+    """The board's cumulative per-layer counters before and after one `infer 1 0`."""
+    board = runner.transport.board
+    before = board.profile()["layers"]
+    runner.infer(1, 0)
+    return {"before": before, "after": board.profile()["layers"]}
+
+
+def separate_layer_profile(target, data: bytes) -> dict:
+    """The profile on a board of its own (re-simulates boot, load and `infer 1 1`)."""
+    runner, _ = _connect(target)
+    try:
+        runner.load(data)
+        runner.infer(*PROFILE_WARMUP_COMMAND)
+        return {**layer_counters(runner), "shared": False}
+    finally:
+        runner.close()
+
+
+class _BranchProfile:
+    """Stands in for the runner during the first window: right after its `infer 1 1`, a forked
+    copy of the board measures the layer profile, so that prefix is simulated once."""
+
+    def __init__(self, runner: Runner):
+        self.runner, self.profile, self.commands = runner, None, 0
+
+    def infer(self, n: int, warmups: int):
+        result = self.runner.infer(n, warmups)
+        self.commands += 1
+        if self.commands == 1 and (n, warmups) == PROFILE_WARMUP_COMMAND:  # the same history as the fresh board
+            self.profile = {**in_forked_copy(lambda: layer_counters(self.runner)), "shared": True}
+        return result
+
+
 def _timed_runs(runner: Runner, inputs, warmups: int, extrapolate: bool,
-                all_warmups: bool, progress: Progress | None) -> list[dict]:
+                all_warmups: bool, progress: Progress | None, branch: _BranchProfile | None = None) -> list[dict]:
     runs, n = [], None
     for i, (name, data) in enumerate(inputs):
         runner.load(data)
         if runner.virtual and extrapolate:
-            sampling = wr.sample_window(runner, warmups, all_warmups=all_warmups)
+            sampling = wr.sample_window(branch if branch and i == 0 else runner, warmups, all_warmups=all_warmups)
             rep = sampling.repetition
             need = wr.choose_inferences(rep.per_inference_s, rep.overhead_s)
             n = need if n is None else max(n, need)  # N from the first run, raised if a run falls short
@@ -187,11 +227,13 @@ def _timed_runs(runner: Runner, inputs, warmups: int, extrapolate: bool,
 
 
 def _timing_mode(mode: str, target, dataset_dir, *, synthetic: bool, extrapolate: bool, all_warmups: bool,
-                 progress: Progress | None, log) -> dict:
+                 progress: Progress | None, log, layer_profile: bool = False, share_simulation: bool = True) -> dict:
     if mode == "energy" and isinstance(target, VirtualTarget):
         target = dataclasses.replace(target, energy_mode=True, elf=None if not target.energy_mode else target.elf)
     elif isinstance(target, VirtualTarget) and target.energy_mode:
         target = dataclasses.replace(target, energy_mode=False, elf=None)
+    if layer_profile and not isinstance(target, VirtualTarget):
+        raise VbenchError("a layer profile needs a virtual board (it reads the simulated per-layer counters)")
     target = target.prepare()
     t0 = time.perf_counter()
     runner, model_id = _connect(target, log)
@@ -199,9 +241,13 @@ def _timing_mode(mode: str, target, dataset_dir, *, synthetic: bool, extrapolate
         inputs, source = _timing_inputs(model_id, dataset_dir, synthetic)
         spec = by_model_id(model_id)
         n_script, warmups = spec.energy_script if mode == "energy" else spec.performance_script
-        runs = _timed_runs(runner, inputs, warmups, extrapolate, all_warmups, progress)
+        branch = _BranchProfile(runner) if layer_profile and share_simulation and can_fork() else None
+        runs = _timed_runs(runner, inputs, warmups, extrapolate, all_warmups, progress, branch)
     finally:
         runner.close()
+    profile = None
+    if layer_profile:  # the first window did not start with `infer 1 1` (or sharing is off): a board of its own
+        profile = branch.profile if branch and branch.profile else separate_layer_profile(target, inputs[0][1])
     out = {
         "mode": mode, "model_id": model_id, "target": target.describe(), "inputs": source,
         "script": {"inferences": n_script, "warmups": warmups},
@@ -219,6 +265,8 @@ def _timing_mode(mode: str, target, dataset_dir, *, synthetic: bool, extrapolate
     ipi = [r["instructions_per_inference"] for r in runs if r.get("instructions_per_inference")]
     if ipi:
         out["median_instructions_per_inference"] = int(metrics.median(ipi))
+    if profile is not None:
+        out["layer_profile"] = profile
     return out
 
 
@@ -330,7 +378,8 @@ def _accuracy_mode(target, dataset_dir, *, limit: int | None, workers: int | Non
 
 def run_mode(mode: str, target, dataset_dir=None, *, limit: int | None = None, workers: int | None = None,
              synthetic: bool = False, extrapolate: bool = True, all_warmups: bool = False,
-             progress: Progress | None = None, log: Callable[[str], None] | None = None) -> dict:
+             progress: Progress | None = None, log: Callable[[str], None] | None = None,
+             layer_profile: bool = False, share_simulation: bool = True) -> dict:
     """Run one runner mode on `target` (VirtualTarget or SerialTarget) with the EEMBC dataset
     layout under `dataset_dir`.
 
@@ -338,11 +387,16 @@ def run_mode(mode: str, target, dataset_dir=None, *, limit: int | None = None, w
     cores). synthetic: time with generated inputs when the dataset files are absent.
     extrapolate=False simulates every timed inference (slow: 10 s of virtual time per run).
     all_warmups simulates every warm-up instead of one. progress(done, total, file) and
-    log(line) are called as the run goes. Accuracy workers are spawned interpreters, so a script
-    that calls this at module level needs the usual `if __name__ == "__main__":` guard."""
+    log(line) are called as the run goes. layer_profile (virtual timing modes): the per-layer
+    counters of `infer 1 0` after the first input's `infer 1 1` (`layer_profile`: before, after,
+    shared), branched off the first window's board when share_simulation (same figures, one
+    simulation less), else measured on a board of its own. Accuracy workers are spawned
+    interpreters, so a script that calls this at module level needs the usual
+    `if __name__ == "__main__":` guard."""
     if mode not in MODES:
         raise VbenchError(f"unknown mode '{mode}' (known: {', '.join(MODES)})")
     if mode == "accuracy":
         return _accuracy_mode(target, dataset_dir, limit=limit, workers=workers, progress=progress, log=log)
     return _timing_mode(mode, target, dataset_dir, synthetic=synthetic, extrapolate=extrapolate,
-                        all_warmups=all_warmups, progress=progress, log=log)
+                        all_warmups=all_warmups, progress=progress, log=log, layer_profile=layer_profile,
+                        share_simulation=share_simulation)
