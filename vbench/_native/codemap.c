@@ -1,5 +1,5 @@
 /* The decoded-code map: one attribute slot per halfword of every memory that can hold code,
-   allocated page by page, filled by Python as blocks first run; stores into decoded code. */
+   allocated page by page, filled by Python as blocks first run; code stored over. */
 #include "vbcore_internal.h"
 
 /* Memory that may hold code (executed or decoded); its table is allocated page by page. */
@@ -40,26 +40,17 @@ const vb_insn *vbi_insn_at(vb_core *v, uint32_t addr) {
 }
 
 
-/* A store into memory that holds decoded code (hooked only on such RAM pages): the decode and the
-   blocks built from it are stale. The next block hook stops the run so that Python drops the
-   emulator's translations of the range and the code is decoded again from its new bytes. */
-VB_API void vb_hook_code_write(uc_engine *uc, int type, uint64_t address, int size, int64_t value, void *user) {
-    vb_core *v = (vb_core *)user;
-    uint32_t a = (uint32_t)address, end = a + (uint32_t)size, x;
-    int hit = 0;
-    (void)uc;
-    (void)type;
-    (void)value;
-    for (x = (a & ~1u) - 2; x < end; x += 2) { /* from 2 bytes before: a wide instruction may straddle */
+/* [lo, hi) of decoded code was stored over (found when a block in SRAM runs: memory.c): the decode
+   of every instruction overlapping it is cleared and the range recorded. The next block hook stops
+   the run so that Python drops the emulator's translations and the code is decoded again. */
+void vbi_code_rewritten(vb_core *v, uint32_t lo, uint32_t hi) {
+    uint32_t x;
+    for (x = (lo & ~1u) - 2; x < hi; x += 2) { /* from 2 bytes before: a wide instruction may straddle */
         vb_insn *s = vbi_slot(v, x, 0);
-        if (s && (s->flags & VB_F_VALID) && x + s->length > a) {
-            memset(s, 0, sizeof(*s));
-            hit = 1;
-        }
+        if (s && (s->flags & VB_F_VALID) && x + s->length > lo) memset(s, 0, sizeof(*s));
     }
-    if (!hit) return;
-    if (!v->code_written_hi || a < v->code_written_lo) v->code_written_lo = a;
-    if (end > v->code_written_hi) v->code_written_hi = end;
+    if (!v->code_written_hi || lo < v->code_written_lo) v->code_written_lo = lo;
+    if (hi > v->code_written_hi) v->code_written_hi = hi;
 }
 
 /* Where decoded code was overwritten (hi = 0: nowhere); the blocks built from it are forgotten

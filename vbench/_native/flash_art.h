@@ -29,6 +29,19 @@ const vb_art_params *art_params(const vb_art *a);
 /* Stall before the flash word `word` (address / fetch_bytes) can issue; `issue_cycles` is how long
    the core spends on the previous word's instructions (what a sequential prefetch overlaps). */
 uint32_t art_fetch(vb_art *a, uint32_t word, uint32_t issue_cycles);
+/* The fetch of every flash word of [addr, addr + size), in order: one call per block. The stall of
+   each word goes to stall[0 .. *n_words) (the caller's buffer holds at least max_words), the
+   number of the first word to *first_word. Returns the total stall. */
+uint32_t art_fetch_block(vb_art *a, uint32_t addr, uint32_t size, uint32_t issue_cycles, uint32_t *stall,
+                         uint32_t max_words, uint32_t *first_word, uint32_t *n_words);
+/* Wait states of a flash read now (0: the flash model has nothing to time). */
+uint32_t art_latency(const vb_art *a);
+/* How many flash words [addr, addr + size) spans. */
+uint32_t art_words(const vb_art *a, uint32_t addr, uint32_t size);
+/* Changes whenever the fetch side of the model may have changed: a fetch of the same words that
+   saw no stall last time, with the epoch unchanged since, sees no stall again and leaves the model
+   as it was (its lines are still the most recent, in the same order), so it can be skipped. */
+uint64_t art_fetch_epoch(const vb_art *a);
 /* A fetch that left flash (code elsewhere ran): the next flash fetch is not sequential. */
 void art_fetch_break(vb_art *a);
 /* FLASH_ACR.ICRST / DCRST. */

@@ -5,6 +5,13 @@
 #include "vbcore_internal.h"
 
 #include <signal.h>
+#include <time.h>
+
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 /* SIGINT/SIGTERM while the emulator runs: Python's handlers cannot run until control returns to
    it, so the block hook checks this flag and stops the run (vb_trap_signals). */
@@ -70,6 +77,7 @@ VB_API void vb_destroy(vb_core *v) {
     free(v->layers);
     free(v->word_stall);
     free(v->watch.calls);
+    for (i = 0; i < v->n_ram; i++) free(v->ram[i].decoded);
     vbi_free_trap_sites(v);
     free(v);
 }
@@ -81,6 +89,8 @@ VB_API void vb_set_unicorn(vb_core *v, uc_engine *uc, void *reg_read, void *emu_
 }
 
 VB_API void vb_set_translate(vb_core *v, void *fn) { v->translate = (translate_fn)fn; }
+VB_API uint64_t vb_decode_ns(vb_core *v) { return v->decode_ns; }
+VB_API void vb_set_reference_paths(vb_core *v, int on) { v->reference_paths = on; }
 VB_API void vb_attach_art(vb_core *v, vb_art *art) { v->art = art; }
 
 static void forget_blocks(vb_core *v) {
@@ -96,7 +106,8 @@ void vbi_forget_blocks_but_pending(vb_core *v) {
     if (v->pending) {
         block keep = *v->pending;
         forget_blocks(v);
-        v->blocks[0] = keep; /* slot 0 is only reached again by a key hash of 0 */
+        keep.key |= 1ull << 63; /* never found by a lookup again (a size is below 2^31): the next run builds anew */
+        v->blocks[0] = keep;
         v->pending = &v->blocks[0];
         v->used = 1;
     } else {
@@ -168,7 +179,8 @@ int64_t vbi_prefix_cycles(vb_core *v, uint32_t addr, uint32_t size, uint32_t k, 
     return pc;
 }
 
-/* Returns 0, -1 when code at addr cannot be decoded, -2 when the block must be translated again. */
+/* Returns 0, -1 when code at addr cannot be decoded, -2 when the block must be translated again,
+   -3 when code decoded in its range was stored over (recorded in code_written_lo/hi). */
 static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
     uint32_t off = 0, stall_cause;
     const vb_insn *prev = NULL, *ins;
@@ -179,12 +191,19 @@ static int build_block(vb_core *v, block *b, uint32_t addr, uint32_t size) {
     b->addr = addr;
     b->size = size;
     b->in_flash = (uint8_t)vbi_in_flash(v, addr);
+    b->ram = (int8_t)vbi_ram_region(v, addr, size);
     b->func_id = v->n_funcs ? v->n_funcs - 1 : 0;
+    if (b->ram >= 0 && vbi_decode_stale(v, b->ram, addr, size)) return -3; /* code stored over since decoded */
     while (off < size) {
         ins = vbi_insn_at(v, addr + off);
         if (!ins && v->translate && !translated) {
+            uint64_t t0 = now_ns();
+            int again;
             translated = 1; /* decode the rest of the block from the bytes that execute */
-            if (v->translate(addr + off, size - off)) return -2;
+            again = v->translate(addr + off, size - off);
+            v->decode_ns += now_ns() - t0; /* reported by `vbench bench` apart from the simulation */
+            if (b->ram >= 0) vbi_note_decoded(v, b->ram, addr + off, size - off); /* the bytes just decoded */
+            if (again) return -2;
             ins = vbi_insn_at(v, addr + off);
         }
         if (!ins) {
@@ -285,9 +304,11 @@ void vbi_stall(vb_core *v, int cause, uint64_t n) {
     v->layers[v->layer].stall[cause] += n;
 }
 
-/* Instruction fetch of a block from flash: one flash-model call per flash word. The stall of
-   each word is kept, so that a counter read inside the block sees only the words fetched so far. */
-static void fetch_block(vb_core *v, block *b) {
+/* Instruction fetch of a block from flash: the flash model sees each flash word in order (one
+   call per block). The stall of each word is kept, so that a counter read inside the block sees
+   only the words fetched so far; the total is charged at once (the sums are the same). */
+/* The reference of fetch_block: one flash-model call and one stall charge per word. */
+static void fetch_block_per_word(vb_core *v, block *b) {
     uint32_t w = art_params(v->art)->fetch_bytes, first = b->addr / w, last = (b->addr + b->size - 1) / w, i;
     if (last - first + 1 > v->cap_words) {
         uint32_t cap = last - first + 1 + 64;
@@ -302,6 +323,36 @@ static void fetch_block(vb_core *v, block *b) {
         uint32_t s = art_fetch(v->art, first + i, b->word_cycles);
         v->word_stall[i] = s;
         if (s) vbi_stall(v, VB_STALL_FLASH, s);
+    }
+}
+
+static void fetch_block(vb_core *v, block *b) {
+    uint32_t need, s;
+    if (v->reference_paths) {
+        fetch_block_per_word(v, b);
+        return;
+    }
+    if (!art_latency(v->art)) { /* zero wait states: no stall to keep, only the broken sequence */
+        art_fetch_break(v->art);
+        return;
+    }
+    if (b->quiet_epoch && b->quiet_epoch == art_fetch_epoch(v->art)) return; /* a loop of this block alone */
+    need = art_words(v->art, b->addr, b->size);
+    if (need > v->cap_words) {
+        uint32_t cap = need + 64;
+        uint32_t *t = realloc(v->word_stall, cap * sizeof(uint32_t));
+        if (!t) abort();
+        v->word_stall = t;
+        v->cap_words = cap;
+    }
+    s = art_fetch_block(v->art, b->addr, b->size, b->word_cycles, v->word_stall, v->cap_words, &v->first_word,
+                        &v->n_words);
+    if (s) {
+        vbi_stall(v, VB_STALL_FLASH, s);
+        b->quiet_epoch = 0;
+    } else {
+        v->n_words = 0; /* no word stalled: nothing for a counter read inside the block to leave out */
+        b->quiet_epoch = art_fetch_epoch(v->art);
     }
 }
 
@@ -390,8 +441,15 @@ VB_API void vb_hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *
         return;
     }
     b = lookup(v, addr, size, &err);
+    if (b && b->ram >= 0 && vbi_code_changed(v, b->ram, addr, size)) {
+        b = NULL; /* stored over since decoded: as below, decoded again before it runs */
+        err = -3;
+    }
     if (!b) { /* no decode for this code: stop rather than guess (the pending block stays pending) */
-        if (err == -2) {
+        if (err == -3) {
+            v->fault_addr = v->code_written_lo;
+            v->stop_reason = VB_STOP_RETRANSLATE;
+        } else if (err == -2) {
             v->fault_addr = addr;
             v->stop_reason = VB_STOP_RETRANSLATE;
         } else {

@@ -43,6 +43,14 @@ typedef struct {
     const uint8_t *host; /* flash contents, for the MMIO read path */
 } flash_region;
 
+/* Writable memory that may hold code: its bytes, and a copy of the bytes that were decoded (so a
+   block can tell, when it runs, whether a store changed its code since). */
+typedef struct {
+    uint32_t base, size;
+    const uint8_t *host;
+    uint8_t *decoded; /* allocated with the region; calloc'd pages stay untouched until code is decoded */
+} ram_region;
+
 typedef struct {
     uint64_t key;
     uint32_t addr, size;
@@ -59,8 +67,10 @@ typedef struct {
     /* Executions since the last flush into the function/layer buckets (see vbi_flush()). */
     uint64_t execs, acc_dyn_cycles, acc_dyn_charge, acc_flash_reads;
     uint64_t acc_stall[VB_STALL_N];
+    uint64_t quiet_epoch; /* flash-model fetch epoch after this block's last stall-free fetch (0: none) */
     uint8_t touched;
     uint8_t in_flash;
+    int8_t ram; /* index of the writable region holding the block, -1: none */
     uint8_t n_literals;
     uint32_t literal[4];
 } block;
@@ -89,6 +99,8 @@ typedef struct vb_core {
     flash_region flash[VB_MAX_FLASH_REGIONS];
     int n_flash;
     vb_art *art; /* flash accelerator model (NULL: flash without wait states) */
+    ram_region ram[VB_MAX_CODE_REGIONS];
+    int n_ram;
 
     block *blocks; /* open-addressing hash table */
     uint32_t cap, used;
@@ -113,6 +125,8 @@ typedef struct vb_core {
     uint32_t layer_calls;
     call_watch watch;
 
+    int reference_paths; /* 1: per-word flash fetch as before the batched one (tests compare the two) */
+    uint64_t decode_ns;  /* wall time spent decoding code on first execution (the translate callback) */
     uint32_t traps;          /* VB_CCR_* trap enables, a copy of the SCS's CCR */
     trap_fn on_trap;
     trap_site_rec **site_map; /* open-addressing table of the trap sites by address */
@@ -126,6 +140,11 @@ typedef struct vb_core {
 vb_insn *vbi_slot(vb_core *v, uint32_t addr, int create);
 const vb_insn *vbi_insn_at(vb_core *v, uint32_t addr);
 int vbi_in_flash(vb_core *v, uint32_t addr);
+int vbi_ram_region(vb_core *v, uint32_t addr, uint32_t size);
+int vbi_code_changed(vb_core *v, int ram, uint32_t addr, uint32_t size);
+int vbi_decode_stale(vb_core *v, int ram, uint32_t addr, uint32_t size);
+void vbi_code_rewritten(vb_core *v, uint32_t lo, uint32_t hi);
+void vbi_note_decoded(vb_core *v, int ram, uint32_t addr, uint32_t size);
 void vbi_stall(vb_core *v, int cause, uint64_t n);
 void vbi_data_flash_read(vb_core *v, uint32_t addr);
 void vbi_flush(vb_core *v);

@@ -10,6 +10,7 @@ block start, not of the accessing instruction).
 from __future__ import annotations
 
 import ctypes
+import gc
 from typing import Callable
 
 import unicorn
@@ -32,6 +33,7 @@ class UnicornBackend:
         self.page = self.uc.ctl_get_page_size()
         self._keep: list = []  # ctypes objects whose lifetime must cover the run
         self._hooks: list = []
+        self.native_hook_kinds: list[int] = []  # UC_HOOK_* of each native hook, in order (tests read it)
 
     # ------------------------------------------------------------------ memory
     def map_host(self, base: int, size: int, host_addr: int, writable: bool = True) -> None:
@@ -57,6 +59,7 @@ class UnicornBackend:
         if err:
             raise VbenchError(f"cannot add native hook: {unicorn.UcError(err)}")
         self._hooks.append(h)
+        self.native_hook_kinds.append(kind)
         return h
 
     def remove_hook(self, h) -> None:
@@ -82,7 +85,16 @@ class UnicornBackend:
         return self.uc.reg_read(self.pc_reg)
 
     def start(self, pc: int) -> None:
-        self.uc.emu_start(pc | 1 if self.thumb else pc, 0xFFFFFFFF)
+        """Run from pc until a hook stops the emulator. Python's cyclic garbage collector is off
+        meanwhile: the objects the decode callbacks create are not cyclic, and a collection pass
+        inside a callback scans every object of the process (several per cent of a TFLM run)."""
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self.uc.emu_start(pc | 1 if self.thumb else pc, 0xFFFFFFFF)
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def forget_translations(self, begin: int, end: int) -> None:
         """Drop the emulator's translated code for [begin, end): it is translated again when run."""

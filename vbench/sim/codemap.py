@@ -7,8 +7,9 @@ its first instruction (a block always starts on an instruction boundary, so lite
 tables and data in .text are never mistaken for code, and code copied to SRAM or generated at run
 time is decoded like any other). Instructions that need a hook of their own (a divide, a counter
 CSR read) get it here, and the block is translated again so the hook is in it. In writable memory,
-each page that holds decoded code gets a native write hook: a store into decoded code invalidates
-it, and the core stops so the emulator's stale translation is dropped and the new bytes decoded.
+the core keeps a copy of the bytes it decoded and compares a block's bytes with it when the block
+runs (no write hook: any would slow every load and store): code stored over is decoded again, and
+the core stops first so the emulator's stale translation is dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ class CodeMap:
         self.board, self.core = board, core
         self.decoder = core.decoder()
         self.insns: dict = {}  # address -> Decoded, for what the Python side needs (faults, cuts, profiles)
-        self._watched_pages: set[int] = set()
         self._retranslate: list[tuple[int, int]] = []
         self._error: BaseException | None = None
         self._callback = N.TRANSLATE_FN(self._translate)
@@ -65,20 +65,7 @@ class CodeMap:
             if self.core.instruction_hook(b, d):
                 self._retranslate.append((d.address, d.address + d.size))
                 rehook = 1
-            self._watch_writes(d.address)
         return rehook
-
-    def _watch_writes(self, addr: int) -> None:
-        """A native write hook on a writable page that holds decoded code (flash pages are read-only)."""
-        b = self.board
-        page = addr - addr % b.backend.page
-        if page in self._watched_pages:
-            return
-        self._watched_pages.add(page)
-        mem = b.memory_at(addr)
-        if mem is not None and mem.kind != "flash":
-            b.backend.add_native_hook(unicorn.UC_HOOK_MEM_WRITE, N.symbol_address("vb_hook_code_write"), b.core,
-                                      page, page + b.backend.page - 1)
 
     def report(self, exc: BaseException) -> None:
         """An error inside another native callback (a trap), for check() to raise."""

@@ -10,7 +10,7 @@ from typing import Callable
 
 from vbench.errors import VbenchError
 from vbench.sim import native as N
-from vbench.sim.peripherals.base import REGISTRY, Peripheral, UnmodelledAccess
+from vbench.sim.peripherals.base import REGISTRY, UnmodelledAccess
 
 
 class MemoryMap:
@@ -19,6 +19,7 @@ class MemoryMap:
         self.memories = board.platform.memories
         self._hosts: dict[str, ctypes.Array] = {}
         self._flash_cookies: list = []
+        self._io_log: list | None = None
 
     def load_and_map(self) -> None:
         """Host buffers behind every memory; flash pages without code become MMIO so that each
@@ -37,6 +38,8 @@ class MemoryMap:
             for base in (m.base, *m.aliases):
                 if m.kind != "flash":
                     self.board.backend.map_host(base, m.size, host)
+                    if self.board.lib.vb_add_ram_region(self.board.core, base, m.size, host) < 0:
+                        raise VbenchError(f"{self.board.platform.path}: too many memory regions for the native core")
                     continue
                 if self.board.flash_model is None:
                     self.board.backend.map_host(base, m.size, host, writable=False)
@@ -72,19 +75,20 @@ class MemoryMap:
         return None
 
     def map_peripherals(self) -> None:
-        page = self.board.backend.page
-        pages: dict[int, list[Peripheral]] = {}
         for spec in self.board.platform.peripherals:
             cls = REGISTRY.get(spec.type)
             if cls is None:
                 raise VbenchError(f"{self.board.platform.path}: peripherals.{spec.name}: unknown type '{spec.type}'")
-            dev = cls(self.board, spec.name, spec.base, spec.size, spec.params)
-            self.board.peripherals[spec.name] = dev
-            for a in range(spec.base // page * page, spec.base + spec.size, page):
-                pages.setdefault(a, []).append(dev)
-        for _start, group in itertools.groupby(sorted(pages), key=lambda a, c=itertools.count(): a - next(c) * page):
-            run = list(group)
-            self.board.backend.map_mmio(run[0], len(run) * page, self._mmio(run[0], False), self._mmio(run[0], True))
+            self.board.peripherals[spec.name] = cls(self.board, spec.name, spec.base, spec.size, spec.params)
+        for base, size in peripheral_runs(self.board.platform, self.board.backend.page):
+            self.board.backend.map_mmio(base, size, self._mmio(base, False), self._mmio(base, True))
+
+    def record_io(self) -> list[tuple[int, int, bool, int]]:
+        """From now on every peripheral access is appended to the returned list as (address, size,
+        is_write, value): `vbench bench` replays the replies to a raw emulator running the same
+        image, and checks that it made the same accesses."""
+        self._io_log = []
+        return self._io_log
 
     def _mmio(self, region_base: int, is_write: bool) -> Callable:
         def access(uc, offset, size, *value_user):
@@ -96,8 +100,13 @@ class MemoryMap:
                     raise UnmodelledAccess(f"{'write of' if is_write else 'read of'} unmodelled address {addr:#010x}")
                 if is_write:
                     dev.write(addr - dev.base, size, value_user[0])
+                    if self._io_log is not None:
+                        self._io_log.append((addr, size, True, value_user[0]))
                     return None
-                return dev.read(addr - dev.base, size) & ((1 << (8 * size)) - 1)
+                value = dev.read(addr - dev.base, size) & ((1 << (8 * size)) - 1)
+                if self._io_log is not None:
+                    self._io_log.append((addr, size, False, value))
+                return value
             except VbenchError as exc:
                 pc = self.board.codemap.address_of(self._locate_access(addr, is_write))
                 self.board.fault(f"{exc} at PC {self.board.image.describe(pc)}")
@@ -121,6 +130,13 @@ class MemoryMap:
         for cookie in self._flash_cookies:
             self.board.lib.vb_free_cookie(cookie)
         self._flash_cookies = []
+
+
+def peripheral_runs(platform, page: int) -> list[tuple[int, int]]:
+    """(base, size) of the runs of pages the platform's peripherals occupy: what is mapped as MMIO."""
+    pages = sorted({a for spec in platform.peripherals for a in range(spec.base // page * page, spec.base + spec.size, page)})
+    runs = itertools.groupby(pages, key=lambda a, c=itertools.count(): a - next(c) * page)
+    return [(run[0], len(run) * page) for run in (list(g) for _k, g in runs)]
 
 
 class _Alias:
