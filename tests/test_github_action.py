@@ -116,6 +116,8 @@ def test_measure_writes_a_faulting_image_as_a_failed_record_the_gate_refuses(tmp
     records = {x["workload"]: x for x in json.loads((tmp_path / "out" / "results.json").read_text())["results"]}
     assert records["good"]["cycles"] > 0 and not records["good"].get("failing")
     assert records["bad"]["failing"] and "fault" in records["bad"]["reason"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| good " in report and "## Models" not in report  # firmware you bring has no model to list
     gate = _vbench("compare", tmp_path / "out", tmp_path / "out")
     assert gate.returncode == 2 and "bad/nucleo-l4r5zi/performance in the base run is FAILED" in gate.stdout
     twice = _vbench("measure", good, tmp_path / "good.elf", "--out", tmp_path / "again")

@@ -87,8 +87,8 @@ def markdown_report(result_set: ResultSet | dict[str, Any]) -> str:
             out.write(_table(["#", "op", "cycles", "instructions", "energy (uJ)"],
                              [[x.layer, x.op, _fmt(x.cycles), _fmt(x.instructions), _fmt(x.energy_uj)]
                               for x in r.layers], "pipe", "rlrrr") + "\n")
-    models = sorted({(r.workload, r.model_file or "", r.weights or "dense", bool(r.winograd), r.model_sha256 or "")
-                     for r in recs})
+    models = sorted({(r.workload, r.model_file, r.weights or "dense", bool(r.winograd), r.model_sha256 or "")
+                     for r in recs if r.model_file})  # firmware run by `vbench measure` has no model
     if any(not f.startswith("models/") or w != "dense" or wg for _, f, w, wg, _ in models):
         out.write("\n## Models\n\n")
         for workload, f, w, wg, sha in models:
