@@ -356,16 +356,22 @@ class ResultSet:
         return len(self.records)
 
 
-def load_results(path: str | Path) -> ResultSet:
-    """Read results.json (or a folder holding it), checked: a malformed file is refused with a
-    VbenchError naming the file and the key."""
+def read_results_json(path: str | Path) -> tuple[Path, Any]:
+    """The parsed JSON of results.json (or of a folder holding it), with the file it came from; a file
+    that cannot be read or parsed is a VbenchError naming it."""
     path = Path(path)
     if path.is_dir():
         path = path / "results.json"
     try:
-        data = json.loads(path.read_text())
+        return path, json.loads(path.read_text())
     except OSError as exc:
         raise VbenchError(f"cannot read results {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise VbenchError(f"{path}: not valid JSON: {exc}") from None
+
+
+def load_results(path: str | Path) -> ResultSet:
+    """Read results.json (or a folder holding it), checked: a malformed file is refused with a
+    VbenchError naming the file and the key."""
+    path, data = read_results_json(path)
     return ResultSet.from_dict(data, path)

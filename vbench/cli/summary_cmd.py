@@ -8,12 +8,11 @@ deltas folded. A file that is neither is refused (exit 2) naming it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from vbench.errors import VbenchError
-from vbench.results import ResultSet
+from vbench.results import ResultSet, read_results_json
 
 NAME = "summary"
 HELP = "Markdown of result sets and `vbench compare --json` verdicts, for a CI job summary"
@@ -95,19 +94,8 @@ def comparison_markdown(c: dict[str, Any], source: str) -> str:
     return "\n".join(out)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    file = path / "results.json" if path.is_dir() else path
-    try:
-        data = json.loads(file.read_text())
-    except OSError as exc:
-        raise VbenchError(f"cannot read {file}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise VbenchError(f"{file}: not valid JSON: {exc}") from None
-    return data
-
-
 def markdown(path: Path) -> str:
-    data = _read(path)
+    _file, data = read_results_json(path)
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         return result_set_markdown(ResultSet.from_dict(data, path), str(path))
     if isinstance(data, dict) and "exit_code" in data and isinstance(data.get("regressions"), list):
