@@ -45,6 +45,39 @@ class Decoded:
     csr_read: str | None = None  # RV only
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What one encoding decodes to wherever it sits: the attributes (aux of a literal load left 0)."""
+    size: int
+    mnemonic: str
+    attributes: bytes  # a VbInsn
+    literal: int | None  # a PC-relative load's offset from Align(PC, 4), else None
+
+    def at(self, address: int, op_str: str) -> Decoded:
+        v = N.VbInsn.from_buffer_copy(self.attributes)
+        if self.literal is not None:
+            v.aux = ((address + 4) & ~3) + self.literal
+        return Decoded(address, self.size, self.mnemonic, op_str, v)
+
+
+# (timing records) -> {(encoding, mnemonic): _Shape}; bounded by the distinct encodings executed.
+_KNOWN: dict[tuple, dict[tuple[bytes, str], _Shape]] = {}
+
+
+def _sweep(disasm, code: bytes, base: int):
+    """capstone's linear sweep over code (disasm_lite's tuples or disasm's instructions), going on
+    past each undecodable halfword (literal data)."""
+    offset = 0
+    while offset < len(code):
+        got = False
+        for item in disasm(code[offset:], base + offset):
+            yield item
+            offset = (item[0] + item[1] if type(item) is tuple else item.address + item.size) - base
+            got = True
+        if not got or offset < len(code):
+            offset += 2
+
+
 def _base_mnemonic(insn) -> str:
     m = insn.mnemonic.split(".")[0]
     if insn.cc not in (A.ARM_CC_AL, A.ARM_CC_INVALID) and m not in ("b",):
@@ -67,27 +100,45 @@ def _mask(regs) -> int:
 
 
 class ArmDecoder:
+    """Decodes a block's bytes. A classification depends on the encoding alone, except for a literal
+    load's address, so it is kept per encoding (shared by the decoders of one timing model) and an
+    encoding seen before costs one text-only capstone pass, not capstone's detail objects."""
+
     def __init__(self, timing: dict[str, int]):
         self.t = timing
         self.md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self.md.detail = True
+        self._text = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+        self._known = _KNOWN.setdefault(tuple(sorted(timing.items())), {})
 
     def decode(self, code: bytes, base: int) -> list[Decoded]:
         """Linear sweep; data between functions decodes as something harmless or is skipped."""
         out: list[Decoded] = []
-        offset = 0
-        while offset < len(code):
-            got = False
-            for insn in self.md.disasm(code[offset:], base + offset):
-                out.append(self.classify(insn))
-                offset = insn.address + insn.size - base
-                got = True
-            if not got or offset < len(code):
-                offset += 2  # undecodable halfword (literal data): skip it
+        known, in_it, detailed = self._known, False, None
+        for address, size, mnemonic, op_str in _sweep(self._text.disasm_lite, code, base):
+            # The mnemonic is part of the key: inside an IT block the same bytes carry a condition
+            # and set no flags (capstone spells both into the mnemonic).
+            encoding = code[address - base:address - base + size]
+            in_it = in_it or mnemonic.startswith("it")
+            shape = known.get((encoding, mnemonic))
+            if shape is None:
+                if not in_it:  # no IT state to carry: the instruction alone decodes the same
+                    insn = next(self.md.disasm(encoding, address, 1))
+                else:
+                    if detailed is None:  # from the block's start, so capstone follows the IT state
+                        detailed = {i.address: i for i in _sweep(self.md.disasm, code, base)}
+                    insn = detailed[address]
+                shape = known[(encoding, mnemonic)] = self._shape(insn)
+            out.append(shape.at(address, op_str))
         return out
 
     def classify(self, insn) -> Decoded:
+        """One capstone instruction (with detail), classified from scratch."""
+        return self._shape(insn).at(insn.address, insn.op_str)
+
+    def _shape(self, insn) -> _Shape:
         t = self.t
+        literal = None  # a PC-relative load's offset from Align(PC, 4)
         m = _base_mnemonic(insn)
         v = N.VbInsn()
         v.flags = N.F_VALID | (N.F_WIDE if insn.size == 4 else 0)
@@ -112,7 +163,7 @@ class ArmDecoder:
             v.n_loads = 1
             if mem and mem[0].base == A.ARM_REG_PC:
                 flags |= N.F_LITERAL
-                v.aux = ((insn.address + 4) & ~3) + mem[0].disp
+                literal = mem[0].disp
             if writes_pc:
                 cycles += t["load_pc_extra"]
                 flags = (flags | N.F_BRANCH) & ~N.F_LDR_PIPE
@@ -127,7 +178,7 @@ class ArmDecoder:
                 v.n_loads = 2
                 if mem and mem[0].base == A.ARM_REG_PC:
                     flags |= N.F_LITERAL
-                    v.aux = ((insn.address + 4) & ~3) + mem[0].disp
+                    literal = mem[0].disp
             else:
                 v.n_stores = 2
         elif m.startswith(("ldm", "pop")) or m.startswith(("stm", "push")):
@@ -185,7 +236,7 @@ class ArmDecoder:
             v.n_loads = 1
             if mem and mem[0].base == A.ARM_REG_PC:
                 flags |= N.F_LITERAL
-                v.aux = ((insn.address + 4) & ~3) + mem[0].disp
+                literal = mem[0].disp
         elif m in ("vstr",):
             cls, cycles, flags = "fp", t["fp_store"], N.F_STORE | N.F_AGU_DEP
             v.n_stores = 1
@@ -215,4 +266,4 @@ class ArmDecoder:
         v.flags |= flags
         v.cycles = min(int(cycles), 255)
         v.energy_class = ENERGY_CLASS[cls]
-        return Decoded(insn.address, insn.size, insn.mnemonic, insn.op_str, v)
+        return _Shape(insn.size, insn.mnemonic, bytes(v), literal)
