@@ -7,7 +7,9 @@ pairwise pipeline rules need. It runs once per instruction of the image, never p
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import capstone
 from capstone import arm_const as A
@@ -65,20 +67,87 @@ _KNOWN: dict[tuple, dict[tuple[bytes, str], _Shape]] = {}
 
 
 def _sweep(disasm, code: bytes, base: int):
-    """capstone's linear sweep over code (disasm_lite's tuples or disasm's instructions), going on
-    past each undecodable halfword (literal data)."""
+    """capstone's linear sweep over code (tuples starting with address and size), going on past
+    each undecodable halfword (literal data)."""
     offset = 0
     while offset < len(code):
         got = False
         for item in disasm(code[offset:], base + offset):
             yield item
-            offset = (item[0] + item[1] if type(item) is tuple else item.address + item.size) - base
+            offset = item[0] + item[1] - base
             got = True
         if not got or offset < len(code):
             offset += 2
 
 
-def _base_mnemonic(insn) -> str:
+class _Mem(NamedTuple):
+    base: int
+    index: int
+    disp: int
+
+
+class _Facts(NamedTuple):
+    """What classification reads of one instruction's capstone detail."""
+    address: int
+    size: int
+    mnemonic: str
+    cc: int
+    update_flags: bool
+    reads: tuple[int, ...]  # every register read (explicit and implicit)
+    writes: tuple[int, ...]
+    regs: tuple[int, ...]  # the register operands, in order
+    mems: tuple[_Mem, ...]  # the memory operands, in order
+
+
+def _facts(insn) -> _Facts:
+    """From the binding's instruction object (the reference _RawDecoder is tested against)."""
+    try:
+        reads, writes = insn.regs_access()
+    except capstone.CsError:
+        reads, writes = insn.regs_read, insn.regs_write
+    return _Facts(insn.address, insn.size, insn.mnemonic, insn.cc, insn.update_flags, tuple(reads), tuple(writes),
+                  tuple(op.reg for op in insn.operands if op.type == A.ARM_OP_REG),
+                  tuple(_Mem(op.mem.base, op.mem.index, op.mem.disp) for op in insn.operands if op.type == A.ARM_OP_MEM))
+
+
+class _RawDecoder:
+    """capstone's C decoder read in place. The binding copies every instruction and its detail into
+    new objects, most of the cost of decoding an encoding first seen; this reads the same fields
+    through the binding's own ctypes layout (capstone is pinned in pyproject.toml, and a test holds
+    this to _facts)."""
+
+    def __init__(self, md: capstone.Cs):
+        self.md = md
+        self._reads, self._writes = (ctypes.c_uint16 * 64)(), (ctypes.c_uint16 * 64)()
+        self._n_reads, self._n_writes = ctypes.c_uint8(), ctypes.c_uint8()
+
+    def disasm(self, code: bytes, base: int, count: int = 0) -> list[_Facts]:
+        insns = ctypes.POINTER(capstone._cs_insn)()
+        n = capstone._cs.cs_disasm(self.md.csh, code, len(code), base, count, ctypes.byref(insns))
+        try:
+            return [self._read(insns[i]) for i in range(n)]
+        finally:
+            if n:
+                capstone._cs.cs_free(insns, n)
+
+    def _read(self, raw) -> _Facts:
+        detail = raw.detail.contents
+        arm = detail.arch.arm
+        ops = arm.operands[:arm.op_count]
+        status = capstone._cs.cs_regs_access(self.md.csh, raw, ctypes.byref(self._reads), ctypes.byref(self._n_reads),
+                                             ctypes.byref(self._writes), ctypes.byref(self._n_writes))
+        if status == capstone.CS_ERR_OK:
+            reads, writes = tuple(self._reads[:self._n_reads.value]), tuple(self._writes[:self._n_writes.value])
+        else:
+            reads = tuple(detail.regs_read[:detail.regs_read_count])
+            writes = tuple(detail.regs_write[:detail.regs_write_count])
+        return _Facts(raw.address, raw.size, raw.mnemonic.decode("ascii"), arm.cc, arm.update_flags, reads, writes,
+                      tuple(op.value.reg for op in ops if op.type == A.ARM_OP_REG),
+                      tuple(_Mem(op.value.mem.base, op.value.mem.index, op.value.mem.disp)
+                            for op in ops if op.type == A.ARM_OP_MEM))
+
+
+def _base_mnemonic(insn: _Facts) -> str:
     m = insn.mnemonic.split(".")[0]
     if insn.cc not in (A.ARM_CC_AL, A.ARM_CC_INVALID) and m not in ("b",):
         for c in _CONDS:
@@ -109,6 +178,7 @@ class ArmDecoder:
         self.md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self.md.detail = True
         self._text = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+        self._raw = _RawDecoder(self.md)
         self._known = _KNOWN.setdefault(tuple(sorted(timing.items())), {})
 
     def decode(self, code: bytes, base: int) -> list[Decoded]:
@@ -123,10 +193,10 @@ class ArmDecoder:
             shape = known.get((encoding, mnemonic))
             if shape is None:
                 if not in_it:  # no IT state to carry: the instruction alone decodes the same
-                    insn = next(self.md.disasm(encoding, address, 1))
+                    insn = self._raw.disasm(encoding, address, 1)[0]
                 else:
                     if detailed is None:  # from the block's start, so capstone follows the IT state
-                        detailed = {i.address: i for i in _sweep(self.md.disasm, code, base)}
+                        detailed = {i.address: i for i in _sweep(self._raw.disasm, code, base)}
                     insn = detailed[address]
                 shape = known[(encoding, mnemonic)] = self._shape(insn)
             out.append(shape.at(address, op_str))
@@ -134,29 +204,25 @@ class ArmDecoder:
 
     def classify(self, insn) -> Decoded:
         """One capstone instruction (with detail), classified from scratch."""
-        return self._shape(insn).at(insn.address, insn.op_str)
+        return self._shape(_facts(insn)).at(insn.address, insn.op_str)
 
-    def _shape(self, insn) -> _Shape:
+    def _shape(self, insn: _Facts) -> _Shape:
         t = self.t
         literal = None  # a PC-relative load's offset from Align(PC, 4)
         m = _base_mnemonic(insn)
         v = N.VbInsn()
         v.flags = N.F_VALID | (N.F_WIDE if insn.size == 4 else 0)
         v.length = insn.size
-        try:
-            reads, writes = insn.regs_access()
-        except capstone.CsError:
-            reads, writes = insn.regs_read, insn.regs_write
-        v.regs_read = _mask(reads)
-        v.regs_written = _mask(writes)
-        mem = [op.mem for op in insn.operands if op.type == A.ARM_OP_MEM]
+        v.regs_read = _mask(insn.reads)
+        v.regs_written = _mask(insn.writes)
+        mem = insn.mems
         addr_regs = 0
         for mo in mem:
             addr_regs |= _mask([mo.base, mo.index])
         v.regs_addr = addr_regs
         cls, cycles, flags = "alu", t["alu"], N.F_DATA_PROC
         writes_pc = bool(v.regs_written & (1 << 15))
-        reg_list = [op.reg for op in insn.operands if op.type == A.ARM_OP_REG]
+        reg_list = insn.regs
 
         if m in _LOADS:
             cls, cycles, flags = "load", t["load"], N.F_LOAD | N.F_LDR_PIPE | N.F_AGU_DEP
