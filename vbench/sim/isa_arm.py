@@ -120,6 +120,7 @@ class _RawDecoder:
         self.md = md
         self._reads, self._writes = (ctypes.c_uint16 * 64)(), (ctypes.c_uint16 * 64)()
         self._n_reads, self._n_writes = ctypes.c_uint8(), ctypes.c_uint8()
+        self._access = tuple(ctypes.byref(x) for x in (self._reads, self._n_reads, self._writes, self._n_writes))
 
     def disasm(self, code: bytes, base: int, count: int = 0) -> list[_Facts]:
         insns = ctypes.POINTER(capstone._cs_insn)()
@@ -133,18 +134,21 @@ class _RawDecoder:
     def _read(self, raw) -> _Facts:
         detail = raw.detail.contents
         arm = detail.arch.arm
-        ops = arm.operands[:arm.op_count]
-        status = capstone._cs.cs_regs_access(self.md.csh, raw, ctypes.byref(self._reads), ctypes.byref(self._n_reads),
-                                             ctypes.byref(self._writes), ctypes.byref(self._n_writes))
-        if status == capstone.CS_ERR_OK:
+        regs, mems = [], []
+        for op in arm.operands[:arm.op_count]:
+            kind = op.type
+            if kind == A.ARM_OP_REG:
+                regs.append(op.value.reg)
+            elif kind == A.ARM_OP_MEM:
+                m = op.value.mem
+                mems.append(_Mem(m.base, m.index, m.disp))
+        if capstone._cs.cs_regs_access(self.md.csh, raw, *self._access) == capstone.CS_ERR_OK:
             reads, writes = tuple(self._reads[:self._n_reads.value]), tuple(self._writes[:self._n_writes.value])
         else:
             reads = tuple(detail.regs_read[:detail.regs_read_count])
             writes = tuple(detail.regs_write[:detail.regs_write_count])
         return _Facts(raw.address, raw.size, raw.mnemonic.decode("ascii"), arm.cc, arm.update_flags, reads, writes,
-                      tuple(op.value.reg for op in ops if op.type == A.ARM_OP_REG),
-                      tuple(_Mem(op.value.mem.base, op.value.mem.index, op.value.mem.disp)
-                            for op in ops if op.type == A.ARM_OP_MEM))
+                      tuple(regs), tuple(mems))
 
 
 def _base_mnemonic(insn: _Facts) -> str:
