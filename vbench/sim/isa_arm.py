@@ -2,7 +2,8 @@
 
 Capstone disassembles; this module maps each instruction to a timing class whose cycle count comes
 from the platform's [timing] records (Cortex-M4 TRM Table 3-1 / 7-1), plus the register masks the
-pairwise pipeline rules need. It runs once per instruction of the image, never per execution.
+pairwise pipeline rules need. It runs when a block is first executed, never per execution, and
+classifies each distinct encoding once (the first execution of short firmware was mostly this).
 """
 
 from __future__ import annotations
@@ -122,16 +123,20 @@ class _RawDecoder:
         self._n_reads, self._n_writes = ctypes.c_uint8(), ctypes.c_uint8()
         self._access = tuple(ctypes.byref(x) for x in (self._reads, self._n_reads, self._writes, self._n_writes))
 
-    def disasm(self, code: bytes, base: int, count: int = 0) -> list[_Facts]:
+    def disasm(self, code: bytes, base: int):
+        """(address, size, mnemonic, op_str, the instruction) of each instruction until the first
+        undecodable one; the instruction is valid until the next is asked for."""
         insns = ctypes.POINTER(capstone._cs_insn)()
-        n = capstone._cs.cs_disasm(self.md.csh, code, len(code), base, count, ctypes.byref(insns))
+        n = capstone._cs.cs_disasm(self.md.csh, code, len(code), base, 0, ctypes.byref(insns))
         try:
-            return [self._read(insns[i]) for i in range(n)]
+            for i in range(n):
+                raw = insns[i]
+                yield raw.address, raw.size, raw.mnemonic.decode("ascii"), raw.op_str.decode("ascii"), raw
         finally:
             if n:
                 capstone._cs.cs_free(insns, n)
 
-    def _read(self, raw) -> _Facts:
+    def facts(self, raw) -> _Facts:
         detail = raw.detail.contents
         arm = detail.arch.arm
         regs, mems = [], []
@@ -175,34 +180,26 @@ def _mask(regs) -> int:
 class ArmDecoder:
     """Decodes a block's bytes. A classification depends on the encoding alone, except for a literal
     load's address, so it is kept per encoding (shared by the decoders of one timing model) and an
-    encoding seen before costs one text-only capstone pass, not capstone's detail objects."""
+    encoding seen before costs capstone's sweep of the block and a look-up, not its detail objects."""
 
     def __init__(self, timing: dict[str, int]):
         self.t = timing
         self.md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self.md.detail = True
-        self._text = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self._raw = _RawDecoder(self.md)
         self._known = _KNOWN.setdefault(tuple(sorted(timing.items())), {})
 
     def decode(self, code: bytes, base: int) -> list[Decoded]:
         """Linear sweep; data between functions decodes as something harmless or is skipped."""
         out: list[Decoded] = []
-        known, in_it, detailed = self._known, False, None
-        for address, size, mnemonic, op_str in _sweep(self._text.disasm_lite, code, base):
+        known = self._known
+        for address, size, mnemonic, op_str, raw in _sweep(self._raw.disasm, code, base):
             # The mnemonic is part of the key: inside an IT block the same bytes carry a condition
             # and set no flags (capstone spells both into the mnemonic).
-            encoding = code[address - base:address - base + size]
-            in_it = in_it or mnemonic.startswith("it")
-            shape = known.get((encoding, mnemonic))
+            key = (code[address - base:address - base + size], mnemonic)
+            shape = known.get(key)
             if shape is None:
-                if not in_it:  # no IT state to carry: the instruction alone decodes the same
-                    insn = self._raw.disasm(encoding, address, 1)[0]
-                else:
-                    if detailed is None:  # from the block's start, so capstone follows the IT state
-                        detailed = {i.address: i for i in _sweep(self._raw.disasm, code, base)}
-                    insn = detailed[address]
-                shape = known[(encoding, mnemonic)] = self._shape(insn)
+                shape = known[key] = self._shape(self._raw.facts(raw))
             out.append(shape.at(address, op_str))
         return out
 
