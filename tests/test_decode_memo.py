@@ -104,3 +104,14 @@ def test_random_halfwords_decode_as_from_scratch():
         assert _rows(dec.decode(block, base)) == want, (block.hex(), hex(base))
         seen += len(want)
     assert seen > 10000
+
+
+def test_a_sweep_over_timing_models_keeps_a_bounded_memo():
+    from vbench.sim import isa_arm
+
+    t = _timing()
+    for k in range(3 * isa_arm._KNOWN_MODELS):
+        ArmDecoder({**t, "alu": 10 + k}).decode(LDR_R0_PC_4 + BX_LR, 0x4000)
+    assert len(isa_arm._KNOWN) == isa_arm._KNOWN_MODELS
+    latest = ArmDecoder({**t, "alu": 10 + 3 * isa_arm._KNOWN_MODELS - 1})
+    assert len(latest._known) == 2  # still known: the most recent model was kept

@@ -63,8 +63,22 @@ class _Shape:
         return Decoded(address, self.size, self.mnemonic, op_str, v)
 
 
-# (timing records) -> {(encoding, mnemonic): _Shape}; bounded by the distinct encodings executed.
+# (timing records) -> {(encoding, mnemonic): _Shape}, each bounded by the distinct encodings
+# executed; only the latest few timing models are kept, so a sweep over timing records in one
+# process does not grow with its points.
 _KNOWN: dict[tuple, dict[tuple[bytes, str], _Shape]] = {}
+_KNOWN_MODELS = 4
+
+
+def _known_for(timing: dict[str, int]) -> dict[tuple[bytes, str], _Shape]:
+    key = tuple(sorted(timing.items()))
+    known = _KNOWN.pop(key, None)
+    if known is None:
+        known = {}
+        while len(_KNOWN) >= _KNOWN_MODELS:
+            del _KNOWN[next(iter(_KNOWN))]  # the least recently used
+    _KNOWN[key] = known
+    return known
 
 
 def _sweep(disasm, code: bytes, base: int):
@@ -187,7 +201,7 @@ class ArmDecoder:
         self.md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self.md.detail = True
         self._raw = _RawDecoder(self.md)
-        self._known = _KNOWN.setdefault(tuple(sorted(timing.items())), {})
+        self._known = _known_for(timing)
 
     def decode(self, code: bytes, base: int) -> list[Decoded]:
         """Linear sweep; data between functions decodes as something harmless or is skipped."""
