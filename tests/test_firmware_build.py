@@ -249,3 +249,24 @@ def test_demo_runs_on_the_virtual_board(images, platform):
     assert result.exit == "exit" and result.exit_code == 0, result.message
     assert f"checksum=0x{_demo_checksum():08x}" in result.uart
     assert "echo: ping" in result.uart
+
+
+def test_the_image_does_not_depend_on_where_the_cache_lives(tmp_path):
+    """Debug info names source paths, and the model's generated sources live in the cache: with the
+    prefix maps, the same sources give byte-identical ELFs (and so the same firmware_sha256 in results)
+    whichever cache folder built them (each build in its own process, as two CI jobs would)."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for name in ("one", "two/deeper"):
+        env = {**os.environ, "VBENCH_CACHE": str(tmp_path / name)}
+        out = subprocess.run([sys.executable, "-c", "from vbench.harness.build import build_harness; "
+                              "print(build_harness('ad01', 'nucleo-l4r5zi'))"],
+                             env=env, cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+        elf = Path(out.strip().splitlines()[-1])
+        assert elf.is_relative_to(tmp_path / name)
+        digests.add(hashlib.sha256(elf.read_bytes()).hexdigest())
+    assert len(digests) == 1

@@ -180,6 +180,11 @@ def find_compiler(tc: Toolchain) -> str:
 
 
 @functools.lru_cache(maxsize=None)
+def _prefix_maps() -> list[str]:
+    # GCC tries the last map first, so the cache (often inside a checkout) comes last.
+    return [f"-ffile-prefix-map={data_root().resolve()}=/vbench", f"-ffile-prefix-map={cache_dir().resolve()}=/vbench-cache"]
+
+
 def _compiler_version_cached(path: str, mtime_ns: int) -> str:
     try:
         out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
@@ -285,6 +290,9 @@ def build_firmware(
         f'-DVB_PLATFORM_NAME="{plat.name}"',
         *_normalise_defines(a.defines), *_normalise_defines(defines),
         *[f"-I{p}" for p in incs],
+        # The image must not depend on where vbench or its cache lives (debug info names source paths):
+        # the same sources give the same ELF, and the same firmware_sha256, in any checkout or cache.
+        *_prefix_maps(),
     ]
     link = [f"-T{tc.linker_script}", *tc.ldflags, *[str(f) for f in ldflags]]
 
