@@ -122,7 +122,8 @@ def _facts(insn) -> _Facts:
         reads, writes = insn.regs_read, insn.regs_write
     return _Facts(insn.address, insn.size, insn.mnemonic, insn.cc, insn.update_flags, tuple(reads), tuple(writes),
                   tuple(op.reg for op in insn.operands if op.type == A.ARM_OP_REG),
-                  tuple(_Mem(op.mem.base, op.mem.index, op.mem.disp) for op in insn.operands if op.type == A.ARM_OP_MEM))
+                  tuple(_Mem(op.mem.base, op.mem.index, op.mem.disp)
+                        for op in insn.operands if op.type == A.ARM_OP_MEM))
 
 
 class _RawDecoder:
