@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from vbench.platform import load_platform
 from vbench.sim.board import run_firmware
 
@@ -47,3 +49,28 @@ def test_ctrl_c_stops_a_busy_native_run_promptly(tmp_path):
     _out, err = p.communicate(timeout=30)
     assert time.monotonic() - t0 < 1.0
     assert p.returncode == 130 and "interrupted" in err and "Traceback" not in err
+
+
+# Reads USART2's ISR, then the register after PRESC (0x30), which no model implements.
+USART_READS = """
+    ldr r1, =0x40004400
+    ldr r0, [r1, #0x1c]
+    ldr r0, [r1, #0x30]
+"""
+
+
+def test_peripheral_access_errors_reach_the_caller(tmp_path, monkeypatch):
+    """MMIO callbacks go through the C API (vbench/sim/backend_unicorn.py): the firmware's access to
+    an unmodelled register is a fault naming it, and a bug in a model is raised, not swallowed."""
+    elf = assemble_arm(tmp_path, USART_READS)
+    r = run_firmware(elf, load_platform("nucleo-l4r5zi"))
+    assert r.exit == "fault" and "usart2+0x30" in r.message and "0x40004430" in r.message, r.message
+
+    from vbench.sim.peripherals import stm32_usart
+
+    def broken(self):
+        raise ZeroDivisionError("a bug in the USART model")
+
+    monkeypatch.setattr(stm32_usart.Stm32UniversalSyncAsyncReceiverTransmitter, "isr", broken)
+    with pytest.raises(ZeroDivisionError, match="a bug in the USART model"):
+        run_firmware(elf, load_platform("nucleo-l4r5zi"))

@@ -32,6 +32,7 @@ CR1, CR2, CR3, BRR, GTPR, RTOR, RQR, ISR, ICR, RDR, TDR, PRESC = range(0, 0x30, 
 UE, RE, TE = 1 << 0, 1 << 2, 1 << 3
 IDLEIE, RXNEIE, TCIE, TXEIE = 1 << 4, 1 << 5, 1 << 6, 1 << 7
 FIFOEN, TXFEIE = 1 << 29, 1 << 30
+IRQ_ENABLES = IDLEIE | RXNEIE | TCIE | TXEIE | TXFEIE
 # ISR bits.
 ISR_ORE, ISR_IDLE, ISR_RXNE, ISR_TC, ISR_TXE = 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7
 ISR_TEACK, ISR_REACK, ISR_TXFE, ISR_TXFT = 1 << 21, 1 << 22, 1 << 23, 1 << 27
@@ -74,21 +75,26 @@ class Stm32UniversalSyncAsyncReceiverTransmitter(WordRegisters):
         return bool(self.cr1 & UE and self.cr1 & RE)
 
     def isr(self) -> int:
+        cr1 = self.regs[CR1]
+        receiving = cr1 & UE and cr1 & RE
         value = ISR_TXE | ISR_TXFE
         value |= ISR_TC if self.tc else 0
-        value |= ISR_RXNE if self.rx_queue and self._receiving() else 0
+        value |= ISR_RXNE if self.rx_queue and receiving else 0
         value |= ISR_IDLE if self.idle else 0
         value |= ISR_ORE if self.ore else 0
-        value |= ISR_TEACK if self.cr1 & UE and self.cr1 & TE else 0
-        value |= ISR_REACK if self._receiving() else 0
-        value |= ISR_TXFT if self.cr1 & FIFOEN else 0  # empty TX FIFO is below any threshold
+        value |= ISR_TEACK if cr1 & UE and cr1 & TE else 0
+        value |= ISR_REACK if receiving else 0
+        value |= ISR_TXFT if cr1 & FIFOEN else 0  # empty TX FIFO is below any threshold
         return value
 
     def _update_irq(self) -> None:
         irq = self.params.get("irq")
         if irq is None:
             return
-        isr, cr1 = self.isr(), self.cr1
+        cr1 = self.regs[CR1]
+        if not cr1 & IRQ_ENABLES and not self._irq_level:  # no source enabled: the line stays low
+            return
+        isr = self.isr()
         level = bool(
             (cr1 & RXNEIE and isr & ISR_RXNE) or (cr1 & TXEIE and isr & ISR_TXE) or (cr1 & TCIE and isr & ISR_TC)
             or (cr1 & IDLEIE and isr & ISR_IDLE) or (cr1 & TXFEIE and isr & ISR_TXFE)
