@@ -65,6 +65,7 @@ def test_peripheral_access_errors_reach_the_caller(tmp_path, monkeypatch):
     elf = assemble_arm(tmp_path, USART_READS)
     r = run_firmware(elf, load_platform("nucleo-l4r5zi"))
     assert r.exit == "fault" and "usart2+0x30" in r.message and "0x40004430" in r.message, r.message
+    assert "at PC 0x0800000c" in r.message, r.message  # the second load, not the ISR read before it
 
     from vbench.sim.peripherals import stm32_usart
 

@@ -129,8 +129,11 @@ class CodeMap:
         insns = self.block_insns()
         want = N.F_STORE if is_write else N.F_LOAD
         candidates = [k for k in range(start, len(insns)) if insns[k].insn.flags & want]
-        k = next((k for k in candidates if (ea := self.core.effective_address(self.board, insns[k])) is not None
-                  and ea <= target < ea + 64), candidates[0] if candidates else max(start, 0))
+        eas = [(k, self.core.effective_address(self.board, insns[k])) for k in candidates]
+        # the access at its own address first; else one inside a multiple access (LDM/STM, LDRD)
+        k = next((k for k, ea in eas if ea == target),
+                 next((k for k, ea in eas if ea is not None and ea <= target < ea + 64),
+                      candidates[0] if candidates else max(start, 0)))
         self._cursor = (key, k)
         return k
 
