@@ -55,6 +55,18 @@ def check_image(rec: dict, counting: bool) -> None:
         assert rec["ratio_counting_only"] > 0 and rec["mips_counting_only"] > 0
 
 
+def check_costs(out: dict) -> None:
+    """The emulator's costs per access (ARM boards), and each image's share computed from its counts."""
+    c = out["unicorn_costs"]
+    assert c["unicorn"] == unicorn.__version__ and c["ram_load_loop_mips"] > 0
+    assert c["ram_store_ns"] >= 0 and c["flash_mmio_read_ns"] >= 0
+    for rec in out["images"]:
+        assert rec["sram_writes"] > 0 and rec["flash_reads"] >= 0
+        assert rec["unicorn_store_s"] == pytest.approx(rec["sram_writes"] * c["ram_store_ns"] / 1e9, abs=0.0011)
+        assert rec["unicorn_flash_mmio_s"] == pytest.approx(rec["flash_reads"] * c["flash_mmio_read_ns"] / 1e9,
+                                                            abs=0.0011)
+
+
 @pytest.mark.parametrize("platform", ["nucleo-l4r5zi", "rv32imaf-mcu"])
 def test_bench_json_contract(platform):
     out = bench_json("--platform", platform, "--only", "mix", "--iterations", "20")
@@ -67,6 +79,11 @@ def test_bench_json_contract(platform):
     for key in ("instructions", "cycles", "mips_raw", "mips_accounted", "ratio", "mips_counting_only",
                 "ratio_counting_only"):
         assert out[key] == rec[key], key
+    if platform == "nucleo-l4r5zi":
+        check_costs(out)
+        assert rec["flash_reads"] > 0  # the mix reads its weights from flash
+    else:  # the probe's loops are Thumb code
+        assert out["unicorn_costs"] is None and "unicorn_store_s" not in rec
 
 
 @pytest.mark.skipif(not TFLM_DIR.is_dir(), reason="../shared/firmware/tflm-2.3.1 is not present")
@@ -80,6 +97,7 @@ def test_bench_third_party_and_own_images():
     assert tflm["source"] == "third-party" and tflm["exit_code"] == 0
     assert tflm["peripheral_accesses_replayed"] > 100  # clock set-up, UART, DWT
     check_image(recs["vbench/ad"], counting=False)
+    check_costs(out)
 
 
 def test_bench_refuses_unknown_images():

@@ -37,6 +37,7 @@ import unicorn
 from vbench.errors import VbenchError
 from vbench.paths import checkout_root
 from vbench.platform import Platform, load_platform
+from vbench.sim.backend_costs import unicorn_costs
 from vbench.sim.backend_unicorn import UnicornBackend
 from vbench.sim.cores import core_for
 from vbench.sim.elf import load_image
@@ -228,7 +229,8 @@ def run_accounted(image: BenchImage, timing: bool = True, record_io: bool = Fals
     if r.exit != "exit":
         raise VbenchError(f"{image.name} did not exit on {plat.name}: {r.exit} {r.message}")
     return {"instructions": r.instructions, "cycles": r.cycles, "time_s": r.time_s, "energy_uj": r.energy_uj,
-            "exit_code": r.exit_code, "wall_s": r.wall_s, "cpu_s": cpu, "decode_s": decode_s, "rss": mem, "io": log}
+            "exit_code": r.exit_code, "wall_s": r.wall_s, "cpu_s": cpu, "decode_s": decode_s, "rss": mem, "io": log,
+            "sram_writes": int(r.features.get("sram_writes", 0)), "flash_reads": int(r.features.get("flash_reads", 0))}
 
 
 class _Replay:
@@ -421,8 +423,10 @@ def _mips(instructions: int, wall: float | None) -> float | None:
     return round(instructions / wall / 1e6, 1) if wall else None
 
 
-def summarise(image: BenchImage, m: dict[str, Any], qemu: dict[str, Any] | None) -> dict[str, Any]:
-    """One image's JSON record (keys documented in docs/timing.md, "Simulation speed")."""
+def summarise(image: BenchImage, m: dict[str, Any], qemu: dict[str, Any] | None,
+              costs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One image's JSON record (keys documented in docs/timing.md, "Simulation speed"); `costs`:
+    the emulator's costs per access (vbench/sim/backend_costs.py), for its share of the run."""
     acc, raw, cnt = m["accounted"], m["raw"], m["counting"]
     n = acc["instructions"]
     raw_ok = raw["error"] is None
@@ -443,6 +447,12 @@ def summarise(image: BenchImage, m: dict[str, Any], qemu: dict[str, Any] | None)
         "peak_rss_mb": acc["rss"]["peak_mb"], "board_rss_mb": acc["rss"]["grown_mb"],
         "raw_peak_rss_mb": raw["rss"]["peak_mb"],
     }
+    if costs:  # the emulator's own share: RAM stores (raw pays them too), flash reads through MMIO
+        store_s = acc["sram_writes"] * costs["ram_store_ns"] / 1e9
+        mmio_s = acc["flash_reads"] * costs["flash_mmio_read_ns"] / 1e9
+        rec.update({"sram_writes": acc["sram_writes"], "flash_reads": acc["flash_reads"],
+                    "unicorn_store_s": round(store_s, 3), "unicorn_flash_mmio_s": round(mmio_s, 3),
+                    "raw_share_in_stores": round(store_s / raw["wall_s"], 3) if raw_ok and raw["wall_s"] else None})
     if cnt is not None:
         # its own instruction count: firmware that polls a peripheral runs longer or shorter at CPI 1
         mips_cnt = _mips(cnt["instructions"], cnt["wall_s"])
@@ -463,13 +473,14 @@ class BenchRun:
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     wall_s: float = 0.0
+    unicorn_costs: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "platform": self.platform, "cpu_count": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in self.load_before],
             "load_average_after": [round(x, 2) for x in self.load_after],
-            "bench_wall_s": round(self.wall_s, 1), "images": self.images,
+            "bench_wall_s": round(self.wall_s, 1), "unicorn_costs": self.unicorn_costs, "images": self.images,
         }
         mix = next((r for r in self.images if r["name"] == "mix"), None)
         if mix is not None:  # the mix's figures at the top level, as before the images list existed
@@ -485,16 +496,25 @@ def bench(platform: Platform, names: list[str], *, overrides: tuple[str, ...] = 
     t0 = time.perf_counter()
     images = [prepare(n, platform, iterations, overrides) for n in names]
     run = BenchRun(platform.name, load_before=os.getloadavg())
+    if core_for(platform).THUMB:  # the probe's loops are Thumb code
+        run.unicorn_costs = unicorn_costs(platform)
+        if progress:
+            progress(format_costs(run.unicorn_costs))
     for image in images:
         m = _measure_in_child(image, counting)
         q = run_qemu(image, m["io_addresses"], m["accounted"]["instructions"]) if qemu else None
-        rec = summarise(image, m, q)
+        rec = summarise(image, m, q, run.unicorn_costs)
         run.images.append(rec)
         if progress:
             progress(format_line(rec))
     run.load_after = os.getloadavg()
     run.wall_s = time.perf_counter() - t0
     return run
+
+
+def format_costs(c: dict[str, Any]) -> str:
+    return (f"unicorn {c['unicorn']}: a RAM store costs {c['ram_store_ns']} ns, a flash data read through MMIO "
+            f"{c['flash_mmio_read_ns']} ns (RAM load loop {c['ram_load_loop_mips']} M instr/s)")
 
 
 def format_line(r: dict[str, Any]) -> str:
@@ -507,6 +527,10 @@ def format_line(r: dict[str, Any]) -> str:
     if "ratio_counting_only" in r:
         line += f"  counting-only ratio {f(r['ratio_counting_only'], '.3f')}"
     line += f"  RSS {r['peak_rss_mb']} MB (board {r['board_rss_mb']} MB)"
+    if "unicorn_store_s" in r:
+        line += (f"\n{'':18} in Unicorn itself: {r['sram_writes'] / 1e6:.1f} M stores {r['unicorn_store_s']:.2f} s"
+                 f" ({f(r['raw_share_in_stores'], '.0%')} of raw), {r['flash_reads'] / 1e6:.1f} M flash reads"
+                 f" through MMIO {r['unicorn_flash_mmio_s']:.2f} s")
     if r["raw_error"]:
         line += f"\n{'':18} raw run: {r['raw_error']}"
     q = r.get("qemu_icount")
