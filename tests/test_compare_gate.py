@@ -332,3 +332,23 @@ def test_the_json_writer_refuses_nan_naming_the_key(tmp_path):
     assert not path.exists() and not list(tmp_path.iterdir())
     write_json_atomic(path, {"rows": [{"err": 1.0}, {"err": None}]})
     assert strict_loads(path.read_text()) == {"rows": [{"err": 1.0}, {"err": None}]}
+
+
+def real_board(rs: ResultSet, i: int, latency_scale: float = 1.0) -> ResultSet:
+    """Record i as `vbench run --port` writes it: the host timed the board, nothing counted cycles."""
+    r = rs.records[i]
+    return with_record(rs, i, cycles=None, instructions=None, layers=None, latency_ms=r.latency_ms * latency_scale)
+
+
+def test_two_real_board_runs_compare_on_latency(real_run, real, tmp_path):
+    base = save(tmp_path, "board_base", real_board(copy.deepcopy(real), 0))
+    same = save(tmp_path, "board_same", real_board(copy.deepcopy(real), 0))
+    slower = save(tmp_path, "board_slower", real_board(copy.deepcopy(real), 0, latency_scale=1.05))
+    r = gate(base, same)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = gate(base, slower)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "latency_ms" in r.stdout and "+5.0" in r.stdout, r.stdout
+    # a board run against a simulated one: cycles on one side only, which the gate cannot compare
+    r = gate(real_run, slower)
+    assert r.returncode == 2 and "cycles is null in the new run only" in r.stdout, r.stdout

@@ -5,7 +5,9 @@ Exit status (a CI contract): 0 no regression above the thresholds, 1 regression,
 be compared. The gate fails closed: it does not pass what it could not check. Exit 2 when
 
 - a record is FAILED (`failing`), or a metric its mode measures (performance: cycles, energy: energy
-  uJ, accuracy: accuracy) is null, NaN or Infinity on either side, or null on one side only;
+  uJ, accuracy: accuracy) is null, NaN or Infinity on either side, or null on one side only; a
+  performance record of a real board (`vbench run --port`) has no cycles, and there latency_ms is
+  its measure (compared against the cycles threshold: at a fixed clock the two move together);
 - the two runs differ in their set of (workload, platform, mode) (unless `allow_missing`), or a
   record appears twice in one run;
 - a pair of records differs in firmware (sha256), platform overrides, model (sha256) or vbench
@@ -98,6 +100,8 @@ def _record_problems(r: WorkloadResult, side: str) -> list[str]:
     if r.accuracy is not None and not 0 <= r.accuracy <= 1:
         out.append(f"{where}: accuracy {r.accuracy} is not a fraction in [0, 1]")
     primary = PRIMARY_METRIC.get(r.mode)
+    if primary == "cycles" and r.cycles is None and r.latency_ms is not None:
+        primary = "latency_ms"  # a real board: the host timed it, nothing counted cycles
     if primary and getattr(r, primary) is None:
         out.append(f"{where}: {primary} is null (the {r.mode} run measured nothing)")
     elif not primary and all(getattr(r, m) is None for m in ("cycles", "energy_uj", "accuracy")):
@@ -167,7 +171,9 @@ def compare(base: ResultSet | dict[str, Any], new: ResultSet | dict[str, Any], m
                 out.problems.append(msg + f"; pass --allow-differ {name} if that is expected")
         if key in bad:
             continue
-        for metric, limit in (("cycles", max_cycles_pct), ("energy_uj", max_energy_pct)):
+        # a real board's run on both sides counts no cycles: its time is the latency it measured
+        timed = "latency_ms" if rb.cycles is None and rn.cycles is None and m == "performance" else "cycles"
+        for metric, limit in ((timed, max_cycles_pct), ("energy_uj", max_energy_pct)):
             vb, vn = getattr(rb, metric), getattr(rn, metric)
             if vb is None and vn is None:
                 continue
