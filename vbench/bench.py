@@ -13,6 +13,10 @@ that the peak RSS reported is that of one simulated board:
    instruction stream (checked), without a single peripheral model, so it is the speed ceiling;
 3. vbench counting instructions only (CPI 1, no flash model): what the block accounting costs.
 
+Before the images, on an ARM board, three Thumb loops under bare Unicorn measure what the emulator
+charges for a RAM store and for a flash read through MMIO (vbench/sim/backend_costs.py); each
+image's record then gives the time its stores and flash reads cost inside Unicorn itself.
+
 Where `qemu-system-arm` is installed, each ARM image is also timed under QEMU `-icount shift=0`
 if the ELF fits one of QEMU's Cortex-M4 machines (memory map read from QEMU itself); otherwise the
 record says why not.
