@@ -59,6 +59,7 @@ def check_costs(out: dict) -> None:
     """The emulator's costs per access (ARM boards), and each image's share computed from its counts."""
     c = out["unicorn_costs"]
     assert c["unicorn"] == unicorn.__version__ and c["ram_load_loop_mips"] > 0
+    assert c["library"].endswith("libunicorn.so.2") and isinstance(c["fast_stores_build"], bool)
     assert c["ram_store_ns"] >= 0 and c["flash_mmio_read_ns"] >= 0
     for rec in out["images"]:
         assert rec["sram_writes"] > 0 and rec["flash_reads"] >= 0

@@ -22,6 +22,17 @@ import importlib
 
 __version__ = "0.1.0"
 
+
+def _select_unicorn() -> None:
+    """Before anything imports unicorn: the library with fast RAM stores where it is built
+    (vbench/sim/unicorn_lib.py)."""
+    from vbench.sim import unicorn_lib
+
+    unicorn_lib.select()
+
+
+_select_unicorn()
+
 _LAZY = {
     "run": "vbench.api",
     "exec_firmware": "vbench.api",

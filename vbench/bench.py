@@ -517,8 +517,9 @@ def bench(platform: Platform, names: list[str], *, overrides: tuple[str, ...] = 
 
 
 def format_costs(c: dict[str, Any]) -> str:
-    return (f"unicorn {c['unicorn']}: a RAM store costs {c['ram_store_ns']} ns, a flash data read through MMIO "
-            f"{c['flash_mmio_read_ns']} ns (RAM load loop {c['ram_load_loop_mips']} M instr/s)")
+    kind = "vbench's build with fast RAM stores" if c["fast_stores_build"] else "stock library"
+    return (f"unicorn {c['unicorn']} ({kind}): a RAM store costs {c['ram_store_ns']} ns, a flash data read through "
+            f"MMIO {c['flash_mmio_read_ns']} ns (RAM load loop {c['ram_load_loop_mips']} M instr/s)")
 
 
 def format_line(r: dict[str, Any]) -> str:

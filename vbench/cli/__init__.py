@@ -31,7 +31,9 @@ def version_report() -> str:
     from vbench import paths
     from vbench.firmware.build import DEBIAN_PACKAGES
 
-    lines = [f"vbench {__version__} ({paths.package_dir()})", f"unicorn {unicorn.__version__}"]
+    from vbench.sim import unicorn_lib
+
+    lines = [f"vbench {__version__} ({paths.package_dir()})", f"unicorn {unicorn.__version__}: {unicorn_lib.describe()}"]
     for prefix in DEBIAN_PACKAGES:
         gcc = shutil.which(f"{prefix}gcc")
         try:

@@ -23,6 +23,7 @@ from unicorn import arm_const as UA
 
 from vbench.platform import Platform
 from vbench.sim import native as N
+from vbench.sim import unicorn_lib
 from vbench.sim.backend_unicorn import UnicornBackend
 from vbench.sim.cores import core_for
 
@@ -84,6 +85,8 @@ def unicorn_costs(platform: Platform, rounds: int = 500_000) -> dict[str, float 
     n = rounds * ACCESSES_PER_ROUND
     return {
         "unicorn": unicorn.__version__,
+        "library": unicorn_lib.loaded_library(),
+        "fast_stores_build": unicorn_lib.fast_stores_loaded(),
         "ram_load_loop_mips": round(rounds * (ACCESSES_PER_ROUND + 2) / loads / 1e6, 1),
         "ram_store_ns": round(max(stores - loads, 0.0) / n * 1e9, 1),
         "flash_mmio_read_ns": round(max(mmio - loads, 0.0) / n * 1e9, 1),

@@ -17,8 +17,9 @@ import unicorn
 from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
 from vbench.errors import VbenchError
+from vbench.sim import unicorn_lib
 
-EXPECTED_UNICORN = "2.1.4"
+EXPECTED_UNICORN = unicorn_lib.VERSION
 
 # uc_cb_mmio_read_t and uc_cb_mmio_write_t (unicorn.h)
 _MMIO_READ = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_void_p)
