@@ -25,11 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -104,8 +100,13 @@ def apply_change(src: Path) -> None:
 
 
 def build(jobs: int | None = None, log: Callable[[str], None] = print) -> Path:
-    """Download the unicorn sdist, change the one function, build the library, install it into
+    """Download the unicorn sdist, change the one condition, build the library, install it into
     the cache (atomically: a failed build leaves what was there). Returns the library's path."""
+    import shutil
+    import subprocess
+    import tarfile
+    import tempfile
+
     from vbench.errors import VbenchError
 
     for tool in ("cmake", "cc"):
