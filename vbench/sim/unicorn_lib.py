@@ -13,12 +13,12 @@ through the binding's own `LIBUNICORN_PATH`, before anything imports unicorn (`s
 `import vbench`). `VBENCH_UNICORN=stock` keeps the wheel's library.
 
 What changes: a store to writable RAM no longer makes Unicorn drop its translation of code the
-store overwrote, and a region made read-only with `uc_mem_protect` after its pages were reached
-would still take stores (vbench maps memories once and never changes their protection).
-vbench does not rely on that: code in writable memory is compared with the bytes it was decoded
-from each time its block starts (vbench/_native/memory.c), and a changed block is translated again
-before it runs. What is lost is a store into the remainder of the block that is executing. The
-figures do not change (tests/test_unicorn_lib.py runs the same firmware on both libraries).
+store overwrote. vbench does not rely on that: code in writable memory is compared with the bytes it
+was decoded from each time its block starts (vbench/_native/memory.c), and a changed block is
+translated again before it runs; what goes unseen is a store into the remainder of the block that
+is executing. And a region made read-only with `uc_mem_protect` after its pages were reached would
+still take stores (vbench maps its memories once and never changes their protection). The figures
+do not change (tests/test_unicorn_lib.py runs the same firmware on both libraries).
 """
 
 from __future__ import annotations
