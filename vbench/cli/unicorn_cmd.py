@@ -25,7 +25,7 @@ def run(args) -> int:
     if args.build and not (args.if_missing and lib.is_file()):
         unicorn_lib.build()
         if "unicorn" in sys.modules:
-            print("(this process already runs on the library it loaded before; the next vbench command uses the new one)")
+            print("(this process keeps the library it loaded; the next vbench command uses the new one)")
     print(f"unicorn {unicorn_lib.VERSION}: {unicorn_lib.describe()}")
     print(f"fast-store library: {lib} ({'built' if lib.is_file() else 'not built: vbench unicorn --build'})")
     if args.probe:

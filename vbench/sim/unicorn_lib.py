@@ -133,7 +133,8 @@ def build(jobs: int | None = None, log: Callable[[str], None] = print) -> Path:
                     ["cmake", "--build", str(build_dir), "-j", str(jobs or os.cpu_count() or 2)]):
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode:
-                raise VbenchError(f"building Unicorn failed ({' '.join(cmd[:2])}): {(r.stderr or r.stdout).strip()[-800:]}")
+                tail = (r.stderr or r.stdout).strip()[-800:]
+                raise VbenchError(f"building Unicorn failed ({' '.join(cmd[:2])}): {tail}")
         built = build_dir / LIBRARY
         if not built.is_file():
             raise VbenchError(f"building Unicorn made no {LIBRARY} in {build_dir}")
