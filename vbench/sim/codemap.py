@@ -129,11 +129,17 @@ class CodeMap:
         insns = self.block_insns()
         want = N.F_STORE if is_write else N.F_LOAD
         candidates = [k for k in range(start, len(insns)) if insns[k].insn.flags & want]
-        eas = [(k, self.core.effective_address(self.board, insns[k])) for k in candidates]
         # the access at its own address first; else one inside a multiple access (LDM/STM, LDRD)
-        k = next((k for k, ea in eas if ea == target),
-                 next((k for k, ea in eas if ea is not None and ea <= target < ea + 64),
-                      candidates[0] if candidates else max(start, 0)))
+        k = inside = None
+        for c in candidates:
+            ea = self.core.effective_address(self.board, insns[c])
+            if ea == target:
+                k = c
+                break
+            if inside is None and ea is not None and ea <= target < ea + 64:
+                inside = c
+        if k is None:
+            k = inside if inside is not None else candidates[0] if candidates else max(start, 0)
         self._cursor = (key, k)
         return k
 

@@ -96,7 +96,7 @@ class MemoryMap:
         # for every input byte makes this the hottest Python path of a run (vww: 680k accesses).
         devices = sorted(self.board.peripherals.values(), key=lambda d: d.base)
         bases = [d.base for d in devices]
-        board, log_owner = self.board, self
+        board = self.board
 
         def access(uc, offset, size, *value_user):
             addr = region_base + offset
@@ -108,12 +108,12 @@ class MemoryMap:
                     raise UnmodelledAccess(f"{'write of' if is_write else 'read of'} unmodelled address {addr:#010x}")
                 if is_write:
                     dev.write(addr - dev.base, size, value_user[0])
-                    if log_owner._io_log is not None:
-                        log_owner._io_log.append((addr, size, True, value_user[0]))
+                    if self._io_log is not None:
+                        self._io_log.append((addr, size, True, value_user[0]))
                     return None
                 value = dev.read(addr - dev.base, size) & ((1 << (8 * size)) - 1)
-                if log_owner._io_log is not None:
-                    log_owner._io_log.append((addr, size, False, value))
+                if self._io_log is not None:
+                    self._io_log.append((addr, size, False, value))
                 return value
             except VbenchError as exc:
                 pc = board.codemap.address_of(board.codemap.locate_access(addr, is_write))
